@@ -1,0 +1,50 @@
+// The model zoo: models exported by `optic models export` (tools/zoo/export.py) into a directory
+// with a manifest.json. This header reads the manifest and picks the file a backend loads.
+// Thread safety: a Zoo is immutable after Open; share it freely.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "optic/backend.h"
+
+namespace optic {
+
+struct ZooFile {
+  std::string path;    // absolute
+  std::string sha256;
+  int64_t bytes = 0;
+};
+
+struct ZooModel {
+  std::string name;
+  TensorInfo input;    // batch dimension -1
+  TensorInfo output;
+  int64_t params = 0;
+  std::map<std::string, ZooFile> files;  // by format: "onnx", "torchscript", "onnx-int8", ...
+};
+
+class Zoo {
+ public:
+  // Reads DIR/manifest.json. kNotFound when it is missing (with the command that makes it),
+  // kInvalidArgument naming the field when it is malformed.
+  static Status Open(const std::string& dir, Zoo* out);
+
+  const std::string& dir() const { return dir_; }
+  std::vector<std::string> ModelNames() const;
+  Status Find(const std::string& name, const ZooModel** out) const;
+  // The file `backend` should load for `precision`: the first format the backend reads (by file
+  // extension), the int8 file for kINT8 where one exists. kUnsupported says which formats exist.
+  Status FileFor(const ZooModel& model, const Backend& backend, Precision precision,
+                 std::string* path) const;
+
+ private:
+  std::string dir_;
+  std::map<std::string, ZooModel> models_;
+};
+
+// The default zoo directory: $OPTIC_MODELS, else ./models.
+std::string DefaultZooDir();
+
+}  // namespace optic

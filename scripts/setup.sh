@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Installs every dependency optic needs on a fresh Debian 12 (bookworm) x86-64 machine, at pinned
+# versions, into the system (Debian packages) and into the repository (.venv, .deps). Idempotent:
+# a second run only checks. Downloads are cached under ${OPTIC_CACHE:-$HOME/.cache/optic}.
+#   scripts/setup.sh            dependencies only
+# Used by scripts/quickstart.sh and .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+CACHE=${OPTIC_CACHE:-$HOME/.cache/optic}
+mkdir -p "$CACHE" .deps
+
+# Pinned versions. Debian packages come from bookworm; their versions are those of Debian 12.11,
+# recorded in docs/dependencies.md (apt cannot pin across point releases without breaking).
+ORT_NPM_VERSION=0.4.9        # npm com.github.asus4.onnxruntime: ONNX Runtime 1.29.0 headers + Linux x64 lib
+OPENVINO_VERSION=2026.4.1    # PyPI openvino: runtime, C++ headers and CMake package
+ORT_PY_VERSION=1.29.0        # PyPI onnxruntime: int8 quantization at export, reference loop in bench/
+APT_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git ca-certificates curl
+  libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libtorch-dev python3-torch python3-torchvision python3-venv python3-pip
+  libturbojpeg0-dev libjs-chart.js chromium
+)
+
+sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo_ apt-get update -q
+  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Python environment for model export and reference loops: Debian's torch/torchvision are visible
+# through --system-site-packages (the PyPI torch wheel is a multi-GB CUDA build; keep it out).
+if [ ! -x .venv/bin/python ]; then
+  /usr/bin/python3 -m venv --system-site-packages .venv
+fi
+want="openvino==$OPENVINO_VERSION onnxruntime==$ORT_PY_VERSION"
+if ! .venv/bin/python -c "import openvino, onnxruntime, sys; sys.exit(0 if (openvino.__version__.startswith('$OPENVINO_VERSION') and onnxruntime.__version__=='$ORT_PY_VERSION') else 1)" 2>/dev/null; then
+  echo "setup: pip install $want"
+  .venv/bin/pip install -q --cache-dir "$CACHE/pip" $want
+fi
+
+# ONNX Runtime C/C++: official headers and libonnxruntime.so from the npm package.
+ORT_DIR=.deps/onnxruntime
+if [ ! -f "$ORT_DIR/.version-$ORT_NPM_VERSION" ]; then
+  tgz="$CACHE/com.github.asus4.onnxruntime-$ORT_NPM_VERSION.tgz"
+  if [ ! -f "$tgz" ]; then
+    echo "setup: fetching ONNX Runtime C/C++ (npm com.github.asus4.onnxruntime@$ORT_NPM_VERSION)"
+    (cd "$CACHE" && npm pack --silent "com.github.asus4.onnxruntime@$ORT_NPM_VERSION" >/dev/null)
+  fi
+  rm -rf "$ORT_DIR" /tmp/optic-ort && mkdir -p "$ORT_DIR/include" "$ORT_DIR/lib" /tmp/optic-ort
+  tar xzf "$tgz" -C /tmp/optic-ort --wildcards \
+    'package/Plugins/iOS~/onnxruntime.xcframework/ios-arm64/onnxruntime.framework/Headers/*' \
+    'package/Plugins/Linux/x64/*.so'
+  cp /tmp/optic-ort/package/Plugins/iOS~/onnxruntime.xcframework/ios-arm64/onnxruntime.framework/Headers/*.h "$ORT_DIR/include/"
+  cp /tmp/optic-ort/package/Plugins/Linux/x64/*.so "$ORT_DIR/lib/"
+  ln -sf libonnxruntime.so "$ORT_DIR/lib/libonnxruntime.so.1"
+  rm -rf /tmp/optic-ort
+  touch "$ORT_DIR/.version-$ORT_NPM_VERSION"
+fi
+
+# Chart.js for the HTML report is Debian's libjs-chart.js (/usr/share/javascript/chart.js).
+echo "setup: dependencies ready (venv: $ROOT/.venv, ONNX Runtime: $ROOT/$ORT_DIR)"

@@ -1,0 +1,134 @@
+#include "optic/parity.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "optic/predictor.h"
+#include "optic/registry.h"
+
+namespace optic {
+
+double ParityTolerance(Precision precision) {
+  switch (precision) {
+    case Precision::kFP32: return 1e-4;
+    case Precision::kTF32: return 1e-3;
+    case Precision::kFP16:
+    case Precision::kBF16: return 1e-2;
+    case Precision::kINT8: return 5e-2;
+  }
+  return 0;
+}
+
+Status MakeInput(const TensorInfo& info, int64_t batch, uint64_t seed, Tensor* out) {
+  Shape shape = info.shape;
+  if (shape.empty()) return Status::InvalidArgument("input '" + info.name + "' has no batch axis");
+  shape[0] = batch;
+  for (int64_t d : shape) {
+    if (d < 0) {
+      return Status::InvalidArgument("input '" + info.name + "' has a variable dimension besides " +
+                                     "the batch: " + ShapeToString(info.shape));
+    }
+  }
+  OPTIC_RETURN_IF_ERROR(Tensor::Empty(DType::kFP32, shape, out));
+  return FillUniform(out, seed, -2.0f, 2.0f);
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// Loads and runs one (backend, precision); fills the row's ran/error/timings and `output`.
+void RunOne(const Zoo& zoo, const ZooModel& m, const ParityOptions& opt, const Tensor& input,
+            ParityRow* row, Tensor* output) {
+  std::unique_ptr<Backend> backend;
+  Status s = CreateBackend(row->backend, &backend);
+  if (s.ok()) s = zoo.FileFor(m, *backend, row->precision, &row->file);
+  LoadOptions lo;
+  lo.device = opt.device;
+  lo.precision = row->precision;
+  lo.threads = opt.threads;
+  lo.batch_size = opt.batch_size;
+  std::unique_ptr<Model> model;
+  auto t0 = Clock::now();
+  if (s.ok()) s = backend->Load(row->file, lo, &model);
+  row->load_s = Since(t0);
+  std::unique_ptr<Predictor> predictor;
+  if (s.ok()) s = Predictor::Create(model.get(), {opt.batch_size, false, false}, &predictor);
+  t0 = Clock::now();
+  if (s.ok()) s = predictor->Predict(input, output);
+  row->run_ms = Since(t0) * 1e3;
+  if (s.ok() && !output->is_host()) s = Status::Internal("backend returned a device tensor");
+  row->ran = s.ok();
+  if (!s.ok()) row->error = s.ToString();
+}
+
+}  // namespace
+
+Status RunParity(const Zoo& zoo, const std::string& model_name, const ParityOptions& opt,
+                 std::vector<ParityRow>* rows) {
+  const ZooModel* m;
+  OPTIC_RETURN_IF_ERROR(zoo.Find(model_name, &m));
+  std::vector<std::string> backends = opt.backends;
+  if (backends.empty()) {
+    for (const auto& name : BackendNames()) {
+      std::unique_ptr<Backend> b;
+      if (CreateBackend(name, &b).ok() && !b->capabilities().synthetic) backends.push_back(name);
+    }
+  }
+  Tensor input;
+  OPTIC_RETURN_IF_ERROR(MakeInput(m->input, opt.batch_size, opt.seed, &input));
+
+  // Rows in order; the reference is the first (backend, fp32) that runs.
+  std::vector<Tensor> outputs;
+  rows->clear();
+  for (const auto& name : backends) {
+    std::unique_ptr<Backend> b;
+    OPTIC_RETURN_IF_ERROR(CreateBackend(name, &b));
+    std::vector<Precision> precisions = opt.precisions;
+    if (precisions.empty()) precisions = b->capabilities().precisions;
+    // The reference always runs at fp32, also when only lower precisions are asked for.
+    const bool is_reference = opt.reference.empty() ? name == backends.front() : name == opt.reference;
+    if (is_reference && std::find(precisions.begin(), precisions.end(), Precision::kFP32) ==
+                            precisions.end()) {
+      precisions.insert(precisions.begin(), Precision::kFP32);
+    }
+    for (Precision p : precisions) {
+      ParityRow row;
+      row.backend = name;
+      row.precision = p;
+      row.tolerance = ParityTolerance(p);
+      Tensor out;
+      RunOne(zoo, *m, opt, input, &row, &out);
+      rows->push_back(row);
+      outputs.push_back(out);
+    }
+  }
+  int ref = -1;
+  for (size_t i = 0; i < rows->size() && ref < 0; ++i) {
+    const ParityRow& r = (*rows)[i];
+    const bool named = opt.reference.empty() || r.backend == opt.reference;
+    if (r.ran && r.precision == Precision::kFP32 && named) ref = static_cast<int>(i);
+  }
+  if (ref < 0) {
+    return Status::Unavailable("parity for '" + model_name + "': no reference (" +
+                               (opt.reference.empty() ? "any backend" : opt.reference) +
+                               " at fp32) could run");
+  }
+  (*rows)[ref].reference = true;
+  for (size_t i = 0; i < rows->size(); ++i) {
+    ParityRow& r = (*rows)[i];
+    if (!r.ran) continue;
+    Status s = CompareTensors(outputs[i], outputs[ref], &r.diff);
+    if (!s.ok()) {
+      r.error = s.ToString();
+      continue;
+    }
+    r.pass = r.diff.nan_count == 0 && r.diff.max_rel <= r.tolerance;
+  }
+  return Status::OK();
+}
+
+}  // namespace optic

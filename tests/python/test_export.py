@@ -1,0 +1,160 @@
+"""Tests for tools/zoo/export.py on the tiny models (fast: a few seconds in all).
+
+Run: .venv/bin/python -m pytest tests/python/test_export.py
+"""
+import hashlib
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "tools" / "zoo" / "export.py"
+TINY = ["tiny_cnn", "tiny_mlp"]
+
+
+def load_export_module():
+    # tools/zoo is not a package: load the script by path.
+    spec = importlib.util.spec_from_file_location("zoo_export", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+export = load_export_module()
+
+
+def run_export(out, *extra):
+    return export.main(["--out", str(out), "--models", ",".join(TINY), *extra])
+
+
+def sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def read_manifest(out):
+    return json.loads((Path(out) / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    """One export of the tiny models, shared by the read-only tests."""
+    out = tmp_path_factory.mktemp("zoo")
+    assert run_export(out) == 0
+    return out
+
+
+def test_manifest_fields(zoo):
+    m = read_manifest(zoo)
+    assert m["schema"] == 1
+    assert m["generator"] == "tools/zoo/export.py"
+    assert m["torch"] and m["torchvision"]
+    assert m["seed"] == 0
+    assert set(m["models"]) == set(TINY)
+
+    cnn = m["models"]["tiny_cnn"]
+    assert cnn["input"] == {"name": "input", "shape": [-1, 3, 32, 32], "dtype": "fp32"}
+    assert cnn["output"] == {"name": "output", "shape": [-1, 10], "dtype": "fp32"}
+    mlp = m["models"]["tiny_mlp"]
+    assert mlp["input"]["shape"] == [-1, 3, 8, 8]
+    assert mlp["output"]["shape"] == [-1, 5]
+    assert mlp["params"] == 3 * 8 * 8 * 16 + 16 + 16 * 5 + 5
+    assert 0 < cnn["params"] < 10_000
+    assert cnn["export_s"] >= 0
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_files_match_manifest(zoo, name):
+    files = read_manifest(zoo)["models"][name]["files"]
+    assert set(files) == {"onnx", "torchscript"}
+    assert files["onnx"]["path"] == f"{name}/model.onnx"
+    assert files["torchscript"]["path"] == f"{name}/model.pt"
+    for record in files.values():
+        path = zoo / record["path"]
+        assert path.stat().st_size == record["bytes"]
+        assert sha256(path) == record["sha256"]
+    assert not list((zoo / name).glob(".tmp-*")), "scratch directory left behind"
+
+
+def test_onnx_dynamic_batch_matches_torchscript(zoo):
+    import onnxruntime as ort
+    import torch
+
+    x = np.random.default_rng(0).standard_normal((3, 3, 32, 32), dtype=np.float32)
+    session = ort.InferenceSession(str(zoo / "tiny_cnn" / "model.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["input"]
+    assert [o.name for o in session.get_outputs()] == ["output"]
+    got = session.run(["output"], {"input": x})[0]
+    with torch.no_grad():
+        want = torch.jit.load(str(zoo / "tiny_cnn" / "model.pt"))(torch.from_numpy(x)).numpy()
+    assert got.shape == (3, 10)  # batch 3: neither the traced 1 nor the validated 2
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_same_seed_is_byte_identical(zoo, tmp_path):
+    assert export.main(["--out", str(tmp_path / "a"), "--models", "tiny_cnn"]) == 0
+    assert export.main(["--out", str(tmp_path / "b"), "--models", "tiny_cnn", "--seed", "1"]) == 0
+    same = read_manifest(tmp_path / "a")["models"]["tiny_cnn"]["files"]["torchscript"]["sha256"]
+    first = read_manifest(zoo)["models"]["tiny_cnn"]["files"]["torchscript"]["sha256"]
+    other = read_manifest(tmp_path / "b")["models"]["tiny_cnn"]["files"]["torchscript"]["sha256"]
+    assert same == first == sha256(tmp_path / "a" / "tiny_cnn" / "model.pt")
+    assert other != first
+
+
+def test_unknown_model_exits_2(tmp_path):
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path),
+                           "--models", "tiny_cnn,resnet5"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "resnet5" in proc.stderr
+    for name in ("resnet50", "vit_b_16", "tiny_cnn", "tiny_mlp"):
+        assert name in proc.stderr  # the message lists the valid names
+    assert not (tmp_path / "manifest.json").exists()
+
+
+def test_incremental_skip_and_force(zoo, tmp_path, capsys):
+    out = tmp_path / "zoo"
+    shutil.copytree(zoo, out)
+    pt = out / "tiny_cnn" / "model.pt"
+    mtime = pt.stat().st_mtime_ns
+    capsys.readouterr()
+
+    assert run_export(out) == 0
+    assert capsys.readouterr().out.count("up to date, skipped") == 4
+    assert pt.stat().st_mtime_ns == mtime
+
+    pt.write_bytes(b"corrupt")  # sha256 no longer matches: only this file is redone
+    assert run_export(out) == 0
+    log = capsys.readouterr().out
+    assert "[tiny_cnn] torchscript: " in log and log.count("up to date, skipped") == 3
+    assert sha256(pt) == read_manifest(zoo)["models"]["tiny_cnn"]["files"]["torchscript"]["sha256"]
+
+    assert run_export(out, "--force") == 0
+    assert "skipped" not in capsys.readouterr().out
+
+
+def test_subset_export_merges_manifest(tmp_path):
+    out = tmp_path / "zoo"
+    assert export.main(["--out", str(out), "--models", "tiny_cnn"]) == 0
+    assert export.main(["--out", str(out), "--models", "tiny_mlp"]) == 0
+    assert set(read_manifest(out)["models"]) == {"tiny_cnn", "tiny_mlp"}
+    assert not (out / "manifest.json.tmp").exists()
+
+
+def test_int8_is_exported_or_skipped_with_reason(tmp_path):
+    # onnxruntime.quantization needs the onnx package, which may be absent: then the manifest
+    # records why instead of failing the export.
+    out = tmp_path / "zoo"
+    assert export.main(["--out", str(out), "--models", "tiny_mlp", "--formats", "onnx-int8"]) == 0
+    entry = read_manifest(out)["models"]["tiny_mlp"]
+    assert "onnx" in entry["files"]  # made as the int8 model's source
+    if "onnx-int8" in entry["files"]:
+        assert (out / "tiny_mlp" / "model.int8.onnx").is_file()
+    else:
+        assert entry["skipped"]["onnx-int8"]
+        assert not (out / "tiny_mlp" / "model.int8.onnx").exists()

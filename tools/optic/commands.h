@@ -1,0 +1,25 @@
+// Subcommands of the `optic` executable. Each cmd_<name>.cc registers itself with a static
+// CommandRegistrar; its Add function declares flags on `app` and sets ctx.exit_code when it runs:
+// 0 success, 1 a check failed (parity, a bench cell), 2 bad usage or input.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+namespace optic::cli {
+
+struct Context {
+  int exit_code = 0;
+};
+
+using AddCommandFn = void (*)(CLI::App& app, Context& ctx);
+
+struct CommandRegistrar {
+  CommandRegistrar(const char* name, AddCommandFn add);
+};
+
+// "a,b,c" -> {"a","b","c"}; empty items dropped.
+std::vector<std::string> SplitList(const std::string& text);
+
+}  // namespace optic::cli

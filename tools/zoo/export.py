@@ -1,0 +1,367 @@
+#!/usr/bin/env python3
+"""Export optic's model zoo to ONNX and TorchScript, with a manifest.
+
+    .venv/bin/python tools/zoo/export.py --out models
+    .venv/bin/python tools/zoo/export.py --out models --models tiny_cnn,tiny_mlp \
+        --formats onnx,torchscript,onnx-int8 --seed 0 --force
+
+Weights are seeded random (no network access): the benchmarks measure speed, not accuracy, and
+a fixed seed makes the files reproducible. Layout under --out:
+
+    <model>/model.onnx       opset 17, input "input", output "output", dynamic batch (axis 0)
+    <model>/model.pt         torch.jit.trace, not frozen (libtorch 1.13 torch::jit::load reads it)
+    <model>/model.int8.onnx  only with --formats onnx-int8 (onnxruntime dynamic quantization)
+    manifest.json            shapes, parameter counts, sizes and sha256 of every file
+
+Re-running is incremental: a format whose file exists and whose sha256 and seed match the
+manifest is skipped unless --force. The manifest is merged, so exporting a subset keeps the
+other models' entries. Exit codes: 0 ok, 1 an export or validation failed, 2 bad arguments.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+import warnings
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torchvision
+from torch import nn
+
+SCHEMA = 1
+GENERATOR = "tools/zoo/export.py"
+OPSET = 17  # torch 1.13's newest; ViT-B/16 needs >= 14 anyway
+REL_TOL = 1e-3  # max |onnx - torch| relative to max |torch|
+VALIDATE_BATCH = 2  # differs from the traced batch of 1, so a baked-in batch size shows up
+
+FORMATS = ("onnx", "torchscript", "onnx-int8")
+DEFAULT_FORMATS = ("onnx", "torchscript")
+FILE_NAMES = {"onnx": "model.onnx", "torchscript": "model.pt", "onnx-int8": "model.int8.onnx"}
+
+
+class TinyCnn(nn.Module):
+    """A few-KB conv-bn-relu-pool-linear net: fast enough for unit tests of every backend."""
+
+    def __init__(self, classes: int = 10):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        )
+        self.classifier = nn.Linear(16, classes)
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+class TinyMlp(nn.Module):
+    """Flatten + two linear layers: the smallest model that still has a non-trivial graph."""
+
+    def __init__(self, in_features: int = 3 * 8 * 8, hidden: int = 16, classes: int = 5):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(in_features, hidden), nn.ReLU(),
+                                 nn.Linear(hidden, classes))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    build: Callable[[], nn.Module]
+    input_shape: tuple  # without the batch axis
+    classes: int
+
+
+def _torchvision(name: str) -> Callable[[], nn.Module]:
+    # weights=None: random init, never a download.
+    return lambda: getattr(torchvision.models, name)(weights=None)
+
+
+ZOO = {name: ModelSpec(_torchvision(name), (3, 224, 224), 1000)
+       for name in ("resnet50", "vgg19", "densenet201", "efficientnet_b0", "mobilenet_v2",
+                    "vit_b_16")}
+TINY = {
+    "tiny_cnn": ModelSpec(TinyCnn, (3, 32, 32), 10),
+    "tiny_mlp": ModelSpec(TinyMlp, (3, 8, 8), 5),
+}
+MODELS = {**ZOO, **TINY}
+
+
+class ExportError(Exception):
+    """An export ran but its result is wrong (validation failed)."""
+
+
+class SkipFormat(Exception):
+    """An optional format cannot be produced here; the reason goes into the manifest."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def model_seed(seed: int, name: str) -> int:
+    # crc32, unlike hash(), is stable across processes (no PYTHONHASHSEED salt), so each model
+    # gets its own reproducible stream and adding a model to the zoo does not change the others.
+    return seed + zlib.crc32(name.encode()) % 100_000
+
+
+def parse_list(value: str, valid, what: str) -> list[str]:
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [v for v in items if v not in valid]
+    if unknown or not items:
+        raise argparse.ArgumentTypeError(
+            f"unknown {what} {', '.join(unknown) or '(empty)'}; valid: {', '.join(valid)}")
+    return list(dict.fromkeys(items))  # dedupe, keep order
+
+
+def load_manifest(path: Path) -> dict:
+    if path.exists():
+        try:
+            manifest = json.loads(path.read_text())
+            if manifest.get("schema") == SCHEMA:
+                return manifest
+            print(f"warning: {path} has schema {manifest.get('schema')}, starting afresh")
+        except (json.JSONDecodeError, AttributeError) as e:
+            print(f"warning: {path} is unreadable ({e}), starting afresh")
+    return {"models": {}}
+
+
+def write_manifest(path: Path, manifest: dict) -> None:
+    # tmp + rename in the same directory: readers never see a half-written manifest.
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump(manifest, f, indent=2, sort_keys=False)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def is_up_to_date(out: Path, entry: dict | None, fmt: str, seed: int) -> bool:
+    if not entry or entry.get("seed") != seed:
+        return False
+    record = entry.get("files", {}).get(fmt)
+    if not record:
+        return False
+    path = out / record["path"]
+    return path.is_file() and sha256_of(path) == record["sha256"]
+
+
+def file_record(out: Path, path: Path) -> dict:
+    return {"path": path.relative_to(out).as_posix(), "bytes": path.stat().st_size,
+            "sha256": sha256_of(path)}
+
+
+def check_close(name: str, fmt: str, got: np.ndarray, want: np.ndarray) -> float:
+    if got.shape != want.shape:
+        raise ExportError(f"{name} {fmt}: output shape {got.shape}, torch gives {want.shape}")
+    err = float(np.max(np.abs(got - want)))
+    rel = err / max(float(np.max(np.abs(want))), 1e-12)
+    if not rel <= REL_TOL:  # also catches NaN
+        raise ExportError(f"{name} {fmt}: max abs err {err:.3g} is {rel:.3g} relative "
+                          f"to the torch output (limit {REL_TOL})")
+    return err
+
+
+def ort_run(path: Path, x: torch.Tensor) -> np.ndarray:
+    import onnxruntime as ort
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(["output"], {"input": x.numpy()})[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# One function per format. Each writes to `tmp` (a path in a scratch directory beside the final
+# file, so a failed validation never leaves a bad file in place) and returns a note for the log.
+
+
+def export_onnx(name, model, example, check, reference, tmp: Path, out_dir: Path) -> str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about asserts/shape-to-int are expected
+        torch.onnx.export(
+            model, example, str(tmp), export_params=True, opset_version=OPSET,
+            do_constant_folding=True, input_names=["input"], output_names=["output"],
+            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+    err = check_close(name, "onnx", ort_run(tmp, check), reference)
+    return f"max abs err {err:.1e}"
+
+
+def export_torchscript(name, model, example, check, reference, tmp: Path, out_dir: Path) -> str:
+    # Traced and saved as-is, not frozen: torch::jit::load in libtorch 1.13 reads this directly.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        traced = torch.jit.trace(model, example, check_trace=False)
+    traced.save(str(tmp))
+    loaded = torch.jit.load(str(tmp))  # proves the file round-trips
+    with torch.no_grad():
+        got = loaded(check).numpy()
+    err = check_close(name, "torchscript", got, reference)
+    return f"max abs err {err:.1e}"
+
+
+def export_onnx_int8(name, model, example, check, reference, tmp: Path, out_dir: Path) -> str:
+    source = out_dir / FILE_NAMES["onnx"]
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8)
+    except Exception as e:  # optional format: record why and go on
+        raise SkipFormat(f"{type(e).__name__}: {e}") from e
+    got = ort_run(tmp, check)  # int8 is lossy: only check that it loads and runs
+    if got.shape != reference.shape or not np.all(np.isfinite(got)):
+        raise ExportError(f"{name} onnx-int8: bad output (shape {got.shape})")
+    return "quantized (weights QInt8)"
+
+
+EXPORTERS = {"onnx": export_onnx, "torchscript": export_torchscript,
+             "onnx-int8": export_onnx_int8}
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-model driver
+
+
+def model_entry(name: str, spec: ModelSpec, params: int, seed: int) -> dict:
+    return {
+        "input": {"name": "input", "shape": [-1, *spec.input_shape], "dtype": "fp32"},
+        "output": {"name": "output", "shape": [-1, spec.classes], "dtype": "fp32"},
+        "params": params,
+        "seed": seed,
+        "files": {},
+        "export_s": 0.0,
+    }
+
+
+def plan_formats(out: Path, entry, formats, seed, force) -> list[str]:
+    todo = [f for f in formats if force or not is_up_to_date(out, entry, f, seed)]
+    # The int8 model is made from model.onnx, so that must be current before quantizing.
+    if "onnx-int8" in todo and "onnx" not in todo and not is_up_to_date(out, entry, "onnx", seed):
+        todo.append("onnx")
+    return sorted(todo, key=FORMATS.index)
+
+
+def export_model(name: str, out: Path, formats, seed: int, force: bool, manifest: dict) -> bool:
+    """Exports one model; updates manifest["models"][name]. Returns False on any failure."""
+    spec = MODELS[name]
+    old = manifest["models"].get(name)
+    todo = plan_formats(out, old, formats, seed, force)
+    for fmt in formats:
+        if fmt not in todo:
+            print(f"[{name}] {fmt}: up to date, skipped", flush=True)
+    if not todo:
+        return True
+
+    start = time.monotonic()
+    torch.manual_seed(model_seed(seed, name))
+    model = spec.build().eval()
+    params = sum(p.numel() for p in model.parameters())
+    # Keep entries of formats not redone (same seed, so they describe the same weights).
+    entry = model_entry(name, spec, params, seed)
+    if old and old.get("seed") == seed:
+        entry["files"] = {f: r for f, r in old.get("files", {}).items() if f not in todo}
+        entry["skipped"] = {f: r for f, r in old.get("skipped", {}).items() if f not in todo}
+    example = torch.randn(1, *spec.input_shape)
+    check = torch.randn(VALIDATE_BATCH, *spec.input_shape)
+    with torch.no_grad():
+        reference = model(check).numpy()
+
+    out_dir = out / name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ok = True
+    for fmt in todo:
+        ok &= export_format(name, fmt, model, example, check, reference, out, out_dir, entry)
+
+    entry["export_s"] = round(time.monotonic() - start, 2)
+    if not entry.get("skipped"):
+        entry.pop("skipped", None)
+    manifest["models"][name] = entry
+    del model, reference
+    gc.collect()  # vgg19 is ~550 MB of weights: free it before building the next model
+    return ok
+
+
+def export_format(name, fmt, model, example, check, reference, out, out_dir, entry) -> bool:
+    final = out_dir / FILE_NAMES[fmt]
+    t0 = time.monotonic()
+    try:
+        # Same basename in a scratch dir: torch.jit.save names the archive after the file.
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".tmp-") as scratch:
+            tmp = Path(scratch) / FILE_NAMES[fmt]
+            with torch.no_grad():
+                note = EXPORTERS[fmt](name, model, example, check, reference, tmp, out_dir)
+            os.replace(tmp, final)
+    except SkipFormat as e:
+        entry.setdefault("skipped", {})[fmt] = str(e)
+        final.unlink(missing_ok=True)  # a stale file would disagree with the manifest
+        print(f"[{name}] {fmt}: SKIPPED ({e})", flush=True)
+        return True
+    except Exception as e:
+        print(f"[{name}] {fmt}: FAILED after {time.monotonic() - t0:.1f}s: "
+              f"{type(e).__name__}: {e}", file=sys.stderr, flush=True)
+        return False
+    entry["files"][fmt] = file_record(out, final)
+    entry.get("skipped", {}).pop(fmt, None)
+    size_mb = final.stat().st_size / 1e6
+    print(f"[{name}] {fmt}: {time.monotonic() - t0:.1f}s, {size_mb:.2f} MB, {note}", flush=True)
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", required=True, type=Path, help="output directory")
+    p.add_argument("--models", default=",".join(MODELS),
+                   type=lambda v: parse_list(v, list(MODELS), "model"),
+                   help=f"comma-separated, default all: {','.join(MODELS)}")
+    p.add_argument("--formats", default=",".join(DEFAULT_FORMATS),
+                   type=lambda v: parse_list(v, FORMATS, "format"),
+                   help=f"comma-separated from {','.join(FORMATS)} (default onnx,torchscript)")
+    p.add_argument("--seed", type=int, default=0, help="base seed for the random weights")
+    p.add_argument("--force", action="store_true", help="re-export even if up to date")
+    return p.parse_args(argv)  # argparse exits with code 2 on a bad value
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(os.cpu_count() or 1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    manifest_path = args.out / "manifest.json"
+    manifest = load_manifest(manifest_path)
+
+    failed = []
+    for name in args.models:
+        if not export_model(name, args.out, args.formats, args.seed, args.force, manifest):
+            failed.append(name)
+        manifest = {"schema": SCHEMA, "generator": GENERATOR, "torch": torch.__version__,
+                    "torchvision": torchvision.__version__, "seed": args.seed,
+                    "models": manifest["models"]}
+        write_manifest(manifest_path, manifest)  # after each model: an interrupt keeps progress
+
+    if failed:
+        print(f"export failed for: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
