@@ -15,6 +15,7 @@ mkdir -p "$CACHE" .deps
 ORT_NPM_VERSION=0.4.9        # npm com.github.asus4.onnxruntime: ONNX Runtime 1.29.0 headers + Linux x64 lib
 OPENVINO_VERSION=2026.4.1    # PyPI openvino: runtime, C++ headers and CMake package
 ORT_PY_VERSION=1.29.0        # PyPI onnxruntime: int8 quantization at export, reference loop in bench/
+PYTEST_VERSION=8.3.3         # PyPI pytest: the Python tests
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
@@ -39,8 +40,8 @@ fi
 if [ ! -x .venv/bin/python ]; then
   /usr/bin/python3 -m venv --system-site-packages .venv
 fi
-want="openvino==$OPENVINO_VERSION onnxruntime==$ORT_PY_VERSION"
-if ! .venv/bin/python -c "import openvino, onnxruntime, sys; sys.exit(0 if (openvino.__version__.startswith('$OPENVINO_VERSION') and onnxruntime.__version__=='$ORT_PY_VERSION') else 1)" 2>/dev/null; then
+want="openvino==$OPENVINO_VERSION onnxruntime==$ORT_PY_VERSION pytest==$PYTEST_VERSION"
+if ! .venv/bin/python -c "import openvino, onnxruntime, pytest, sys; sys.exit(0 if (openvino.__version__.startswith('$OPENVINO_VERSION') and onnxruntime.__version__=='$ORT_PY_VERSION' and pytest.__version__=='$PYTEST_VERSION') else 1)" 2>/dev/null; then
   echo "setup: pip install $want"
   .venv/bin/pip install -q --cache-dir "$CACHE/pip" $want
 fi

@@ -95,6 +95,9 @@ class Backend {
 // Checks `options` against a backend's capabilities and option specs (unknown key, bad value,
 // unsupported device or precision). Backends call it at the start of Load.
 Status ValidateLoadOptions(const Backend& backend, const LoadOptions& options);
+// Same, with the message naming the file: "<backend>: cannot load '<path>': <reason>".
+Status ValidateLoadOptions(const Backend& backend, const LoadOptions& options,
+                           const std::string& path);
 
 // Parses "key=value" settings for `backend` into `options`: the common keys device, precision,
 // threads, inter_op_threads, batch_size, cache_dir, and the backend's own keys (validated now).

@@ -110,6 +110,16 @@ Status ValidateLoadOptions(const Backend& backend, const LoadOptions& options) {
   return Status::OK();
 }
 
+Status ValidateLoadOptions(const Backend& backend, const LoadOptions& options,
+                           const std::string& path) {
+  Status s = ValidateLoadOptions(backend, options);
+  if (s.ok()) return s;
+  const std::string prefix = backend.name() + ": ";
+  std::string reason = s.message();
+  if (reason.rfind(prefix, 0) == 0) reason = reason.substr(prefix.size());
+  return Status(s.code(), prefix + "cannot load '" + path + "': " + reason);
+}
+
 Status ParseLoadOption(const Backend& backend, const std::string& setting, LoadOptions* options) {
   const size_t eq = setting.find('=');
   if (eq == std::string::npos || eq == 0) {

@@ -96,7 +96,7 @@ class NullBackend final : public Backend {
   }
   Status Load(const std::string& path, const LoadOptions& options,
               std::unique_ptr<Model>* out) override {
-    OPTIC_RETURN_IF_ERROR(ValidateLoadOptions(*this, options));
+    OPTIC_RETURN_IF_ERROR(ValidateLoadOptions(*this, options, path));
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec)) {
       return Status::NotFound("null: model file '" + path + "' does not exist");

@@ -164,7 +164,7 @@ class OrtBackend final : public Backend {
 
   Status Load(const std::string& path, const LoadOptions& options,
               std::unique_ptr<Model>* out) override {
-    OPTIC_RETURN_IF_ERROR(ValidateLoadOptions(*this, options));
+    OPTIC_RETURN_IF_ERROR(ValidateLoadOptions(*this, options, path));
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) {
       return Status::NotFound("onnxruntime: model file '" + path + "' does not exist");

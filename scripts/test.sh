@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The second README command: runs every test (C++ via CTest, Python via pytest). Installs and
+# builds first if needed (both idempotent), and exports the tiny test models.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/build.sh
+build/optic models export --models tiny_cnn,tiny_mlp
+(cd build && ctest --output-on-failure -j2 --timeout 900)
+.venv/bin/python -m pytest -q tests/python
