@@ -14,6 +14,7 @@ mkdir -p "$CACHE" .deps
 # recorded in docs/dependencies.md (apt cannot pin across point releases without breaking).
 ORT_NPM_VERSION=0.4.9        # npm com.github.asus4.onnxruntime: ONNX Runtime 1.29.0 headers + Linux x64 lib
 OPENVINO_VERSION=2026.4.1    # PyPI openvino: runtime, C++ headers and CMake package
+TRITONCLIENT_VERSION=2.73.0  # PyPI tritonclient[http,grpc]: protocol tests of optic serve
 ORT_PY_VERSION=1.29.0        # PyPI onnxruntime: int8 quantization at export, reference loop in bench/
 PYTEST_VERSION=8.3.3         # PyPI pytest: the Python tests
 APT_PACKAGES=(
@@ -21,6 +22,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libtorch-dev python3-torch python3-torchvision python3-venv python3-pip
   libturbojpeg0-dev libjs-chart.js chromium
+  libboost-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc clang wrk
 )
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -44,6 +46,12 @@ want="openvino==$OPENVINO_VERSION onnxruntime==$ORT_PY_VERSION pytest==$PYTEST_V
 if ! .venv/bin/python -c "import openvino, onnxruntime, pytest, sys; sys.exit(0 if (openvino.__version__.startswith('$OPENVINO_VERSION') and onnxruntime.__version__=='$ORT_PY_VERSION' and pytest.__version__=='$PYTEST_VERSION') else 1)" 2>/dev/null; then
   echo "setup: pip install $want"
   .venv/bin/pip install -q --cache-dir "$CACHE/pip" $want
+fi
+
+# Triton's own Python client drives the server's protocol tests (tests/python/test_tritonclient.py).
+if ! .venv/bin/python -c "import tritonclient.http, tritonclient.grpc, pytest, importlib.metadata as m, sys; sys.exit(0 if m.version('tritonclient')=='$TRITONCLIENT_VERSION' else 1)" 2>/dev/null; then
+  echo "setup: pip install tritonclient[http,grpc]==$TRITONCLIENT_VERSION"
+  .venv/bin/pip install -q --cache-dir "$CACHE/pip" "tritonclient[http,grpc]==$TRITONCLIENT_VERSION"
 fi
 
 # ONNX Runtime C/C++: official headers and libonnxruntime.so from the npm package.

@@ -1,0 +1,347 @@
+#include "batcher.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+namespace optic::server {
+namespace {
+
+uint64_t Ns(Clock::duration d) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+}
+
+// Requests merge only when every input has the same dtype and non-batch dimensions.
+bool SameRowShape(const InferRequest& a, const InferRequest& b) {
+  if (a.inputs.size() != b.inputs.size()) return false;
+  for (size_t i = 0; i < a.inputs.size(); ++i) {
+    const Shape& x = a.inputs[i].shape();
+    const Shape& y = b.inputs[i].shape();
+    if (a.inputs[i].dtype() != b.inputs[i].dtype() || x.size() != y.size() || x.empty()) return false;
+    if (!std::equal(x.begin() + 1, x.end(), y.begin() + 1)) return false;
+  }
+  return true;
+}
+
+// Backends may vectorize on their inputs; tensors borrowed from a request body at any offset are
+// copied unless suitably aligned.
+bool Aligned(const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw()) % 64 == 0; }
+
+}  // namespace
+
+DynamicBatcher::DynamicBatcher(BatcherOptions options, std::shared_ptr<ModelStats> stats)
+    : options_(std::move(options)), stats_(std::move(stats)) {}
+
+Status DynamicBatcher::Create(const BatcherOptions& options,
+                              std::vector<std::unique_ptr<Model>> instances,
+                              std::shared_ptr<ModelStats> stats,
+                              std::unique_ptr<DynamicBatcher>* out) {
+  if (instances.empty()) return Status::InvalidArgument("batcher needs at least one instance");
+  if (options.max_batch_size < 0) return Status::InvalidArgument("max_batch_size must be >= 0");
+  for (int p : options.preferred_batch_sizes) {
+    if (p <= 0 || (options.max_batch_size > 0 && p > options.max_batch_size)) {
+      return Status::InvalidArgument("preferred_batch_size " + std::to_string(p) +
+                                     " is outside 1..max_batch_size (" +
+                                     std::to_string(options.max_batch_size) + ")");
+    }
+  }
+  const uint32_t levels = std::max<uint32_t>(1, options.priority_levels);
+  if (options.default_priority > levels) {
+    return Status::InvalidArgument("default_priority_level exceeds priority_levels");
+  }
+  if (options.policies.size() > 1 && options.policies.size() != levels) {
+    return Status::InvalidArgument("one queue policy per priority level expected");
+  }
+  std::unique_ptr<DynamicBatcher> b(new DynamicBatcher(options, std::move(stats)));
+  if (!b->stats_) b->stats_ = std::make_shared<ModelStats>();
+  if (b->options_.policies.empty()) b->options_.policies.push_back({});
+  b->queues_.resize(levels);
+  for (auto& m : instances) {
+    auto inst = std::make_unique<Instance>();
+    inst->model = std::move(m);
+    b->instances_.push_back(std::move(inst));
+  }
+  for (auto& inst : b->instances_) {
+    inst->thread = std::thread(&DynamicBatcher::WorkerLoop, b.get(), inst.get());
+  }
+  b->scheduler_ = std::thread(&DynamicBatcher::SchedulerLoop, b.get());
+  *out = std::move(b);
+  return Status::OK();
+}
+
+DynamicBatcher::~DynamicBatcher() { Shutdown(); }
+
+const QueuePolicy& DynamicBatcher::PolicyFor(uint32_t level) const {
+  return options_.policies.size() == 1 ? options_.policies[0] : options_.policies[level - 1];
+}
+
+size_t DynamicBatcher::QueuedLocked() const {
+  size_t n = 0;
+  for (const auto& q : queues_) n += q.size();
+  return n;
+}
+
+size_t DynamicBatcher::InFlight() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return QueuedLocked() + running_requests_;
+}
+
+Status DynamicBatcher::Enqueue(std::unique_ptr<InferRequest> request) {
+  const uint32_t levels = static_cast<uint32_t>(queues_.size());
+  uint32_t level = request->priority == 0 ? std::max<uint32_t>(1, options_.default_priority)
+                                          : request->priority;
+  if (level > levels) {
+    return Status::InvalidArgument("priority " + std::to_string(request->priority) +
+                                   " exceeds the model's priority_levels (" +
+                                   std::to_string(levels) + ")");
+  }
+  if (options_.max_batch_size > 0 && request->rows > options_.max_batch_size) {
+    return Status::InvalidArgument("batch size " + std::to_string(request->rows) +
+                                   " exceeds max_batch_size " +
+                                   std::to_string(options_.max_batch_size));
+  }
+  const QueuePolicy& policy = PolicyFor(level);
+  uint64_t timeout = policy.default_timeout_us;
+  if (request->timeout_us > 0 && (policy.allow_timeout_override || timeout == 0)) {
+    timeout = request->timeout_us;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return Status::Unavailable("model is shutting down");
+  auto& q = queues_[level - 1];
+  if (policy.max_queue_size > 0 && q.size() >= policy.max_queue_size) {
+    return Status::Unavailable("queue full: " + std::to_string(q.size()) +
+                               " requests pending (max_queue_size " +
+                               std::to_string(policy.max_queue_size) + ")");
+  }
+  request->enqueued = Clock::now();
+  request->deadline = timeout > 0 ? request->enqueued + std::chrono::microseconds(timeout)
+                                  : Clock::time_point::max();
+  q.push_back(std::move(request));
+  stats_->AddPending(1);
+  cv_.notify_all();
+  return Status::OK();
+}
+
+Clock::time_point DynamicBatcher::ExpireLocked(
+    Clock::time_point now, std::vector<std::unique_ptr<InferRequest>>* expired) {
+  Clock::time_point next = Clock::time_point::max();
+  for (auto& q : queues_) {
+    for (auto it = q.begin(); it != q.end();) {
+      if ((*it)->deadline <= now) {
+        expired->push_back(std::move(*it));
+        it = q.erase(it);
+      } else {
+        next = std::min(next, (*it)->deadline);
+        ++it;
+      }
+    }
+  }
+  return next;
+}
+
+size_t DynamicBatcher::PlanBatchLocked(Clock::time_point now, Clock::time_point* wake) const {
+  if (!options_.dynamic || options_.max_batch_size == 0) return 1;
+  // Candidate: requests in priority order while they fit and match the first one's shape.
+  const InferRequest* head = nullptr;
+  int64_t rows = 0;
+  size_t count = 0;
+  bool blocked = false;  // a queued request could not join: waiting will not grow this batch
+  Clock::time_point oldest = Clock::time_point::max();
+  std::vector<int64_t> prefix_rows;
+  for (const auto& q : queues_) {
+    for (const auto& r : q) {
+      if (head == nullptr) head = r.get();
+      if (rows + r->rows > options_.max_batch_size || !SameRowShape(*head, *r)) {
+        blocked = true;
+        break;
+      }
+      rows += r->rows;
+      ++count;
+      prefix_rows.push_back(rows);
+      oldest = std::min(oldest, r->enqueued);
+    }
+    if (blocked) break;
+  }
+  const auto& pref = options_.preferred_batch_sizes;
+  const int64_t max_pref = pref.empty() ? 0 : *std::max_element(pref.begin(), pref.end());
+  bool send = blocked || stopping_ || rows >= options_.max_batch_size ||
+              (max_pref > 0 && rows >= max_pref);
+  const auto delay_end = oldest + std::chrono::microseconds(options_.max_queue_delay_us);
+  if (!send && (options_.max_queue_delay_us == 0 ? pref.empty() : now >= delay_end)) send = true;
+  if (!send) {
+    // Without a delay but with preferred sizes, Triton waits only for a preferred size; cap the
+    // wait at the delay (0 -> dispatch now when no preferred size can be reached).
+    if (options_.max_queue_delay_us == 0) return count;
+    *wake = delay_end;
+    return 0;
+  }
+  // Prefer the largest prefix whose size is a preferred batch size.
+  for (size_t i = prefix_rows.size(); i-- > 0;) {
+    if (std::find(pref.begin(), pref.end(), prefix_rows[i]) != pref.end()) return i + 1;
+  }
+  return count;
+}
+
+void DynamicBatcher::SchedulerLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    std::vector<std::unique_ptr<InferRequest>> expired;
+    const auto now = Clock::now();
+    Clock::time_point wake = ExpireLocked(now, &expired);
+    if (!expired.empty()) {
+      stats_->AddPending(-static_cast<int>(expired.size()));
+      lock.unlock();
+      for (auto& r : expired) {
+        r->done(Status::Unavailable("request timed out in the queue after " +
+                                    std::to_string(Ns(now - r->enqueued) / 1000) + " us"),
+                {});
+      }
+      lock.lock();
+      continue;
+    }
+    const size_t queued = QueuedLocked();
+    if (queued == 0) {
+      if (stopping_) return;
+      cv_.wait(lock);
+      continue;
+    }
+    Instance* idle = nullptr;
+    for (auto& inst : instances_) {
+      if (!inst->busy) { idle = inst.get(); break; }
+    }
+    size_t take = 0;
+    if (idle != nullptr) {
+      Clock::time_point delay_wake = Clock::time_point::max();
+      take = PlanBatchLocked(now, &delay_wake);
+      wake = std::min(wake, delay_wake);
+    }
+    if (take == 0) {
+      if (wake == Clock::time_point::max()) cv_.wait(lock);
+      else cv_.wait_until(lock, wake);
+      continue;
+    }
+    std::vector<std::unique_ptr<InferRequest>> batch;
+    for (auto& q : queues_) {
+      while (batch.size() < take && !q.empty()) {
+        batch.push_back(std::move(q.front()));
+        q.pop_front();
+      }
+    }
+    stats_->AddPending(-static_cast<int>(batch.size()));
+    running_requests_ += batch.size();
+    idle->busy = true;
+    idle->batch = std::move(batch);
+    idle->cv.notify_one();
+  }
+}
+
+void DynamicBatcher::WorkerLoop(Instance* inst) {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    inst->cv.wait(lock, [&] { return !inst->batch.empty() || workers_stop_; });
+    if (inst->batch.empty()) return;
+    auto batch = std::move(inst->batch);
+    inst->batch.clear();
+    lock.unlock();
+    const size_t n = batch.size();
+    RunBatch(inst->model.get(), batch);
+    lock.lock();
+    running_requests_ -= n;
+    inst->busy = false;
+    cv_.notify_all();
+  }
+}
+
+void DynamicBatcher::RunBatch(Model* model, std::vector<std::unique_ptr<InferRequest>>& batch) {
+  const auto t0 = Clock::now();
+  for (auto& r : batch) stats_->RecordQueue(Ns(t0 - r->enqueued));
+  int64_t rows = 0;
+  for (auto& r : batch) rows += r->rows;
+  Status status;
+  std::vector<Tensor> inputs;
+  const InferRequest& head = *batch.front();
+  for (size_t i = 0; i < head.inputs.size() && status.ok(); ++i) {
+    if (batch.size() == 1 && Aligned(head.inputs[i])) {
+      inputs.push_back(head.inputs[i]);
+      continue;
+    }
+    Shape shape = head.inputs[i].shape();
+    if (batch.size() > 1) shape[0] = rows;
+    Tensor t;
+    status = Tensor::Empty(head.inputs[i].dtype(), shape, &t);
+    if (!status.ok()) break;
+    char* dst = static_cast<char*>(t.raw());
+    for (auto& r : batch) {
+      std::memcpy(dst, r->inputs[i].raw(), r->inputs[i].nbytes());
+      dst += r->inputs[i].nbytes();
+    }
+    inputs.push_back(std::move(t));
+  }
+  const auto t1 = Clock::now();
+  std::vector<Tensor> outputs;
+  if (status.ok()) status = model->Execute(inputs, &outputs);
+  const auto t2 = Clock::now();
+  std::vector<std::vector<Tensor>> per_request(batch.size());
+  if (status.ok() && options_.max_batch_size > 0) {
+    for (const Tensor& out : outputs) {
+      if (out.rank() == 0 || out.dim(0) != rows) {
+        status = Status::Internal("model returned output " + out.DebugString() +
+                                  " whose first dimension is not the batch size " +
+                                  std::to_string(rows));
+        break;
+      }
+    }
+    int64_t begin = 0;
+    for (size_t k = 0; k < batch.size() && status.ok(); ++k) {
+      for (const Tensor& out : outputs) {
+        Tensor view;
+        status = out.Slice(begin, begin + batch[k]->rows, &view);
+        if (!status.ok()) break;
+        per_request[k].push_back(std::move(view));
+      }
+      begin += batch[k]->rows;
+    }
+  } else if (status.ok()) {
+    per_request[0] = std::move(outputs);
+  }
+  const auto t3 = Clock::now();
+  stats_->RecordExecution(rows, Ns(t1 - t0), Ns(t2 - t1), Ns(t3 - t2));
+  for (size_t k = 0; k < batch.size(); ++k) {
+    if (status.ok()) stats_->RecordCompute(Ns(t1 - t0), Ns(t2 - t1), Ns(t3 - t2));
+    batch[k]->done(status, std::move(per_request[k]));
+  }
+}
+
+Status DynamicBatcher::WarmUp(const std::vector<Tensor>& inputs, int count) {
+  for (auto& inst : instances_) {
+    for (int i = 0; i < count; ++i) {
+      std::vector<Tensor> outputs;
+      // No batch runs yet: the workers are idle until the first Enqueue, so this thread is the
+      // instance's only caller.
+      OPTIC_RETURN_IF_ERROR(inst->model->Execute(inputs, &outputs).Prefixed("warm-up"));
+    }
+  }
+  return Status::OK();
+}
+
+void DynamicBatcher::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  if (scheduler_.joinable()) scheduler_.join();
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return running_requests_ == 0; });
+    workers_stop_ = true;
+    for (auto& inst : instances_) inst->cv.notify_one();
+  }
+  for (auto& inst : instances_) {
+    if (inst->thread.joinable()) inst->thread.join();
+  }
+}
+
+}  // namespace optic::server

@@ -1,0 +1,111 @@
+#include "model_config.h"
+
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace optic::server {
+namespace {
+
+// Collects the parser's first error with its position instead of printing to stderr.
+class Collector final : public google::protobuf::io::ErrorCollector {
+ public:
+  explicit Collector(std::string origin) : origin_(std::move(origin)) {}
+  void AddError(int line, int column, const std::string& message) override {
+    if (first_.empty()) {
+      first_ = origin_ + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " +
+               message;
+    }
+  }
+  const std::string& first() const { return first_; }
+
+ private:
+  std::string origin_, first_;
+};
+
+}  // namespace
+
+Status ParseModelConfig(const std::string& text, const std::string& origin,
+                        inference::ModelConfig* out) {
+  Collector errors(origin);
+  google::protobuf::TextFormat::Parser parser;
+  parser.RecordErrorsTo(&errors);
+  inference::ModelConfig config;
+  if (!parser.ParseFromString(text, &config)) {
+    return Status::InvalidArgument(errors.first().empty() ? origin + ": cannot parse" : errors.first());
+  }
+  *out = std::move(config);
+  return Status::OK();
+}
+
+Status ReadModelConfigFile(const std::string& path, inference::ModelConfig* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("model config '" + path + "' cannot be read");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseModelConfig(ss.str(), path, out);
+}
+
+Status BackendForConfig(const inference::ModelConfig& config, std::string* backend) {
+  const std::string& b = config.backend();
+  if (!b.empty()) {
+    *backend = b == "pytorch" ? "torch" : b;
+    return Status::OK();
+  }
+  const std::string& p = config.platform();
+  if (p == "onnxruntime_onnx") *backend = "onnxruntime";
+  else if (p == "pytorch_libtorch") *backend = "torch";
+  else if (p == "openvino") *backend = "openvino";
+  else if (p.empty()) return Status::InvalidArgument("config names neither backend nor platform");
+  else return Status::InvalidArgument("unknown platform '" + p + "' (use backend: \"<optic backend>\")");
+  return Status::OK();
+}
+
+Status DTypeFromConfig(inference::DataType type, DType* out) {
+  switch (type) {
+    case inference::TYPE_FP32: *out = DType::kFP32; return Status::OK();
+    case inference::TYPE_FP16: *out = DType::kFP16; return Status::OK();
+    case inference::TYPE_BF16: *out = DType::kBF16; return Status::OK();
+    case inference::TYPE_INT8: *out = DType::kINT8; return Status::OK();
+    case inference::TYPE_UINT8: *out = DType::kUINT8; return Status::OK();
+    case inference::TYPE_INT32: *out = DType::kINT32; return Status::OK();
+    case inference::TYPE_INT64: *out = DType::kINT64; return Status::OK();
+    default:
+      return Status::Unsupported("data type " + inference::DataType_Name(type) +
+                                 " is not supported by optic tensors");
+  }
+}
+
+inference::DataType ConfigFromDType(DType dtype) {
+  switch (dtype) {
+    case DType::kFP32: return inference::TYPE_FP32;
+    case DType::kFP16: return inference::TYPE_FP16;
+    case DType::kBF16: return inference::TYPE_BF16;
+    case DType::kINT8: return inference::TYPE_INT8;
+    case DType::kUINT8: return inference::TYPE_UINT8;
+    case DType::kINT32: return inference::TYPE_INT32;
+    case DType::kINT64: return inference::TYPE_INT64;
+  }
+  return inference::TYPE_INVALID;
+}
+
+std::string KServeDatatype(inference::DataType type) {
+  if (type == inference::TYPE_STRING) return "BYTES";
+  std::string name = inference::DataType_Name(type);
+  return name.rfind("TYPE_", 0) == 0 ? name.substr(5) : name;
+}
+
+std::string ModelConfigToJson(const inference::ModelConfig& config) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string json;
+  auto status = google::protobuf::util::MessageToJsonString(config, &json, options);
+  if (!status.ok()) return "{}";
+  return json;
+}
+
+}  // namespace optic::server

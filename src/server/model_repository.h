@@ -1,0 +1,79 @@
+// A Triton-style model repository: <repo>/<model>/config.pbtxt and <repo>/<model>/<version>/
+// model.<ext>. Each loaded version gets its instances (through optic's backend registry, so any
+// backend), a DynamicBatcher and statistics; it is warmed up before it is reported ready.
+//
+// Ownership: the repository owns the loaded models; Find hands out shared_ptrs so a request keeps
+// its model alive across an unload (the unload drains the model's queue).
+// Threading: every method may be called from any thread; Load and Unload are serialized.
+// Failure: Load returns the reason (config parse error with line, missing file, backend error,
+// config/model I/O mismatch) and keeps the reason for Index; a failed load leaves any previously
+// loaded version serving.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "batcher.h"
+#include "model_config.h"
+
+namespace optic::server {
+
+struct IOSpec {
+  std::string name;
+  DType dtype = DType::kFP32;
+  Shape dims;  // without the batch dimension when max_batch_size > 0; -1 is variable
+};
+
+struct ServedModel {
+  std::string name;
+  int64_t version = 0;
+  std::string backend;
+  inference::ModelConfig config;  // as parsed, completed with the model's inputs and outputs
+  std::vector<IOSpec> inputs, outputs;  // in the Model's order
+  int max_batch_size = 0;
+  std::shared_ptr<ModelStats> stats;
+  std::unique_ptr<DynamicBatcher> batcher;
+};
+
+struct RepositoryEntry {
+  std::string name;
+  std::string version;  // empty when not loaded
+  std::string state;    // READY, UNAVAILABLE, LOADING
+  std::string reason;
+};
+
+class ModelRepository {
+ public:
+  explicit ModelRepository(std::string dir);
+  ~ModelRepository();  // unloads everything (drains)
+
+  // Loads every model folder; the first error is returned, the others stay in Index().
+  Status LoadAll();
+  Status Load(const std::string& name);
+  Status Unload(const std::string& name);
+  // `version` empty: the highest loaded version. kNotFound names the model or version.
+  Status Find(const std::string& name, const std::string& version,
+              std::shared_ptr<ServedModel>* out) const;
+  std::vector<std::shared_ptr<ServedModel>> Loaded() const;
+  std::vector<RepositoryEntry> Index() const;
+  // Stops every batcher (each drains what it queued) and drops the models.
+  void UnloadAll();
+  const std::string& dir() const { return dir_; }
+
+ private:
+  Status LoadVersion(const std::string& name, const inference::ModelConfig& config,
+                     int64_t version, std::shared_ptr<ServedModel>* out);
+  std::string dir_;
+  std::mutex load_mu_;  // serializes Load/Unload
+  mutable std::mutex mu_;
+  std::map<std::string, std::map<int64_t, std::shared_ptr<ServedModel>>> models_;
+  std::map<std::string, std::string> failures_;
+};
+
+// BatcherOptions from a config (max_batch_size, dynamic_batching, queue policies).
+Status BatcherOptionsFromConfig(const inference::ModelConfig& config, BatcherOptions* out);
+
+}  // namespace optic::server

@@ -1,0 +1,247 @@
+// Dynamic batcher on the null backend (identity with a busy-wait delay): merging up to the
+// preferred size within the queue delay, overload rejection without losing accepted requests,
+// queue timeouts, priorities and one batch at a time per instance.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+#include "optic/registry.h"
+#include "server/batcher.h"
+
+namespace optic::server {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Wraps a model and fails the test if Execute is ever entered twice at once.
+class ExclusiveCheck final : public Model {
+ public:
+  ExclusiveCheck(std::unique_ptr<Model> m, std::atomic<int>* overlaps)
+      : m_(std::move(m)), overlaps_(overlaps) {}
+  const std::vector<TensorInfo>& inputs() const override { return m_->inputs(); }
+  const std::vector<TensorInfo>& outputs() const override { return m_->outputs(); }
+  Status Execute(const std::vector<Tensor>& in, std::vector<Tensor>* out) override {
+    if (busy_.exchange(true)) ++*overlaps_;
+    Status s = m_->Execute(in, out);
+    busy_ = false;
+    return s;
+  }
+
+ private:
+  std::unique_ptr<Model> m_;
+  std::atomic<int>* overlaps_;
+  std::atomic<bool> busy_{false};
+};
+
+class BatcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    file_ = std::filesystem::temp_directory_path() / "optic_batcher_test.null";
+    std::ofstream(file_) << "";
+  }
+  std::vector<std::unique_ptr<Model>> Instances(int n, int delay_us) {
+    std::vector<std::unique_ptr<Model>> out;
+    for (int i = 0; i < n; ++i) {
+      LoadOptions o;
+      o.backend_options = {{"shape", "4"}, {"delay_us", std::to_string(delay_us)}};
+      std::unique_ptr<Model> m;
+      EXPECT_TRUE(LoadModel("null", file_.string(), o, &m).ok());
+      out.push_back(std::make_unique<ExclusiveCheck>(std::move(m), &overlaps_));
+    }
+    return out;
+  }
+  // A request of `rows` rows whose values are `value`; its result goes to the returned future.
+  struct Result {
+    Status status;
+    std::vector<Tensor> outputs;
+    Clock::time_point at;
+  };
+  std::unique_ptr<InferRequest> Request(float value, std::future<Result>* fut, int64_t rows = 1,
+                                        uint32_t priority = 0, uint64_t timeout_us = 0) {
+    auto req = std::make_unique<InferRequest>();
+    Tensor t = Tensor::EmptyOrDie(DType::kFP32, {rows, 4});
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = value;
+    req->inputs = {t};
+    req->rows = rows;
+    req->priority = priority;
+    req->timeout_us = timeout_us;
+    auto p = std::make_shared<std::promise<Result>>();
+    *fut = p->get_future();
+    req->done = [p](const Status& s, std::vector<Tensor> out) {
+      p->set_value({s, std::move(out), Clock::now()});
+    };
+    return req;
+  }
+  std::filesystem::path file_;
+  std::atomic<int> overlaps_{0};
+};
+
+TEST_F(BatcherTest, MergesUpToPreferredSizeWithinDelay) {
+  BatcherOptions o;
+  o.max_batch_size = 8;
+  o.dynamic = true;
+  o.preferred_batch_sizes = {4};
+  o.max_queue_delay_us = 500'000;  // long: the batch must go when it reaches 4, not at the delay
+  auto stats = std::make_shared<ModelStats>();
+  std::unique_ptr<DynamicBatcher> b;
+  ASSERT_TRUE(DynamicBatcher::Create(o, Instances(1, 0), stats, &b).ok());
+  const auto start = Clock::now();
+  std::vector<std::future<Result>> futs(4);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(b->Enqueue(Request(float(i), &futs[i])).ok());
+  for (int i = 0; i < 4; ++i) {
+    Result r = futs[i].get();
+    ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+    ASSERT_EQ(r.outputs.size(), 1u);
+    EXPECT_EQ(r.outputs[0].shape(), (Shape{1, 4}));
+    EXPECT_EQ(r.outputs[0].data<float>()[3], float(i));  // each request gets its own rows back
+    EXPECT_LT(r.at - start, 400ms);
+  }
+  auto j = stats->ToJson("m", "1");
+  EXPECT_EQ(j["execution_count"], 1);
+  EXPECT_EQ(j["inference_count"], 4);
+  EXPECT_EQ(j["batch_stats"][0]["batch_size"], 4);
+  EXPECT_EQ(overlaps_, 0);
+}
+
+TEST_F(BatcherTest, PartialBatchLeavesAfterQueueDelay) {
+  BatcherOptions o;
+  o.max_batch_size = 8;
+  o.dynamic = true;
+  o.preferred_batch_sizes = {4};
+  o.max_queue_delay_us = 100'000;
+  auto stats = std::make_shared<ModelStats>();
+  std::unique_ptr<DynamicBatcher> b;
+  ASSERT_TRUE(DynamicBatcher::Create(o, Instances(1, 0), stats, &b).ok());
+  const auto start = Clock::now();
+  std::future<Result> f1, f2;
+  ASSERT_TRUE(b->Enqueue(Request(1, &f1)).ok());
+  ASSERT_TRUE(b->Enqueue(Request(2, &f2, /*rows=*/2)).ok());
+  Result r1 = f1.get(), r2 = f2.get();
+  ASSERT_TRUE(r1.status.ok() && r2.status.ok());
+  EXPECT_GE(r1.at - start, 95ms);
+  EXPECT_EQ(r2.outputs[0].shape(), (Shape{2, 4}));
+  auto j = stats->ToJson("m", "1");
+  EXPECT_EQ(j["execution_count"], 1);
+  EXPECT_EQ(j["batch_stats"][0]["batch_size"], 3);
+}
+
+TEST_F(BatcherTest, FullQueueRejectsWithoutLosingAcceptedRequests) {
+  BatcherOptions o;
+  o.max_batch_size = 2;
+  o.dynamic = true;
+  o.policies = {QueuePolicy{/*max_queue_size=*/4, 0, false}};
+  auto stats = std::make_shared<ModelStats>();
+  std::unique_ptr<DynamicBatcher> b;
+  ASSERT_TRUE(DynamicBatcher::Create(o, Instances(1, 20'000), stats, &b).ok());
+  std::vector<std::future<Result>> accepted;
+  int rejected = 0;
+  for (int i = 0; i < 40; ++i) {
+    std::future<Result> f;
+    Status s = b->Enqueue(Request(float(i), &f));
+    if (s.ok()) {
+      accepted.push_back(std::move(f));
+    } else {
+      EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+      EXPECT_NE(s.message().find("queue full"), std::string::npos) << s.message();
+      EXPECT_EQ(s.HttpStatus(), 503);
+      ++rejected;
+    }
+  }
+  EXPECT_GT(rejected, 0);
+  EXPECT_GE(accepted.size(), 4u);
+  for (auto& f : accepted) EXPECT_TRUE(f.get().status.ok());
+  EXPECT_EQ(stats->ToJson("m", "1")["inference_count"], accepted.size());
+  EXPECT_EQ(b->InFlight(), 0u);
+}
+
+TEST_F(BatcherTest, RequestTimesOutInQueue) {
+  BatcherOptions o;
+  o.max_batch_size = 1;
+  o.dynamic = true;
+  o.policies = {QueuePolicy{0, /*default_timeout_us=*/10'000, /*allow_override=*/true}};
+  std::unique_ptr<DynamicBatcher> b;
+  ASSERT_TRUE(DynamicBatcher::Create(o, Instances(1, 150'000), nullptr, &b).ok());
+  std::future<Result> busy, late, patient;
+  ASSERT_TRUE(b->Enqueue(Request(1, &busy)).ok());
+  std::this_thread::sleep_for(5ms);  // the first request is running now
+  ASSERT_TRUE(b->Enqueue(Request(2, &late)).ok());
+  ASSERT_TRUE(b->Enqueue(Request(3, &patient, 1, 0, /*timeout_us=*/2'000'000)).ok());
+  Result r = late.get();
+  EXPECT_EQ(r.status.code(), StatusCode::kUnavailable);
+  EXPECT_NE(r.status.message().find("timed out"), std::string::npos) << r.status.message();
+  EXPECT_TRUE(busy.get().status.ok());
+  EXPECT_TRUE(patient.get().status.ok());  // per-request override of the default timeout
+}
+
+TEST_F(BatcherTest, HigherPriorityRunsFirst) {
+  BatcherOptions o;
+  o.max_batch_size = 1;
+  o.dynamic = true;
+  o.priority_levels = 2;
+  o.default_priority = 2;
+  o.policies = {QueuePolicy{}, QueuePolicy{}};
+  std::unique_ptr<DynamicBatcher> b;
+  ASSERT_TRUE(DynamicBatcher::Create(o, Instances(1, 30'000), nullptr, &b).ok());
+  std::future<Result> busy, low, high;
+  ASSERT_TRUE(b->Enqueue(Request(0, &busy)).ok());
+  std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(b->Enqueue(Request(1, &low)).ok());  // default level 2
+  ASSERT_TRUE(b->Enqueue(Request(2, &high, 1, /*priority=*/1)).ok());
+  Result rl = low.get(), rh = high.get();
+  ASSERT_TRUE(rl.status.ok() && rh.status.ok());
+  EXPECT_LT(rh.at, rl.at);
+  std::future<Result> bad;
+  EXPECT_EQ(b->Enqueue(Request(3, &bad, 1, /*priority=*/3)).code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(BatcherTest, InstancesRunInParallelButNeverTwoBatchesAtOnce) {
+  BatcherOptions o;  // no dynamic batching: each request alone
+  o.max_batch_size = 4;
+  std::unique_ptr<DynamicBatcher> b;
+  ASSERT_TRUE(DynamicBatcher::Create(o, Instances(2, 60'000), nullptr, &b).ok());
+  const auto start = Clock::now();
+  std::vector<std::future<Result>> futs(4);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(b->Enqueue(Request(float(i), &futs[i])).ok());
+  for (auto& f : futs) EXPECT_TRUE(f.get().status.ok());
+  const auto took = Clock::now() - start;
+  EXPECT_GE(took, 115ms);  // 4 requests, 2 instances, 60 ms each: two rounds
+  EXPECT_LT(took, 230ms);  // but not four
+  EXPECT_EQ(overlaps_, 0);
+}
+
+TEST_F(BatcherTest, ShutdownDrainsQueuedWorkAndRejectsNew) {
+  BatcherOptions o;
+  o.max_batch_size = 1;
+  std::unique_ptr<DynamicBatcher> b;
+  ASSERT_TRUE(DynamicBatcher::Create(o, Instances(1, 20'000), nullptr, &b).ok());
+  std::vector<std::future<Result>> futs(3);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(b->Enqueue(Request(float(i), &futs[i])).ok());
+  b->Shutdown();
+  for (auto& f : futs) EXPECT_TRUE(f.get().status.ok());
+  std::future<Result> f;
+  EXPECT_EQ(b->Enqueue(Request(9, &f)).code(), StatusCode::kUnavailable);
+}
+
+TEST(BatcherOptionsTest, RejectsPreferredSizeAboveMax) {
+  BatcherOptions o;
+  o.max_batch_size = 4;
+  o.dynamic = true;
+  o.preferred_batch_sizes = {8};
+  std::unique_ptr<DynamicBatcher> b;
+  std::vector<std::unique_ptr<Model>> none;
+  LoadOptions lo;
+  std::unique_ptr<Model> m;
+  const auto file = std::filesystem::temp_directory_path() / "optic_batcher_opt.null";
+  std::ofstream(file) << "";
+  ASSERT_TRUE(LoadModel("null", file.string(), lo, &m).ok());
+  none.push_back(std::move(m));
+  Status s = DynamicBatcher::Create(o, std::move(none), nullptr, &b);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("preferred_batch_size 8"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace optic::server
