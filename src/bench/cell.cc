@@ -1,0 +1,169 @@
+#include "bench/cell.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "bench/cell_load.h"
+#include "bench/pool.h"
+#include "bench/resources.h"
+#include "bench/results.h"
+#include "bench/scenarios.h"
+#include "optic/registry.h"
+
+namespace optic::bench {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double MsSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// Compares the check batch's outputs with the reference file; fills max_abs_err/max_rel_err, or
+// parity_error when there is nothing to compare with (that does not fail the cell).
+void CheckCorrectness(const CellSpec& c, Model* model, json* row) {
+  std::vector<Tensor> check, outputs, ref;
+  Status s = MakeBatch(model->inputs(), c.batch_size, c.settings.check_seed, &check);
+  if (s.ok()) s = model->Execute(check, &outputs);
+  if (s.ok() && c.reference_file.empty()) s = Status::NotFound("no reference backend could run");
+  if (s.ok()) s = ReadReference(c.reference_file, &ref);
+  if (s.ok() && ref.size() != outputs.size()) {
+    s = Status::InvalidArgument("the reference has " + std::to_string(ref.size()) +
+                                " outputs, this model " + std::to_string(outputs.size()));
+  }
+  TensorDiff worst;
+  for (size_t i = 0; s.ok() && i < outputs.size(); ++i) {
+    TensorDiff d;
+    s = CompareTensors(outputs[i], ref[i], &d);
+    worst.max_abs = std::max(worst.max_abs, d.max_abs);
+    worst.max_rel = std::max(worst.max_rel, d.max_rel);
+    worst.nan_count += d.nan_count;
+  }
+  if (!s.ok()) {
+    (*row)["parity_error"] = s.ToString();
+    return;
+  }
+  (*row)["max_abs_err"] = worst.max_abs;
+  (*row)["max_rel_err"] = worst.max_rel;
+  (*row)["nonfinite_outputs"] = worst.nan_count;
+}
+
+Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
+  json& settings = (*row)["settings"];
+  LoadedModel lm;
+  Status load = LoadWithPhases(c, c.model, rep, &lm);
+  (*row)["load_s"] = {{"cold", lm.cold_s >= 0 ? json(lm.cold_s) : json(nullptr)},
+                      {"cached", lm.cached_s >= 0 ? json(lm.cached_s) : json(nullptr)}};
+  settings["model_file"] = lm.file;
+  if (!lm.cache_note.empty()) settings["cached_load"] = lm.cache_note;
+  OPTIC_RETURN_IF_ERROR(load);
+  Model* model = lm.model.get();
+
+  rep->Phase("inputs");
+  InputPool pool;
+  OPTIC_RETURN_IF_ERROR(InputPool::Make(model->inputs(), c.batch_size, c.settings, &pool));
+  settings["pool_batches"] = pool.size();
+  settings["pool_mb"] = static_cast<double>(pool.bytes()) / (1 << 20);
+
+  rep->Phase("first_inference");
+  std::vector<Tensor> outputs;
+  auto t0 = Clock::now();
+  OPTIC_RETURN_IF_ERROR(model->Execute(pool.batch(0), &outputs).Prefixed("first inference"));
+  (*row)["first_inference_ms"] = MsSince(t0);
+
+  rep->Phase("check");
+  CheckCorrectness(c, model, row);
+
+  rep->Phase("warmup");
+  QueryFn query = [&](int64_t i) { return model->Execute(pool.batch(i + 1), &outputs); };
+  int64_t warm_runs = 0;
+  double warm_mean_ms = 0;
+  t0 = Clock::now();
+  OPTIC_RETURN_IF_ERROR(Warmup(query, c.settings, &warm_runs, &warm_mean_ms));
+  (*row)["phases"] = {{"warmup_runs", warm_runs}, {"warmup_ms", MsSince(t0)}};
+  const double capacity_qps = warm_mean_ms > 0 ? c.batch_size * 1e3 / warm_mean_ms : 0;
+
+  RaplMeter rapl = RaplMeter::Open();
+  std::string gpu_reason;
+  auto gpu = CreateGpuMonitor(c.device, &gpu_reason);
+  if (!rapl.available()) settings["rapl"] = "unavailable: " + rapl.reason();
+  if (!gpu && !c.device.is_cpu()) settings["gpu_monitor"] = "unavailable: " + gpu_reason;
+  rep->Phase("steady");
+  rapl.Start();
+  if (gpu) gpu->Start();
+  SteadyResult r;
+  const bool dynamic = lm.caps.dynamic_batch && !model->inputs().empty() &&
+                       !model->inputs()[0].shape.empty() && model->inputs()[0].shape[0] < 0;
+  switch (c.scenario) {
+    case Scenario::kOffline:
+    case Scenario::kSingleStream:
+      OPTIC_RETURN_IF_ERROR(RunClosedLoop(query, c.batch_size, c.settings, &r));
+      break;
+    case Scenario::kServer: {
+      const double qps = c.settings.qps > 0 ? c.settings.qps : capacity_qps / 2;
+      settings["qps_source"] = c.settings.qps > 0 ? "given" : "half the warm-up capacity";
+      OPTIC_RETURN_IF_ERROR(RunServer(model, pool, c.batch_size, dynamic, qps, c.settings, &r));
+      break;
+    }
+    case Scenario::kServerSearch:
+      OPTIC_RETURN_IF_ERROR(SearchServer(model, pool, c.batch_size, dynamic, capacity_qps, c.settings, &r));
+      break;
+  }
+  const double joules = rapl.Stop();
+  GpuSample g;
+  if (gpu) g = gpu->Stop();
+
+  (*row)["throughput_per_s"] = r.throughput_per_s();
+  SetLatency(Summarize(r.latencies_ms), row);
+  (*row)["stable"] = r.stable;
+  (*row)["windows"] = json::array();
+  for (const Window& w : r.windows) {
+    (*row)["windows"].push_back({{"throughput_per_s", w.throughput_per_s}, {"latency_p50_ms", w.latency_p50_ms}});
+  }
+  (*row)["phases"]["steady_s"] = r.elapsed_s;
+  (*row)["phases"]["queries"] = r.queries;
+  (*row)["phases"]["images"] = r.samples;
+  if (!r.server.is_null()) (*row)["server"] = r.server;
+  if (rapl.available() && r.samples > 0) (*row)["cpu_energy_j_per_inference"] = joules / r.samples;
+  if (g.mem_peak_mb >= 0) (*row)["gpu_mem_peak_mb"] = g.mem_peak_mb;
+  if (g.power_w >= 0) (*row)["power_w"] = g.power_w;
+  if (g.energy_j >= 0 && r.samples > 0) (*row)["energy_j_per_inference"] = g.energy_j / r.samples;
+  return Status::OK();
+}
+
+// The reference cell: the check batch through the reference backend, saved for the cells.
+Status RunReferenceCell(const CellSpec& c, CellReporter* rep) {
+  LoadedModel lm;
+  CellSpec plain = c;
+  OPTIC_RETURN_IF_ERROR(LoadWithPhases(plain, c.model, rep, &lm));
+  rep->Phase("reference");
+  std::vector<Tensor> check, outputs;
+  OPTIC_RETURN_IF_ERROR(MakeBatch(lm.model->inputs(), c.batch_size, c.settings.check_seed, &check));
+  OPTIC_RETURN_IF_ERROR(lm.model->Execute(check, &outputs).Prefixed("reference run"));
+  return WriteReference(c.reference_file, outputs,
+                        {{"backend", c.backend}, {"model", c.model}, {"batch_size", c.batch_size},
+                         {"check_seed", c.settings.check_seed}});
+}
+
+}  // namespace
+
+int RunCellInChild(const CellSpec& c, CellReporter* rep) {
+  json row = json::object();
+  row["settings"] = json::object();
+  Status s;
+  if (c.kind == CellKind::kReference) s = RunReferenceCell(c, rep);
+  else if (c.kind == CellKind::kEnsemble) s = RunEnsembleCell(c, rep, &row);
+  else s = RunMeasure(c, rep, &row);
+  if (c.kind == CellKind::kEnsemble && s.ok()) return 0;  // it reported its own rows
+  row["status"] = s.ok() ? "ok" : RowStatusFor(s);
+  row["error"] = s.ok() ? json(nullptr) : json(s.ToString());
+  const double rss = PeakRssMb();
+  if (rss >= 0) row["peak_rss_mb"] = rss;
+  rep->Row(row);
+  return 0;
+}
+
+}  // namespace optic::bench

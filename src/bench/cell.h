@@ -1,0 +1,46 @@
+// One cell, run inside the child process (`optic bench-cell`): load phases, input pool, first
+// inference, correctness check, warm-up, the scenario's steady state, resources. Also the
+// reference cell, which writes the reference outputs a model/batch's cells compare with, and the
+// co-located ensemble cell.
+//
+// Protocol to the parent (CellReporter): lines on a file descriptor, "phase <name>" as phases
+// start and "row <json>" for each finished row (measured fields only; the parent merges them
+// into the row skeleton). A Status failure still produces a row (status failed/unsupported); a
+// crash produces none, and the parent writes the failed row.
+// Threading: runs on the child's main thread (plus the threads a scenario starts).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/config.h"
+
+namespace optic::bench {
+
+class CellReporter {
+ public:
+  explicit CellReporter(int fd) : fd_(fd) {}
+  void Phase(const std::string& name);
+  void Row(const nlohmann::json& row);
+
+ private:
+  void Line(const std::string& line);
+  int fd_;
+};
+
+// Runs `cell` and reports its rows; returns what the child should exit with (0 when a row was
+// reported, also for a failed or unsupported cell).
+int RunCellInChild(const CellSpec& cell, CellReporter* reporter);
+
+// Reference outputs: a JSON header line ({"outputs":[{"name","shape"}], ...}) followed by the
+// outputs' fp32 values, in order.
+Status WriteReference(const std::string& path, const std::vector<Tensor>& outputs,
+                      const nlohmann::json& header);
+Status ReadReference(const std::string& path, std::vector<Tensor>* outputs);
+
+// Status code -> row status: unsupported for kUnsupported / kUnsupportedHardware, else failed.
+const char* RowStatusFor(const Status& s);
+
+}  // namespace optic::bench

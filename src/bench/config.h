@@ -1,0 +1,99 @@
+// Typed configuration of `optic bench`: the sweep (grid, settings) and one cell of it.
+// Flags and config files are parsed once, here, into these structs; nothing downstream looks at
+// option strings. A CellSpec travels to the child process as JSON (CellToJson / CellFromJson).
+// Thread safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "optic/backend.h"
+
+namespace optic::bench {
+
+enum class Scenario { kOffline, kSingleStream, kServer, kServerSearch };
+const char* ScenarioName(Scenario s);  // offline, single_stream, server, server_search
+Status ParseScenario(const std::string& text, Scenario* out);
+
+enum class CellKind { kBench, kEnsemble, kReference };
+const char* CellKindName(CellKind k);  // bench, ensemble, reference
+
+// How one cell measures. Defaults follow docs/bench.md (MLPerf / perf_analyzer / trtexec rules).
+struct MeasureSettings {
+  double warmup_ms = 200;          // warm-up lasts at least this long ...
+  int warmup_runs = 5;             // ... and at least this many queries; discarded
+  double min_duration_s = 1.0;     // steady state: at least this long ...
+  int64_t min_samples = 20;        // ... and at least this many timed queries, and stable
+  double max_duration_s = 6.0;     // give up waiting for stability here (stable=false)
+  double window_s = 0;             // stability window; 0 = min_duration_s / 3
+  int window_min_queries = 2;      // a window also needs this many queries
+  int64_t pool_bytes = 64LL << 20; // input pool at least this large (bigger than the LLC) ...
+  int pool_min_batches = 8;        // ... and at least this many distinct batches
+  uint64_t seed = 1;               // input pool and Poisson schedule
+  uint64_t check_seed = 20240601;  // the correctness-check batch
+  double timeout_s = 180;          // per cell; the child is killed after it
+  double qps = 0;                  // server: target samples/s; 0 = half the measured capacity
+  double max_queue_delay_ms = 2;   // server: how long the batcher waits to fill a batch
+  double p99_bound_ms = 0;         // server_search: the latency bound (required there)
+  int search_steps = 6;            // server_search: bisection steps
+  double window() const { return window_s > 0 ? window_s : min_duration_s / 3.0; }
+};
+nlohmann::json SettingsToJson(const MeasureSettings& s);
+Status SettingsFromJson(const nlohmann::json& j, MeasureSettings* out);
+
+using BackendOptionMap = std::map<std::string, std::map<std::string, std::string>>;
+
+// One cell of the grid, everything the child process needs to run it.
+struct CellSpec {
+  CellKind kind = CellKind::kBench;
+  std::string model;                  // zoo name, or "null" for a generated empty model file
+  std::vector<std::string> members;   // ensemble members (kind ensemble)
+  std::string backend;
+  Device device;
+  Precision precision = Precision::kFP32;
+  int batch_size = 1;
+  int threads = 0;                    // as resolved (0 never reaches a cell: it becomes cores)
+  Scenario scenario = Scenario::kOffline;
+  std::map<std::string, std::string> backend_options;
+  MeasureSettings settings;
+  std::string models_dir;
+  std::string work_dir;               // scratch: cache dirs, generated model files
+  std::string reference_file;         // reference outputs: read (bench) or written (reference)
+  std::string reference_name;         // "backend/fp32", for the rows
+  // Stable key for resume and comparison: model|backend|device|precision|b<N>|t<N>|scenario.
+  std::string CellId() const;
+};
+nlohmann::json CellToJson(const CellSpec& c);
+Status CellFromJson(const nlohmann::json& j, CellSpec* out);
+
+// The whole sweep.
+struct BenchConfig {
+  std::vector<std::string> models;        // empty: built-in default
+  std::vector<std::string> backends;      // empty: every real backend compiled in
+  std::vector<int> batches;               // empty: 1,4,16
+  std::vector<Precision> precisions;      // empty: fp32, plus bf16 where a backend supports it
+  std::vector<Device> devices;            // empty: cpu
+  std::vector<int> threads;               // empty: 0 (all cores)
+  std::vector<Scenario> scenarios;        // empty: offline, single_stream
+  std::vector<std::string> ensemble;      // members of one co-located ensemble, if any
+  BackendOptionMap backend_options;       // per backend: key -> value
+  MeasureSettings settings;
+  std::string reference;                  // reference backend; empty = first real that loads
+  std::string models_dir;
+  std::string out = "results.jsonl";
+  bool resume = false;
+};
+
+// "1,2,4" or "1-64" (powers of two from 1 to 64, inclusive of the bounds' powers of two).
+Status ParseBatchList(const std::string& text, std::vector<int>* out);
+// "backend:key=value".
+Status ParseBackendOption(const std::string& text, BackendOptionMap* out);
+// A JSON config file (docs/bench.md lists the keys); unknown keys are an error.
+Status LoadConfigFile(const std::string& path, BenchConfig* out);
+Status ConfigFromJson(const nlohmann::json& j, BenchConfig* out);
+
+}  // namespace optic::bench

@@ -1,0 +1,129 @@
+// The co-located ensemble cell (the seeds' finding: models loaded side by side can run faster
+// concurrently than one after another). Members share the cell's backend, precision, threads and
+// batch; each query runs every member on the same batch and averages their first outputs.
+#include <chrono>
+#include <thread>
+
+#include "bench/cell_load.h"
+#include "bench/pool.h"
+#include "bench/resources.h"
+#include "bench/results.h"
+#include "bench/scenarios.h"
+
+namespace optic::bench {
+
+using nlohmann::json;
+
+namespace {
+
+// outputs[m] = member m's outputs; *avg = elementwise mean of their first outputs.
+Status Average(const std::vector<std::vector<Tensor>>& outputs, Tensor* avg) {
+  const Tensor& first = outputs[0].at(0);
+  OPTIC_RETURN_IF_ERROR(Tensor::Empty(DType::kFP32, first.shape(), avg));
+  float* a = avg->data<float>();
+  std::fill(a, a + avg->numel(), 0.0f);
+  for (const auto& out : outputs) {
+    const Tensor& t = out.at(0);
+    if (t.numel() != avg->numel()) {
+      return Status::InvalidArgument("ensemble members' outputs differ in shape: " +
+                                     ShapeToString(t.shape()) + " vs " + ShapeToString(first.shape()));
+    }
+    for (int64_t i = 0; i < t.numel(); ++i) a[i] += static_cast<float>(t.GetAsDouble(i));
+  }
+  const float inv = 1.0f / static_cast<float>(outputs.size());
+  for (int64_t i = 0; i < avg->numel(); ++i) a[i] *= inv;
+  return Status::OK();
+}
+
+json Measurement(const SteadyResult& r) {
+  json row = json::object();
+  row["throughput_per_s"] = r.throughput_per_s();
+  SetLatency(Summarize(r.latencies_ms), &row);
+  row["stable"] = r.stable;
+  row["windows"] = json::array();
+  for (const Window& w : r.windows) {
+    row["windows"].push_back({{"throughput_per_s", w.throughput_per_s}, {"latency_p50_ms", w.latency_p50_ms}});
+  }
+  return row;
+}
+
+}  // namespace
+
+Status RunEnsembleCell(const CellSpec& c, CellReporter* rep, json* row) {
+  if (c.members.size() < 2) return Status::InvalidArgument("an ensemble needs at least 2 members");
+  std::vector<LoadedModel> members(c.members.size());
+  double cold_total = 0;
+  for (size_t m = 0; m < members.size(); ++m) {
+    OPTIC_RETURN_IF_ERROR(LoadWithPhases(c, c.members[m], rep, &members[m]).Prefixed(c.members[m]));
+    cold_total += members[m].cold_s;
+  }
+  (*row)["load_s"] = {{"cold", cold_total}, {"cached", nullptr}};
+  rep->Phase("inputs");
+  // All members see the same images, so one pool (in the first member's input layout) serves all.
+  InputPool pool;
+  OPTIC_RETURN_IF_ERROR(InputPool::Make(members[0].model->inputs(), c.batch_size, c.settings, &pool));
+  std::vector<std::vector<Tensor>> outs(members.size());
+  Tensor seq_avg, con_avg;
+  QueryFn sequential = [&](int64_t i) {
+    for (size_t m = 0; m < members.size(); ++m) {
+      OPTIC_RETURN_IF_ERROR(members[m].model->Execute(pool.batch(i), &outs[m]).Prefixed(c.members[m]));
+    }
+    return Average(outs, &seq_avg);
+  };
+  QueryFn concurrent = [&](int64_t i) {
+    std::vector<Status> status(members.size());
+    std::vector<std::thread> threads;
+    for (size_t m = 0; m < members.size(); ++m) {
+      threads.emplace_back([&, m] { status[m] = members[m].model->Execute(pool.batch(i), &outs[m]); });
+    }
+    for (auto& t : threads) t.join();
+    for (size_t m = 0; m < members.size(); ++m) OPTIC_RETURN_IF_ERROR(status[m].Prefixed(c.members[m]));
+    return Average(outs, &con_avg);
+  };
+
+  rep->Phase("first_inference");
+  auto t0 = std::chrono::steady_clock::now();
+  OPTIC_RETURN_IF_ERROR(sequential(0));
+  (*row)["first_inference_ms"] =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  // Correctness: the concurrent run must give the sequential run's averaged predictions.
+  rep->Phase("check");
+  OPTIC_RETURN_IF_ERROR(concurrent(0));
+  TensorDiff diff;
+  OPTIC_RETURN_IF_ERROR(CompareTensors(con_avg, seq_avg, &diff));
+
+  SteadyResult seq, con;
+  int64_t runs;
+  double mean_ms;
+  rep->Phase("warmup_sequential");
+  OPTIC_RETURN_IF_ERROR(Warmup(sequential, c.settings, &runs, &mean_ms));
+  rep->Phase("steady_sequential");
+  OPTIC_RETURN_IF_ERROR(RunClosedLoop(sequential, c.batch_size, c.settings, &seq));
+  rep->Phase("warmup_concurrent");
+  OPTIC_RETURN_IF_ERROR(Warmup(concurrent, c.settings, &runs, &mean_ms));
+  rep->Phase("steady_concurrent");
+  OPTIC_RETURN_IF_ERROR(RunClosedLoop(concurrent, c.batch_size, c.settings, &con));
+
+  const double speedup = seq.throughput_per_s() > 0 ? con.throughput_per_s() / seq.throughput_per_s() : 0;
+  const double rss = PeakRssMb();
+  for (const bool is_concurrent : {false, true}) {
+    json r = *row;
+    r.update(Measurement(is_concurrent ? con : seq));
+    const char* mode = is_concurrent ? "concurrent" : "sequential";
+    r["cell_id"] = c.CellId() + "|" + mode;
+    r["ensemble"] = {{"members", c.members}, {"mode", mode},
+                     {"speedup", is_concurrent ? speedup : 1.0},
+                     {"sequential_throughput_per_s", seq.throughput_per_s()},
+                     {"concurrent_throughput_per_s", con.throughput_per_s()}};
+    r["max_abs_err"] = is_concurrent ? diff.max_abs : 0.0;
+    r["max_rel_err"] = is_concurrent ? diff.max_rel : 0.0;
+    r["parity_reference"] = "ensemble/sequential";
+    if (rss >= 0) r["peak_rss_mb"] = rss;
+    r["status"] = "ok";
+    r["error"] = nullptr;
+    rep->Row(r);
+  }
+  return Status::OK();
+}
+
+}  // namespace optic::bench

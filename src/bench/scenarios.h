@@ -1,0 +1,57 @@
+// The measured phases of a cell: warm-up and the steady state of each MLPerf scenario.
+//  - closed loop (offline, single_stream): one query at a time, back to back; offline reports
+//    samples/s, single_stream the per-query latency. With one model instance and a synchronous
+//    Execute the loop is the same; what differs is the metric the summary ranks by.
+//  - server: Poisson arrivals at a target rate through a batching queue (max batch, max queue
+//    delay); latency from the *scheduled* arrival, so a slow generator cannot hide queueing.
+//  - server search: bisection on the rate for the highest that keeps p99 under a bound.
+// Every steady state runs until min duration and min count are met and the last 3 windows are
+// stable, or until max duration (then stable=false; the numbers are still reported).
+// Threading: the calling thread measures; the server scenario adds one generator thread.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/config.h"
+#include "bench/pool.h"
+#include "bench/stats.h"
+
+namespace optic::bench {
+
+// Runs query number i; returns its Status. A failing query stops the measurement.
+using QueryFn = std::function<Status(int64_t i)>;
+
+struct SteadyResult {
+  std::vector<double> latencies_ms;  // one per query (server: one per sample)
+  std::vector<Window> windows;
+  int64_t queries = 0;
+  int64_t samples = 0;               // images
+  double elapsed_s = 0;
+  bool stable = false;
+  double throughput_per_s() const { return elapsed_s > 0 ? samples / elapsed_s : 0; }
+  nlohmann::json server;             // server scenario: target/achieved qps, lateness, batches
+};
+
+// Warm-up: at least settings.warmup_ms and settings.warmup_runs queries. Returns the mean query
+// time in ms in *mean_ms (the capacity estimate the server scenario starts from).
+Status Warmup(const QueryFn& query, const MeasureSettings& settings, int64_t* runs, double* mean_ms);
+
+// The closed loop (offline, single_stream); each query is `samples_per_query` images.
+Status RunClosedLoop(const QueryFn& query, int samples_per_query, const MeasureSettings& settings,
+                     SteadyResult* out);
+
+// The server scenario at `qps` samples/s, one sample per query, batched up to `max_batch`.
+// `dynamic_batch`: the model takes partial batches; otherwise partial batches are padded.
+Status RunServer(Model* model, const InputPool& pool, int max_batch, bool dynamic_batch, double qps,
+                 const MeasureSettings& settings, SteadyResult* out);
+
+// Bisection between 0 and `capacity_qps` for the highest rate with p99 <= settings.p99_bound_ms.
+// *out is the measurement at the best passing rate (or the lowest tried when none passes);
+// out->server["search"] lists every trial.
+Status SearchServer(Model* model, const InputPool& pool, int max_batch, bool dynamic_batch,
+                    double capacity_qps, const MeasureSettings& settings, SteadyResult* out);
+
+}  // namespace optic::bench

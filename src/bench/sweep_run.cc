@@ -1,0 +1,223 @@
+// RunSweep: the loop over planned cells (see sweep.h).
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "bench/manifest.h"
+#include "bench/process.h"
+#include "bench/results.h"
+#include "bench/sweep.h"
+#include "bench/sweep_plan.h"
+#include "optic/registry.h"
+
+namespace optic::bench {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+json Merge(json row, const json& child) {
+  for (const auto& [k, v] : child.items()) {
+    if (k == "settings" && v.is_object()) row["settings"].update(v);
+    else row[k] = v;
+  }
+  return row;
+}
+
+// Removes the sweep's scratch directory however RunSweep returns.
+struct ScratchDir {
+  std::string path;
+  ~ScratchDir() {
+    std::error_code ec;
+    if (!path.empty()) fs::remove_all(path, ec);
+  }
+};
+
+class Runner {
+ public:
+  Runner(const SweepOptions& o, const BenchConfig& c, const Zoo* zoo, const std::string& work, Progress* p)
+      : opt_(o), c_(c), zoo_(zoo), work_(work), progress_(p) {}
+
+  // Runs `cell` in a child; returns the rows it produced (merged), or one failed/timeout row.
+  std::vector<json> Run(const CellSpec& cell, const json& skeleton, ChildOutcome* outcome) {
+    std::error_code ec;
+    fs::create_directories(cell.work_dir, ec);
+    const std::string cell_file = cell.work_dir + ".json";
+    std::ofstream(cell_file) << CellToJson(cell).dump();
+    Status s = RunCellProcess(opt_.self_exe, cell_file, cell.work_dir + ".log", cell.settings.timeout_s,
+                              [&](const std::string& phase) { progress_->Phase(phase); }, outcome);
+    fs::remove_all(cell.work_dir, ec);  // caches and generated files can be large
+    std::vector<json> rows;
+    json row = skeleton;
+    row["timestamp"] = UtcTimestamp();
+    if (!s.ok()) {
+      row["error"] = "could not start the cell: " + s.ToString();
+      return {row};
+    }
+    for (const json& child : outcome->rows) rows.push_back(Merge(row, child));
+    if (rows.empty()) {
+      row["status"] = outcome->timed_out ? "timeout" : "failed";
+      row["error"] = outcome->Describe();
+      if (outcome->peak_rss_mb > 0) row["peak_rss_mb"] = outcome->peak_rss_mb;
+      rows.push_back(row);
+    }
+    return rows;
+  }
+
+  // The reference outputs for (model, batch): computed once in a reference cell, kept in
+  // <out dir>/<out stem>.ref/. Sets cell->reference_file/name, or returns why there is none.
+  std::string EnsureReference(CellSpec* cell, const RunInfo& run) {
+    std::string backend = PickReference(c_, zoo_, *cell);
+    if (backend.empty()) return "no backend can run '" + cell->model + "' at fp32 as the reference";
+    const fs::path dir = fs::path(c_.out).parent_path() / (fs::path(c_.out).stem().string() + ".ref");
+    const std::string file = (dir / (cell->model + "-" + backend + "-b" + std::to_string(cell->batch_size) +
+                                     "-s" + std::to_string(c_.settings.check_seed) + ".ref")).string();
+    const std::string name = backend + "/fp32";
+    auto failed = failed_refs_.find(file);
+    if (failed != failed_refs_.end()) return failed->second;
+    std::error_code ec;
+    if (!fs::exists(file, ec)) {
+      fs::create_directories(dir, ec);
+      CellSpec ref = *cell;
+      ref.kind = CellKind::kReference;
+      ref.backend = backend;
+      ref.precision = Precision::kFP32;
+      ref.device = Device{};
+      ref.scenario = Scenario::kOffline;
+      ref.reference_file = file;
+      auto it = c_.backend_options.find(backend);
+      ref.backend_options = it != c_.backend_options.end() ? it->second : std::map<std::string, std::string>{};
+      ref.work_dir = (fs::path(work_) / ("ref" + std::to_string(refs_++))).string();
+      progress_->Note("reference: " + cell->model + " b" + std::to_string(cell->batch_size) + " on " + name);
+      ChildOutcome outcome;
+      std::vector<json> rows = Run(ref, RowSkeleton(ref, run), &outcome);
+      if (rows.empty() || rows[0]["status"] != "ok" || !fs::exists(file, ec)) {
+        const std::string why = "reference " + name + " failed: " +
+                                (rows.empty() ? std::string("no row") : rows[0]["error"].dump());
+        failed_refs_[file] = why;
+        return why;
+      }
+    }
+    cell->reference_file = file;
+    cell->reference_name = name;
+    return "";
+  }
+
+ private:
+  const SweepOptions& opt_;
+  const BenchConfig& c_;
+  const Zoo* zoo_;
+  std::string work_;
+  Progress* progress_;
+  std::map<std::string, std::string> failed_refs_;
+  int refs_ = 0;
+};
+
+std::vector<std::string> RowIds(const CellSpec& c) {
+  if (c.kind == CellKind::kEnsemble) return {c.CellId() + "|sequential", c.CellId() + "|concurrent"};
+  return {c.CellId()};
+}
+
+}  // namespace
+
+Status RunSweep(const SweepOptions& opt, Progress* progress, SweepResult* out) {
+  BenchConfig c = opt.config;
+  OPTIC_RETURN_IF_ERROR(ResolveDefaults(&c));
+  Zoo zoo;
+  std::vector<std::string> all_models = c.models;
+  all_models.insert(all_models.end(), c.ensemble.begin(), c.ensemble.end());
+  const bool need_zoo = std::any_of(all_models.begin(), all_models.end(),
+                                    [](const std::string& m) { return m != "null"; });
+  if (need_zoo) {
+    OPTIC_RETURN_IF_ERROR(Zoo::Open(c.models_dir, &zoo));
+    for (const auto& m : all_models) {
+      const ZooModel* zm;
+      if (m != "null") OPTIC_RETURN_IF_ERROR(zoo.Find(m, &zm));
+    }
+  }
+  ScratchDir scratch;
+  char tmpl[] = "/tmp/optic-bench-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) return Status::Internal("cannot create a scratch directory in /tmp");
+  scratch.path = tmpl;
+
+  std::vector<Planned> plan;
+  OPTIC_RETURN_IF_ERROR(PlanCells(c, need_zoo ? &zoo : nullptr, scratch.path, &plan));
+  if (opt.list_only) {
+    for (const auto& p : plan) {
+      std::printf("%s%s\n", p.cell.CellId().c_str(),
+                  p.unsupported.empty() ? "" : ("  (unsupported: " + p.unsupported + ")").c_str());
+    }
+    out->cells = static_cast<int>(plan.size());
+    return Status::OK();
+  }
+
+  std::set<std::string> done_ids;
+  if (c.resume) {
+    std::vector<json> old;
+    int bad = 0;
+    OPTIC_RETURN_IF_ERROR(ReadRows(c.out, &old, &bad));
+    for (const json& r : old) {
+      if (r.contains("cell_id") && r["cell_id"].is_string()) done_ids.insert(r["cell_id"].get<std::string>());
+    }
+    if (bad) progress->Note("resume: skipped " + std::to_string(bad) + " unreadable line(s) in " + c.out);
+  }
+  ResultsWriter writer;
+  OPTIC_RETURN_IF_ERROR(writer.Open(c.out));
+  RunInfo run{NewRunId(), opt.command, Versions(), HostManifest()};
+
+  std::vector<Planned*> todo;
+  std::set<std::string> grid_ids;
+  for (auto& p : plan) {
+    bool done = true;
+    for (const auto& id : RowIds(p.cell)) {
+      grid_ids.insert(id);
+      done = done && done_ids.count(id);
+    }
+    if (done) ++out->skipped;
+    else todo.push_back(&p);
+  }
+  if (out->skipped) progress->Note("resume: " + std::to_string(out->skipped) + " cell(s) already have rows");
+  Runner runner(opt, c, need_zoo ? &zoo : nullptr, scratch.path, progress);
+  progress->Begin(static_cast<int>(todo.size()));
+  for (size_t i = 0; i < todo.size(); ++i) {
+    CellSpec& cell = todo[i]->cell;
+    progress->CellStart(static_cast<int>(i), cell.CellId());
+    std::vector<json> rows;
+    std::string ref_error;
+    if (!todo[i]->unsupported.empty()) {
+      json row = RowSkeleton(cell, run);
+      row["status"] = "unsupported";
+      row["error"] = todo[i]->unsupported;
+      rows.push_back(row);
+    } else {
+      if (cell.kind == CellKind::kBench) ref_error = runner.EnsureReference(&cell, run);
+      ChildOutcome outcome;
+      rows = runner.Run(cell, RowSkeleton(cell, run), &outcome);
+    }
+    for (json& row : rows) {
+      if (!ref_error.empty()) row["parity_error"] = ref_error;
+      OPTIC_RETURN_IF_ERROR(writer.Append(row));
+      const std::string st = row["status"].get<std::string>();
+      (st == "ok" ? out->ok : st == "unsupported" ? out->unsupported : st == "timeout" ? out->timeout : out->failed)++;
+      progress->CellDone(row);
+    }
+    ++out->cells;
+  }
+  progress->End();
+  std::vector<json> all;
+  int bad = 0;
+  OPTIC_RETURN_IF_ERROR(ReadRows(c.out, &all, &bad));
+  for (json& r : all) {
+    if (r.contains("cell_id") && r["cell_id"].is_string() && grid_ids.count(r["cell_id"].get<std::string>())) {
+      out->rows.push_back(std::move(r));
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace optic::bench

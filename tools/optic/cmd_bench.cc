@@ -1,0 +1,202 @@
+// optic bench: the measurement harness (docs/bench.md). Flags and --config are parsed here, once,
+// into a BenchConfig; the sweep lives in src/bench. `optic bench-cell` (hidden) is the child
+// process that runs one cell; `optic bench --validate FILE` checks a results file.
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "bench/cell.h"
+#include "bench/config.h"
+#include "bench/results.h"
+#include "bench/sweep.h"
+#include "commands.h"
+
+namespace optic::cli {
+
+namespace {
+
+using bench::BenchConfig;
+
+struct Flags {
+  std::string config, models, backends, batch, precision, device, threads, scenario, out,
+      models_dir, ensemble, reference, validate;
+  std::vector<std::string> backend_options;
+  double duration_s = 0, max_duration_s = 0, timeout_s = 0, qps = 0, p99_bound_ms = 0,
+         warmup_ms = -1, max_queue_delay_ms = -1;
+  int64_t min_samples = 0;
+  int warmup_runs = -1;
+  uint64_t seed = 0;
+  bool resume = false, list = false;
+  std::string command = "optic bench";
+};
+
+Status ToConfig(const Flags& f, BenchConfig* c) {
+  if (!f.config.empty()) OPTIC_RETURN_IF_ERROR(bench::LoadConfigFile(f.config, c));
+  if (!f.models.empty()) c->models = SplitList(f.models);
+  if (!f.backends.empty()) c->backends = SplitList(f.backends);
+  if (!f.ensemble.empty()) c->ensemble = SplitList(f.ensemble);
+  if (!f.batch.empty()) OPTIC_RETURN_IF_ERROR(bench::ParseBatchList(f.batch, &c->batches));
+  if (!f.precision.empty()) {
+    c->precisions.clear();
+    for (const auto& p : SplitList(f.precision)) OPTIC_RETURN_IF_ERROR(ParsePrecision(p, &c->precisions.emplace_back()));
+  }
+  if (!f.device.empty()) {
+    c->devices.clear();
+    for (const auto& d : SplitList(f.device)) OPTIC_RETURN_IF_ERROR(ParseDevice(d, &c->devices.emplace_back()));
+  }
+  if (!f.threads.empty()) {
+    c->threads.clear();
+    for (const auto& t : SplitList(f.threads)) {
+      char* end = nullptr;
+      const long v = std::strtol(t.c_str(), &end, 10);
+      if (*end != '\0' || v < 0 || v > 4096) {
+        return Status::InvalidArgument("--threads: '" + t + "' is not a thread count (0 = all cores)");
+      }
+      c->threads.push_back(static_cast<int>(v));
+    }
+  }
+  if (!f.scenario.empty()) {
+    c->scenarios.clear();
+    for (const auto& s : SplitList(f.scenario)) OPTIC_RETURN_IF_ERROR(bench::ParseScenario(s, &c->scenarios.emplace_back()));
+  }
+  for (const auto& o : f.backend_options) OPTIC_RETURN_IF_ERROR(bench::ParseBackendOption(o, &c->backend_options));
+  if (!f.out.empty()) c->out = f.out;
+  if (!f.models_dir.empty()) c->models_dir = f.models_dir;
+  if (!f.reference.empty()) c->reference = f.reference;
+  if (f.resume) c->resume = true;
+  auto& s = c->settings;
+  if (f.duration_s > 0) {
+    s.min_duration_s = f.duration_s;
+    s.max_duration_s = std::max(s.max_duration_s, 4 * f.duration_s);
+    if (f.max_duration_s <= 0) s.max_duration_s = 4 * f.duration_s;
+  }
+  if (f.max_duration_s > 0) s.max_duration_s = f.max_duration_s;
+  if (f.timeout_s > 0) s.timeout_s = f.timeout_s;
+  if (f.qps > 0) s.qps = f.qps;
+  if (f.p99_bound_ms > 0) s.p99_bound_ms = f.p99_bound_ms;
+  if (f.warmup_ms >= 0) s.warmup_ms = f.warmup_ms;
+  if (f.warmup_runs >= 0) s.warmup_runs = f.warmup_runs;
+  if (f.max_queue_delay_ms >= 0) s.max_queue_delay_ms = f.max_queue_delay_ms;
+  if (f.min_samples > 0) s.min_samples = f.min_samples;
+  if (f.seed > 0) s.seed = f.seed;
+  // Re-check the combination (e.g. --max-duration-s below --duration-s).
+  return bench::SettingsFromJson(bench::SettingsToJson(s), &s);
+}
+
+int Validate(const std::string& path) {
+  bench::FileCheck check;
+  Status s = bench::ValidateFile(path, &check);
+  if (!s.ok()) {
+    std::cerr << "optic bench --validate: " << s.ToString() << "\n";
+    return 2;
+  }
+  for (const auto& e : check.errors) std::cout << path << ": " << e << "\n";
+  std::cout << path << ": " << check.rows << " rows, " << check.errors.size() << " invalid\n";
+  return check.errors.empty() && check.rows > 0 ? 0 : 1;
+}
+
+int Run(const Flags& f) {
+  if (!f.validate.empty()) return Validate(f.validate);
+  bench::SweepOptions opt;
+  Status s = ToConfig(f, &opt.config);
+  if (!s.ok()) {
+    std::cerr << "optic bench: " << s.ToString() << "\n";
+    return 2;
+  }
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n <= 0) {
+    std::cerr << "optic bench: cannot find the optic executable (/proc/self/exe)\n";
+    return 2;
+  }
+  opt.self_exe.assign(exe, static_cast<size_t>(n));
+  opt.command = f.command;
+  opt.list_only = f.list;
+  bench::Progress progress(stderr, isatty(STDERR_FILENO));
+  bench::SweepResult result;
+  s = bench::RunSweep(opt, &progress, &result);
+  if (!s.ok()) {
+    std::cerr << "optic bench: " << s.ToString() << "\n";
+    return 2;
+  }
+  if (f.list) return 0;
+  bench::PrintSummary(result.rows, stdout);
+  std::printf("\n%d cells run (%d ok, %d unsupported, %d failed, %d timeout), %d skipped (resume); rows in %s\n",
+              result.cells, result.ok, result.unsupported, result.failed, result.timeout,
+              result.skipped, opt.config.out.c_str());
+  return result.failed + result.timeout > 0 ? 1 : 0;
+}
+
+int RunCell(const std::string& file, int fd) {
+  std::ifstream in(file);
+  auto j = nlohmann::json::parse(in, nullptr, false);
+  bench::CellSpec cell;
+  Status s = j.is_discarded() ? Status::InvalidArgument("cell file '" + file + "' is not JSON")
+                              : bench::CellFromJson(j, &cell);
+  bench::CellReporter reporter(fd);
+  if (!s.ok()) {
+    reporter.Row({{"status", "failed"}, {"error", s.ToString()}});
+    return 2;
+  }
+  return bench::RunCellInChild(cell, &reporter);
+}
+
+void AddBenchCommand(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("bench", "Sweep models x backends x batch sizes x ... and measure");
+  auto f = std::make_shared<Flags>();
+  cmd->add_option("--config", f->config, "JSON config file (docs/bench.md); flags override it");
+  cmd->add_option("--models", f->models, "comma-separated zoo models, or 'null' (default: mobilenet_v2,resnet50)");
+  cmd->add_option("--backends", f->backends, "comma-separated backends (default: every real one)");
+  cmd->add_option("--batch", f->batch, "batch sizes: 1,2,4 or 1-64 (powers of two); default 1,4,16");
+  cmd->add_option("--precision", f->precision, "comma-separated precisions (default: fp32, +bf16 where supported)");
+  cmd->add_option("--device", f->device, "comma-separated devices: cpu, cuda[:N] (default cpu)");
+  cmd->add_option("--threads", f->threads, "comma-separated intra-op thread counts, 0 = all cores (default 0)");
+  cmd->add_option("--scenario", f->scenario, "offline, single_stream, server, server_search (default offline,single_stream)");
+  cmd->add_option("--duration-s", f->duration_s, "minimum steady-state duration per cell (max: 4x)");
+  cmd->add_option("--max-duration-s", f->max_duration_s, "stop waiting for stability after this long");
+  cmd->add_option("--min-samples", f->min_samples, "minimum timed queries per cell");
+  cmd->add_option("--warmup-ms", f->warmup_ms, "minimum warm-up time (default 200)");
+  cmd->add_option("--warmup-runs", f->warmup_runs, "minimum warm-up queries (default 5)");
+  cmd->add_option("--timeout-s", f->timeout_s, "time limit per cell; the child is killed after it");
+  cmd->add_option("--out", f->out, "results file (.jsonl, appended; default results.jsonl)");
+  cmd->add_option("--models-dir", f->models_dir, "zoo directory ($OPTIC_MODELS or ./models)");
+  cmd->add_option("--backend-option", f->backend_options, "backend:key=value (repeatable), e.g. null:fail=crash");
+  cmd->add_option("--qps", f->qps, "server: target samples/s (default: half the measured capacity)");
+  cmd->add_option("--max-queue-delay-ms", f->max_queue_delay_ms, "server: batching delay (default 2)");
+  cmd->add_option("--p99-bound-ms", f->p99_bound_ms, "server_search: the p99 latency bound");
+  cmd->add_option("--ensemble", f->ensemble, "co-located ensemble members, e.g. resnet50,vgg19,densenet201");
+  cmd->add_option("--reference", f->reference, "reference backend for the correctness check");
+  cmd->add_option("--seed", f->seed, "input pool and arrival schedule seed");
+  cmd->add_flag("--resume", f->resume, "skip cells whose cell_id already has a row in --out");
+  cmd->add_flag("--list", f->list, "print the cells and stop");
+  cmd->add_option("--validate", f->validate, "check a results file against the schema and stop");
+  cmd->callback([&ctx, f] { ctx.exit_code = Run(*f); });
+  // The command line is recorded in every row; CLI11 does not keep argv, so rebuild it.
+  cmd->parse_complete_callback([f, cmd] {
+    std::string line = "optic bench";
+    for (const auto* opt : cmd->get_options()) {
+      if (opt->count() == 0 || opt->get_name() == "--help") continue;
+      for (const auto& v : opt->results()) line += " " + opt->get_name() + (v.empty() ? "" : " " + v);
+      if (opt->results().empty()) line += " " + opt->get_name();
+    }
+    f->command = line;
+  });
+}
+
+void AddBenchCellCommand(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("bench-cell", "");  // internal: one cell in a child process
+  cmd->group("");
+  auto file = std::make_shared<std::string>();
+  auto fd = std::make_shared<int>(1);
+  cmd->add_option("--cell", *file, "cell JSON file")->required();
+  cmd->add_option("--report-fd", *fd, "file descriptor for the protocol lines");
+  cmd->callback([&ctx, file, fd] { ctx.exit_code = RunCell(*file, *fd); });
+}
+
+const CommandRegistrar kRegistrar("bench", AddBenchCommand);
+const CommandRegistrar kCellRegistrar("bench-cell", AddBenchCellCommand);
+
+}  // namespace
+
+}  // namespace optic::cli
