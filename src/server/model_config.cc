@@ -5,6 +5,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace optic::server {
@@ -25,6 +26,25 @@ class Collector final : public google::protobuf::io::ErrorCollector {
  private:
   std::string origin_, first_;
 };
+
+bool IsInteger(const std::string& s) {
+  size_t i = s.size() > 1 && s[0] == '-' ? 1 : 0;
+  if (i == s.size() || s.size() > 19) return false;
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+  }
+  return true;
+}
+
+void FixInt64(nlohmann::json* j, const std::string& key) {
+  if (j->is_object()) {
+    for (auto& [k, v] : j->items()) FixInt64(&v, k);
+  } else if (j->is_array()) {
+    for (auto& v : *j) FixInt64(&v, key);
+  } else if (j->is_string() && key != "string_value" && key != "name" && IsInteger(j->get<std::string>())) {
+    *j = std::stoll(j->get<std::string>());
+  }
+}
 
 }  // namespace
 
@@ -105,7 +125,12 @@ std::string ModelConfigToJson(const inference::ModelConfig& config) {
   std::string json;
   auto status = google::protobuf::util::MessageToJsonString(config, &json, options);
   if (!status.ok()) return "{}";
-  return json;
+  // Proto3 JSON writes 64-bit integers as strings; Triton turns them back into numbers (clients
+  // such as perf_analyzer read dims and delays as numbers).
+  nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
+  if (j.is_discarded()) return json;
+  FixInt64(&j, "");
+  return j.dump();
 }
 
 }  // namespace optic::server

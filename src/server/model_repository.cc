@@ -266,6 +266,7 @@ Status ModelRepository::LoadVersion(const std::string& name, const inference::Mo
   OPTIC_RETURN_IF_ERROR(ReconcileIO(instances[0]->inputs(), batching, true, &m->config, &m->inputs));
   OPTIC_RETURN_IF_ERROR(
       ReconcileIO(instances[0]->outputs(), batching, false, &m->config, &m->outputs));
+  m->signature = ModelSignature{m->inputs, m->outputs, m->max_batch_size};
   BatcherOptions bo;
   OPTIC_RETURN_IF_ERROR(BatcherOptionsFromConfig(parsed, &bo));
   m->stats = std::make_shared<ModelStats>();

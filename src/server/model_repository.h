@@ -17,15 +17,10 @@
 #include <vector>
 
 #include "batcher.h"
+#include "codec.h"
 #include "model_config.h"
 
 namespace optic::server {
-
-struct IOSpec {
-  std::string name;
-  DType dtype = DType::kFP32;
-  Shape dims;  // without the batch dimension when max_batch_size > 0; -1 is variable
-};
 
 struct ServedModel {
   std::string name;
@@ -34,6 +29,7 @@ struct ServedModel {
   inference::ModelConfig config;  // as parsed, completed with the model's inputs and outputs
   std::vector<IOSpec> inputs, outputs;  // in the Model's order
   int max_batch_size = 0;
+  ModelSignature signature;  // inputs, outputs and max_batch_size, for the codec
   std::shared_ptr<ModelStats> stats;
   std::unique_ptr<DynamicBatcher> batcher;
 };

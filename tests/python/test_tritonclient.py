@@ -1,0 +1,304 @@
+"""optic serve against Triton's own Python client (tritonclient, unchanged) and raw HTTP.
+
+Starts the real `optic serve` on a free loopback port with a temporary model repository (null
+backend models, plus tiny_cnn on ONNX Runtime when the zoo is exported), then checks health,
+metadata, config, statistics, binary and JSON inference, bad-input status codes, overload 503,
+dynamic batching across HTTP requests, and draining on SIGTERM.
+Run: OPTIC_BINARY=build/optic .venv/bin/python -m pytest tests/python/test_tritonclient.py
+"""
+import http.client
+import json
+import os
+import pathlib
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+import numpy as np
+import pytest
+import tritonclient.http as httpclient
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BINARY = os.environ.get("OPTIC_BINARY", str(ROOT / "build" / "optic"))
+ZOO = pathlib.Path(os.environ.get("OPTIC_MODELS", ROOT / "models"))
+
+MODELS = {
+    "identity": """backend: "null" max_batch_size: 8
+      parameters { key: "shape" value: { string_value: "3x4x4" } }
+      dynamic_batching { }""",
+    "slow": """backend: "null" max_batch_size: 1
+      parameters { key: "shape" value: { string_value: "2" } }
+      parameters { key: "delay_us" value: { string_value: "100000" } }
+      dynamic_batching { default_queue_policy { max_queue_size: 2 } }""",
+    "batched": """backend: "null" max_batch_size: 8
+      parameters { key: "shape" value: { string_value: "2" } }
+      dynamic_batching { preferred_batch_size: [4] max_queue_delay_microseconds: 2000000 }""",
+}
+
+
+def make_repository(root):
+    repo = root / "repo"
+    for name, config in MODELS.items():
+        (repo / name / "1").mkdir(parents=True)
+        (repo / name / "config.pbtxt").write_text(config)
+        (repo / name / "1" / "model.null").write_text("")
+    onnx = ZOO / "tiny_cnn" / "model.onnx"
+    if onnx.exists():
+        (repo / "tiny_cnn" / "1").mkdir(parents=True)
+        shutil.copy(ROOT / "examples" / "model-repository" / "tiny_cnn" / "config.pbtxt",
+                    repo / "tiny_cnn" / "config.pbtxt")
+        (repo / "tiny_cnn" / "1" / "model.onnx").symlink_to(onnx)
+    return repo
+
+
+class Server:
+    def __init__(self, repo, *extra):
+        self.proc = subprocess.Popen(
+            [BINARY, "serve", "--model-repository", str(repo), "--http-port", "0",
+             "--exit-timeout-s", "10", *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        m = re.search(r"listening on http://([\d.]+):(\d+)", line)
+        if not m:
+            self.proc.kill()
+            raise RuntimeError("optic serve did not start: " + line + self.proc.stderr.read())
+        self.url = f"{m.group(1)}:{m.group(2)}"
+        self.port = int(m.group(2))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not os.path.exists(BINARY):
+        pytest.fail(f"optic binary {BINARY} not built (set OPTIC_BINARY)")
+    s = Server(make_repository(tmp_path_factory.mktemp("serve")))
+    yield s
+    s.stop()
+    assert s.proc.returncode == 0
+
+
+@pytest.fixture()
+def client(server):
+    c = httpclient.InferenceServerClient(url=server.url, concurrency=16)
+    yield c
+    c.close()
+
+
+def raw(server, method, path, body=b"", headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    conn.request(method, path, body=body, headers=headers or {})
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    return r.status, data
+
+
+def test_health_and_metadata(client):
+    assert client.is_server_live()
+    assert client.is_server_ready()
+    meta = client.get_server_metadata()
+    assert meta["name"] == "optic"
+    assert "binary_tensor_data" in meta["extensions"]
+    assert client.is_model_ready("identity")
+    assert client.is_model_ready("identity", "1")
+    assert not client.is_model_ready("identity", "7")
+    m = client.get_model_metadata("identity")
+    assert m["inputs"] == [{"name": "input", "datatype": "FP32", "shape": [-1, 3, 4, 4]}]
+    assert m["versions"] == ["1"]
+
+
+def test_config_and_repository_index(client):
+    cfg = client.get_model_config("batched")
+    assert cfg["max_batch_size"] == 8
+    assert cfg["input"][0]["dims"] == [2]
+    assert cfg["dynamic_batching"]["preferred_batch_size"] == [4]
+    names = {e["name"]: e["state"] for e in client.get_model_repository_index()}
+    assert names["identity"] == "READY"
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_infer_identity(client, binary):
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 4)).astype(np.float32)
+    inp = httpclient.InferInput("input", list(x.shape), "FP32")
+    inp.set_data_from_numpy(x, binary_data=binary)
+    out = httpclient.InferRequestedOutput("output", binary_data=binary)
+    r = client.infer("identity", [inp], outputs=[out], request_id="req-7")
+    np.testing.assert_array_equal(r.as_numpy("output"), x)
+    assert r.get_response()["id"] == "req-7"
+
+
+def test_infer_real_classifier_matches_onnxruntime(client):
+    onnx = ZOO / "tiny_cnn" / "model.onnx"
+    if not onnx.exists():
+        pytest.skip("zoo not exported (optic models export): tiny_cnn/model.onnx missing")
+    import onnxruntime as ort
+    x = np.random.default_rng(1).uniform(-2, 2, (3, 3, 32, 32)).astype(np.float32)
+    inp = httpclient.InferInput("input", list(x.shape), "FP32")
+    inp.set_data_from_numpy(x)
+    got = client.infer("tiny_cnn", [inp]).as_numpy("output")
+    ref = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_statistics_and_metrics(server, client):
+    x = np.ones((1, 3, 4, 4), np.float32)
+    inp = httpclient.InferInput("input", [1, 3, 4, 4], "FP32")
+    inp.set_data_from_numpy(x)
+    client.infer("identity", [inp])
+    stats = client.get_inference_statistics("identity")["model_stats"][0]
+    assert stats["inference_stats"]["success"]["count"] >= 1
+    assert stats["inference_stats"]["compute_infer"]["ns"] > 0
+    status, text = raw(server, "GET", "/metrics")
+    assert status == 200
+    text = text.decode()
+    assert "# TYPE nv_inference_request_success counter" in text
+    m = re.search(r'nv_inference_request_success\{model="identity",version="1"\} (\d+)', text)
+    assert m and int(m.group(1)) >= 1
+    assert 'nv_inference_queue_duration_us{model="identity",version="1"}' in text
+
+
+def binary_body(header, payload):
+    h = json.dumps(header).encode()
+    return h + payload, {"Inference-Header-Content-Length": str(len(h)),
+                         "Content-Type": "application/octet-stream"}
+
+
+@pytest.mark.parametrize("case,status,needle", [
+    ("malformed_json", 400, "not valid JSON"),
+    ("header_too_long", 400, "exceeds the body"),
+    ("header_not_number", 400, "not a byte count"),
+    ("binary_size_wrong", 400, "binary_data_size must be"),
+    ("shape", 400, "does not match the model's"),
+    ("dtype", 400, "datatype INT32 does not match"),
+    ("name", 400, "unexpected input 'image'"),
+    ("missing_data", 400, "neither 'data'"),
+    ("batch_too_big", 400, "max_batch_size"),
+    ("unknown_model", 404, "unknown model 'nope'"),
+    ("unknown_version", 404, "no loaded version '9'"),
+    ("wrong_method", 405, "infer needs POST"),
+    ("unknown_path", 404, "unknown endpoint"),
+])
+def test_bad_input(server, case, status, needle):
+    good = {"name": "input", "shape": [1, 3, 4, 4], "datatype": "FP32", "data": [0.5] * 48}
+    path, method, headers = "/v2/models/identity/infer", "POST", {}
+    if case == "malformed_json":
+        body = b'{"inputs": [ {'
+    elif case == "header_too_long":
+        body, headers = binary_body({"inputs": []}, b"")
+        headers["Inference-Header-Content-Length"] = "100000"
+    elif case == "header_not_number":
+        body, headers = binary_body({"inputs": []}, b"")
+        headers["Inference-Header-Content-Length"] = "12abc"
+    elif case == "binary_size_wrong":
+        body, headers = binary_body({"inputs": [dict(good, data=None, parameters={"binary_data_size": 12})]},
+                                    b"\0" * 12)
+    else:
+        bad = dict(good)
+        if case == "shape":
+            bad["shape"] = [1, 3, 5, 4]
+        elif case == "dtype":
+            bad["datatype"] = "INT32"
+        elif case == "name":
+            bad["name"] = "image"
+        elif case == "missing_data":
+            del bad["data"]
+        elif case == "batch_too_big":
+            bad["shape"], bad["data"] = [9, 3, 4, 4], [0] * 9 * 48
+        elif case == "unknown_model":
+            path = "/v2/models/nope/infer"
+        elif case == "unknown_version":
+            path = "/v2/models/identity/versions/9/infer"
+        elif case == "wrong_method":
+            method = "GET"
+        elif case == "unknown_path":
+            path = "/v2/models/identity/frobnicate/now"
+        body = json.dumps({"inputs": [bad]}).encode()
+    got, data = raw(server, method, path, body if method == "POST" else None, headers)
+    assert got == status, data
+    assert needle in json.loads(data)["error"]
+
+
+def test_body_limit_gives_413(tmp_path):
+    s = Server(make_repository(tmp_path), "--max-body-mb", "0.01")
+    try:
+        status, data = raw(s, "POST", "/v2/models/identity/infer", b"x" * 20000)
+        assert status == 413 and b"limit" in data
+    finally:
+        s.stop()
+
+
+def test_bearer_token(tmp_path):
+    s = Server(make_repository(tmp_path), "--auth-token", "s3cret")
+    try:
+        assert raw(s, "GET", "/v2/health/live")[0] == 200  # probes stay open
+        assert raw(s, "GET", "/v2")[0] == 401
+        assert raw(s, "GET", "/v2", headers={"Authorization": "Bearer s3cret"})[0] == 200
+    finally:
+        s.stop()
+
+
+def test_overload_returns_503_and_keeps_accepted(client):
+    x = np.ones((1, 2), np.float32)
+    pending = []
+    for i in range(12):
+        inp = httpclient.InferInput("input", [1, 2], "FP32")
+        inp.set_data_from_numpy(x * i)
+        pending.append((i, client.async_infer("slow", [inp])))
+    ok, rejected = 0, 0
+    for i, p in pending:
+        try:
+            r = p.get_result()
+            np.testing.assert_array_equal(r.as_numpy("output"), x * i)
+            ok += 1
+        except Exception as e:  # tritonclient raises InferenceServerException
+            assert "queue full" in str(e), e
+            rejected += 1
+    assert rejected > 0 and ok >= 3 and ok + rejected == 12
+
+
+def test_requests_batched_up_to_preferred_size(client):
+    before = {b["batch_size"]: b["compute_infer"]["count"]
+              for b in client.get_inference_statistics("batched")["model_stats"][0]["batch_stats"]}
+    start = time.monotonic()
+    pending = []
+    for i in range(4):
+        inp = httpclient.InferInput("input", [1, 2], "FP32")
+        inp.set_data_from_numpy(np.full((1, 2), i, np.float32))
+        pending.append((i, client.async_infer("batched", [inp])))
+    for i, p in pending:
+        assert p.get_result().as_numpy("output")[0, 0] == i
+    assert time.monotonic() - start < 1.5  # sent at 4 rows, not after the 2 s delay
+    after = {b["batch_size"]: b["compute_infer"]["count"]
+             for b in client.get_inference_statistics("batched")["model_stats"][0]["batch_stats"]}
+    assert after.get(4, 0) - before.get(4, 0) == 1
+
+
+def test_sigterm_drains_in_flight(tmp_path):
+    s = Server(make_repository(tmp_path))
+    results = []
+
+    def one(i):
+        body = json.dumps({"inputs": [{"name": "input", "shape": [1, 2], "datatype": "FP32",
+                                       "data": [i, i]}]}).encode()
+        results.append(raw(s, "POST", "/v2/models/slow/infer", body))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    time.sleep(0.05)
+    s.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.02)
+    late = raw(s, "GET", "/v2/health/ready")
+    for t in threads:
+        t.join()
+    s.proc.wait(timeout=30)
+    assert late[0] == 503
+    assert sorted(r[0] for r in results) == [200, 200], results
+    assert s.proc.returncode == 0
