@@ -1,0 +1,236 @@
+// libtorch backend: runs TorchScript files (.pt, made by torch.jit.trace/script + save) through
+// libtorch's C++ API. Written against the API common to libtorch 1.13 (Debian's libtorch-dev, CPU
+// only) and 2.x (the pip wheel's libtorch, with CUDA).
+//
+// Shapes: TorchScript keeps no tensor shapes, so inputs and outputs are described by a sidecar
+// "<file>.json" or the zoo manifest next to the file (torch_io_spec.h). Without either, the model
+// declares one input per forward() argument with shape [-1] (batch axis, rest unknown: the rank
+// is not checked and libtorch reports shape errors at Execute) and one fp32 output of shape [-1];
+// tools that need concrete shapes (parity, bench) take them from the zoo instead.
+//
+// Devices and precisions, decided at run time (capabilities()):
+//   cpu:     fp32, bf16 (weights and activations in bfloat16; fast with AVX-512 BF16/AMX, correct
+//            everywhere). fp16 only with libtorch 2.x: 1.13 has no Half conv kernels on the CPU.
+//   cuda[:N] (only where torch::cuda::is_available()): fp32 (TF32 off in cuBLAS and cuDNN),
+//            tf32, fp16, bf16. Inputs are copied host->device and outputs device->host inside
+//            Execute (accepts_device_tensors is false).
+// Low-precision models take and return fp32 tensors; the conversion happens inside Execute.
+//
+// Options: freeze (bool, default true): torch::jit::freeze inlines the weights as constants and
+// folds conv+batchnorm; optimize (bool, default false): torch::jit::optimize_for_inference on top
+// of freezing; channels_last (bool, default false): NHWC weights and inputs (for tensor cores).
+//
+// Threads: LoadOptions::threads sets libtorch's intra-op pool (at::set_num_threads), which is
+// process-wide (per calling thread under OpenMP, which is why Execute sets it again); 0 means all
+// cores. LoadOptions::inter_op_threads sets the inter-op pool on the first Load of the process
+// only: libtorch refuses a second call, so later values are ignored.
+// No optimized-model cache (model_cache false): freezing takes well under a second.
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+#include <torch/script.h>
+#include <torch/version.h>
+
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "optic/backend.h"
+#include "torch_io_spec.h"
+#include "torch_model.h"
+
+namespace optic {
+namespace {
+
+namespace fs = std::filesystem;
+using torch_backend::TorchModel;
+using torch_backend::TorchSettings;
+
+bool Truthy(const std::string& v) { return v == "true" || v == "1"; }
+
+// libtorch 1.x has no Half convolution on the CPU.
+constexpr bool kCpuHalf = TORCH_VERSION_MAJOR >= 2;
+
+std::vector<Precision> PrecisionsOn(DeviceType device) {
+  if (device == DeviceType::kCUDA) {
+    return {Precision::kFP32, Precision::kTF32, Precision::kFP16, Precision::kBF16};
+  }
+  if (kCpuHalf) return {Precision::kFP32, Precision::kFP16, Precision::kBF16};
+  return {Precision::kFP32, Precision::kBF16};
+}
+
+void SetInterOpThreadsOnce(int n) {
+  static std::once_flag once;
+  std::call_once(once, [n] {
+    try {
+      at::set_num_interop_threads(std::max(1, n));
+    } catch (const std::exception&) {
+      // Someone in this process already ran inter-op work or set it; keep theirs.
+    }
+  });
+}
+
+class TorchBackend final : public Backend {
+ public:
+  std::string name() const override { return "torch"; }
+  std::string version() const override { return TORCH_VERSION; }
+
+  Capabilities capabilities() const override {
+    Capabilities c;
+    c.file_extensions = {".pt", ".torchscript"};
+    c.devices = {DeviceType::kCPU};
+    c.precisions = PrecisionsOn(DeviceType::kCPU);
+    if (CudaAvailable()) {
+      c.devices.push_back(DeviceType::kCUDA);
+      c.precisions = PrecisionsOn(DeviceType::kCUDA);  // a superset of the CPU's
+    }
+    c.dynamic_batch = true;
+    c.model_cache = false;
+    return c;
+  }
+
+  std::vector<OptionSpec> option_specs() const override {
+    return {{"freeze", OptionSpec::Type::kBool, {},
+             "torch::jit::freeze the module: weights become constants, conv+bn fold "
+             "(default true)"},
+            {"optimize", OptionSpec::Type::kBool, {},
+             "also run torch::jit::optimize_for_inference (default false)"},
+            {"channels_last", OptionSpec::Type::kBool, {},
+             "NHWC memory order for 4-d weights and inputs (default false)"},
+            {"cuda_graph", OptionSpec::Type::kBool, {},
+             "cuda only: capture each batch shape in a CUDA graph once, then replay it "
+             "(default false)"}};
+  }
+
+  Status Load(const std::string& path, const LoadOptions& options,
+              std::unique_ptr<Model>* out) override {
+    auto fail = [&](const Status& s) {
+      std::string m = s.message();
+      if (m.rfind("torch: ", 0) == 0) m = m.substr(7);
+      return Status(s.code(), "torch: cannot load '" + path + "': " + m);
+    };
+    Status s = ValidateLoadOptions(*this, options);
+    if (!s.ok()) return fail(s);
+    TorchSettings settings;
+    s = ParseSettings(options, &settings);
+    if (!s.ok()) return fail(s);
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) {
+      return Status::NotFound("torch: model file '" + path + "' does not exist");
+    }
+    torch_backend::IoSpec spec;
+    s = torch_backend::FindIoSpec(path, &spec);
+    if (!s.ok()) return fail(s);
+
+    at::set_num_threads(settings.threads);
+    SetInterOpThreadsOnce(options.inter_op_threads);
+    torch::jit::Module module;
+    try {
+      module = torch::jit::load(path, c10::Device(c10::kCPU));
+    } catch (const std::exception& e) {
+      return Status::InvalidArgument(torch_backend::ErrorText(
+          "cannot load", path, e) + " (not a TorchScript file, or a corrupt one?)");
+    }
+    try {
+      OPTIC_RETURN_IF_ERROR(Prepare(settings, &module));
+      std::vector<TensorInfo> inputs, outputs;
+      OPTIC_RETURN_IF_ERROR(Describe(module, spec, &inputs, &outputs).Prefixed(
+          "torch: cannot load '" + path + "'"));
+      *out = std::make_unique<TorchModel>(std::move(module), settings, path, std::move(inputs),
+                                          std::move(outputs), spec.found);
+    } catch (const c10::OutOfMemoryError& e) {
+      return Status::OutOfMemory(torch_backend::ErrorText("out of memory loading", path, e));
+    } catch (const std::exception& e) {
+      return Status::Internal(torch_backend::ErrorText("cannot prepare", path, e));
+    }
+    return Status::OK();
+  }
+
+ private:
+  static bool CudaAvailable() {
+    try {
+      return torch::cuda::is_available();
+    } catch (const std::exception&) {
+      return false;  // a broken driver counts as no CUDA
+    }
+  }
+
+  static Status ParseSettings(const LoadOptions& options, TorchSettings* s) {
+    s->device = options.device;
+    s->precision = options.precision;
+    s->threads = options.threads > 0 ? options.threads
+                                     : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    for (const auto& [key, value] : options.backend_options) {
+      if (key == "freeze") s->freeze = Truthy(value);
+      if (key == "optimize") s->optimize = Truthy(value);
+      if (key == "channels_last") s->channels_last = Truthy(value);
+      if (key == "cuda_graph") s->cuda_graph = Truthy(value);
+    }
+    if (s->cuda_graph && s->device.is_cpu()) {
+      return Status::InvalidArgument("option cuda_graph=true needs a cuda device");
+    }
+    if (s->optimize && !s->freeze) {
+      return Status::InvalidArgument("option optimize=true needs freeze=true");
+    }
+    const auto allowed = PrecisionsOn(s->device.type);
+    if (std::find(allowed.begin(), allowed.end(), s->precision) == allowed.end()) {
+      return Status::Unsupported(std::string("precision ") + PrecisionName(s->precision) +
+                                 " is not supported on " + DeviceName(s->device) +
+                                 " by libtorch " + TORCH_VERSION);
+    }
+    if (!s->device.is_cpu()) {
+      const int count = static_cast<int>(torch::cuda::device_count());
+      if (s->device.index < 0 || s->device.index >= count) {
+        return Status::UnsupportedHardware("device " + DeviceName(s->device) + " does not exist (" +
+                                           std::to_string(count) + " CUDA devices)");
+      }
+    }
+    return Status::OK();
+  }
+
+  // Converts the loaded CPU fp32 module to the settings: dtype, device, memory order, freezing.
+  static Status Prepare(const TorchSettings& s, torch::jit::Module* module) {
+    module->eval();
+    const c10::Device device = s.device.is_cpu() ? c10::Device(c10::kCPU)
+                                                 : c10::Device(c10::kCUDA, s.device.index);
+    module->to(device, torch_backend::ComputeDType(s.precision));
+    if (s.channels_last) {
+      torch::NoGradGuard no_grad;
+      for (at::Tensor p : module->parameters()) {
+        if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+      }
+    }
+    if (s.freeze) *module = torch::jit::freeze(*module);
+    if (s.optimize) *module = torch::jit::optimize_for_inference(*module);
+    return Status::OK();
+  }
+
+  // Inputs and outputs from the sidecar/manifest, checked against forward()'s arguments.
+  static Status Describe(const torch::jit::Module& module, const torch_backend::IoSpec& spec,
+                         std::vector<TensorInfo>* inputs, std::vector<TensorInfo>* outputs) {
+    const auto method = module.find_method("forward");
+    if (!method) return Status::InvalidArgument("the module has no forward() method");
+    const auto& args = method->function().getSchema().arguments();
+    std::vector<std::string> names;  // argument 0 is `self`
+    for (size_t i = 1; i < args.size(); ++i) names.push_back(args[i].name());
+    if (!spec.found) {
+      for (const auto& n : names) inputs->push_back({n, DType::kFP32, {-1}});
+      outputs->push_back({"output", DType::kFP32, {-1}});
+      return Status::OK();
+    }
+    if (spec.inputs.size() != names.size()) {
+      return Status::InvalidArgument(spec.source + " describes " +
+                                     std::to_string(spec.inputs.size()) +
+                                     " inputs, but forward() takes " +
+                                     std::to_string(names.size()));
+    }
+    *inputs = spec.inputs;
+    *outputs = spec.outputs;
+    return Status::OK();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> CreateTorchBackend() { return std::make_unique<TorchBackend>(); }
+
+}  // namespace optic
