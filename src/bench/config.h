@@ -25,9 +25,9 @@ const char* CellKindName(CellKind k);  // bench, ensemble, reference
 // How one cell measures. Defaults follow docs/bench.md (MLPerf / perf_analyzer / trtexec rules).
 struct MeasureSettings {
   double warmup_ms = 200;          // warm-up lasts at least this long ...
-  int warmup_runs = 5;             // ... and at least this many queries; discarded
+  int warmup_runs = 3;             // ... and at least this many queries; discarded
   double min_duration_s = 1.0;     // steady state: at least this long ...
-  int64_t min_samples = 20;        // ... and at least this many timed queries, and stable
+  int64_t min_samples = 10;        // ... and at least this many timed queries, and stable
   double max_duration_s = 6.0;     // give up waiting for stability here (stable=false)
   double window_s = 0;             // stability window; 0 = min_duration_s / 3
   int window_min_queries = 2;      // a window also needs this many queries
@@ -86,6 +86,9 @@ struct BenchConfig {
   std::string models_dir;
   std::string out = "results.jsonl";
   bool resume = false;
+  // Set by the built-in default grid: single_stream only at batch 1 (MLPerf's one sample per
+  // query), offline at every batch size; an explicit grid runs every combination.
+  bool single_stream_batch1_only = false;
 };
 
 // "1,2,4" or "1-64" (powers of two from 1 to 64, inclusive of the bounds' powers of two).

@@ -61,6 +61,7 @@ Status ResolveDefaults(BenchConfig* c) {
     }
     if (c->backends.empty()) return Status::NotFound("no real backend is compiled in");
   }
+  if (c->batches.empty() && c->scenarios.empty()) c->single_stream_batch1_only = true;
   if (c->batches.empty()) c->batches = {1, 4, 16};
   if (c->devices.empty()) c->devices = {Device{}};
   if (c->threads.empty()) c->threads = {0};
@@ -105,6 +106,7 @@ Status PlanCells(const BenchConfig& c, const Zoo* zoo, const std::string& work, 
       OPTIC_RETURN_IF_ERROR(CreateBackend(bname, &b));
       for (const Device& d : c.devices) for (Precision p : precisions) for (int batch : c.batches)
         for (int t : c.threads) for (Scenario s : c.scenarios) {
+          if (c.single_stream_batch1_only && s == Scenario::kSingleStream && batch != 1) continue;
           CellSpec cell;
           cell.model = model;
           cell.backend = bname;

@@ -157,7 +157,7 @@ void AddBenchCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--max-duration-s", f->max_duration_s, "stop waiting for stability after this long");
   cmd->add_option("--min-samples", f->min_samples, "minimum timed queries per cell");
   cmd->add_option("--warmup-ms", f->warmup_ms, "minimum warm-up time (default 200)");
-  cmd->add_option("--warmup-runs", f->warmup_runs, "minimum warm-up queries (default 5)");
+  cmd->add_option("--warmup-runs", f->warmup_runs, "minimum warm-up queries (default 3)");
   cmd->add_option("--timeout-s", f->timeout_s, "time limit per cell; the child is killed after it");
   cmd->add_option("--out", f->out, "results file (.jsonl, appended; default results.jsonl)");
   cmd->add_option("--models-dir", f->models_dir, "zoo directory ($OPTIC_MODELS or ./models)");

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Harness overhead: optic bench's reported throughput against each framework's own tool, same
+# model, threads and batch, side by side in one run (issue 3, "Measure").
+#   - ONNX Runtime: optic (backend onnxruntime) vs ONNX Runtime's Python API loop (ort_loop.py)
+#   - OpenVINO:     optic (backend openvino)    vs benchmark_app from the openvino wheel
+#                   (-api sync -nstreams 1 -hint none -infer_precision f32: optic's default
+#                   OpenVINO setup, one synchronous stream using all threads)
+# Runs are interleaved REPEATS times so machine noise hits all tools alike; medians and ratios
+# go to results/cpu/harness_overhead-<model>-b<batch>-<stamp>.{jsonl,md} with the host manifest.
+# Usage: bench/harness_overhead.sh [model] [batch]   (env: THREADS=2 DURATION=5 REPEATS=3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODEL=${1:-mobilenet_v2}
+BATCH=${2:-1}
+THREADS=${THREADS:-$(nproc)}
+DURATION=${DURATION:-5}
+REPEATS=${REPEATS:-3}
+OPTIC=${OPTIC:-build/optic}
+PY=${PY:-.venv/bin/python}
+ONNX=models/$MODEL/model.onnx
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+OUTDIR=results/cpu
+mkdir -p "$OUTDIR"
+BASE=$OUTDIR/harness_overhead-$MODEL-b$BATCH-$STAMP
+RAW=$BASE.jsonl
+[ -x "$OPTIC" ] || { echo "no optic binary at $OPTIC (set OPTIC=)" >&2; exit 2; }
+[ -f "$ONNX" ] || { echo "no $ONNX (run optic models export)" >&2; exit 2; }
+
+BACKENDS=$("$OPTIC" backends 2>/dev/null | awk 'NR>1{print $1}' | tr '\n' ' ' || true)
+has_backend() { [[ " $BACKENDS " == *" $1 "* ]]; }
+BENCHMARK_APP=""
+if [ -x .venv/bin/benchmark_app ]; then BENCHMARK_APP=.venv/bin/benchmark_app
+elif "$PY" -c "import openvino.tools.benchmark.main" 2>/dev/null; then BENCHMARK_APP="$PY -m openvino.tools.benchmark.main"
+fi
+
+optic_run() {  # backend
+  local tmp; tmp=$(mktemp -d)
+  "$OPTIC" bench --models "$MODEL" --backends "$1" --batch "$BATCH" --threads "$THREADS" \
+    --precision fp32 --scenario offline --duration-s "$DURATION" --max-duration-s "$DURATION" \
+    --models-dir models --out "$tmp/r.jsonl" >/dev/null 2>&1 || true
+  "$PY" - "$tmp/r.jsonl" "$1" <<'PYEOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+r = rows[-1]
+print(json.dumps({"tool": "optic", "backend": sys.argv[2], "status": r["status"],
+                  "throughput_per_s": r["throughput_per_s"], "latency_p50_ms": r["latency_ms"]["p50"],
+                  "stable": r["stable"], "host": r["host"], "versions": r["versions"], "command": r["command"]}))
+PYEOF
+  rm -rf "$tmp"
+}
+
+benchmark_app_run() {
+  local log; log=$(mktemp)
+  $BENCHMARK_APP -m "$ONNX" -d CPU -b "$BATCH" -shape "[$BATCH,3,224,224]" -nthreads "$THREADS" \
+    -nstreams 1 -hint none -api sync -infer_precision f32 -t "$DURATION" >"$log" 2>&1 || true
+  "$PY" - "$log" <<'PYEOF'
+import json, re, sys
+text = open(sys.argv[1]).read()
+thr = re.search(r"Throughput:\s*([0-9.]+)\s*FPS", text)
+med = re.search(r"Median:\s*([0-9.]+)\s*ms", text)
+print(json.dumps({"tool": "benchmark_app", "backend": "openvino",
+                  "throughput_per_s": float(thr.group(1)) if thr else None,
+                  "latency_p50_ms": float(med.group(1)) if med else None,
+                  "error": None if thr else text[-500:]}))
+PYEOF
+  rm -f "$log"
+}
+
+: >"$RAW"
+for i in $(seq "$REPEATS"); do
+  if has_backend onnxruntime; then
+    optic_run onnxruntime >>"$RAW"
+    "$PY" bench/harness_overhead/ort_loop.py "$ONNX" "$BATCH" "$THREADS" "$DURATION" >>"$RAW"
+  fi
+  if has_backend openvino && [ -n "$BENCHMARK_APP" ]; then
+    optic_run openvino >>"$RAW"
+    benchmark_app_run >>"$RAW"
+  fi
+done
+
+"$PY" - "$RAW" "$BASE.md" "$MODEL" "$BATCH" "$THREADS" "$DURATION" "$REPEATS" "${BENCHMARK_APP:-absent}" "$BACKENDS" <<'PYEOF'
+import json, statistics, sys, platform
+raw, md, model, batch, threads, duration, repeats, bapp, backends = sys.argv[1:]
+rows = [json.loads(l) for l in open(raw) if l.strip()]
+def med(tool, backend):
+    v = [r["throughput_per_s"] for r in rows if r["tool"] == tool and r.get("backend", "onnxruntime") == backend
+         and r.get("throughput_per_s")]
+    return (statistics.median(v), v) if v else (None, v)
+host = next((r["host"] for r in rows if r.get("host")), {})
+versions = next((r["versions"] for r in rows if r.get("versions")), {})
+lines = [f"# Harness overhead: {model}, batch {batch}, {threads} threads, {duration} s x {repeats} (interleaved)", "",
+         f"host: {json.dumps(host)}", f"versions: {json.dumps(versions)}", f"benchmark_app: {bapp}", "",
+         "| framework | optic img/s (median) | framework's tool | tool img/s (median) | optic / tool | runs (optic; tool) |",
+         "|---|---|---|---|---|---|"]
+pairs = [("onnxruntime", "onnxruntime-python", "onnxruntime"), ("openvino", "benchmark_app", "openvino")]
+for backend, tool, tb in pairs:
+    o, ov = med("optic", backend)
+    t, tv = med(tool, tb)
+    if o is None and t is None:
+        lines.append(f"| {backend} | - | {tool} | - | not run (backend or tool absent) | |")
+        continue
+    ratio = f"{o / t:.3f}" if o and t else "-"
+    fmt = lambda x: f"{x:.1f}" if x else "-"
+    lines.append(f"| {backend} | {fmt(o)} | {tool} | {fmt(t)} | {ratio} | "
+                 f"{', '.join(f'{x:.1f}' for x in ov)}; {', '.join(f'{x:.1f}' for x in tv)} |")
+open(md, "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PYEOF
+echo "raw rows: $RAW; table: $BASE.md"
