@@ -3,6 +3,9 @@
 # versions, into the system (Debian packages) and into the repository (.venv, .deps). Idempotent:
 # a second run only checks. Downloads are cached under ${OPTIC_CACHE:-$HOME/.cache/optic}.
 #   scripts/setup.sh            dependencies only
+#   OPTIC_CUDA_TOOLCHAIN=1 scripts/setup.sh   also the CUDA 13.0 compiler, runtime and nvJPEG
+#                               from pip, laid out as a CUDA root in .deps/cuda (no driver needed
+#                               to build; running needs a GPU driver)
 # Used by scripts/quickstart.sh and .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +19,11 @@ ORT_NPM_VERSION=0.4.9        # npm com.github.asus4.onnxruntime: ONNX Runtime 1.
 OPENVINO_VERSION=2026.4.1    # PyPI openvino: runtime, C++ headers and CMake package
 TRITONCLIENT_VERSION=2.73.0  # PyPI tritonclient[http,grpc]: protocol tests of optic serve
 ORT_PY_VERSION=1.29.0        # PyPI onnxruntime: int8 quantization at export, reference loop in bench/
+OPENCV_PY_VERSION=4.10.0.84  # PyPI opencv-python-headless: baseline in bench/preprocess_cpu.py only
+                             # (the last release that accepts Debian's numpy 1.24)
+# CUDA 13.0 toolchain wheels (OPTIC_CUDA_TOOLCHAIN=1): newest 13.0.x of each on PyPI. nvcc pulls
+# crt and nvvm unpinned (pip would take 13.5, whose PTX the 13.0 ptxas rejects), so they are pinned.
+CUDA_WHEELS="nvidia-cuda-nvcc==13.0.88 nvidia-cuda-crt==13.0.88 nvidia-nvvm==13.0.88 nvidia-cuda-runtime==13.0.96 nvidia-cuda-cccl==13.0.85 nvidia-nvjpeg==13.0.3.75 nvidia-nvml-dev==13.0.87"
 PYTEST_VERSION=8.3.3         # PyPI pytest: the Python tests
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
@@ -54,6 +62,36 @@ if ! .venv/bin/python -c "import tritonclient.http, tritonclient.grpc, pytest, i
   .venv/bin/pip install -q --cache-dir "$CACHE/pip" "tritonclient[http,grpc]==$TRITONCLIENT_VERSION"
 fi
 
+if ! .venv/bin/python -c "import cv2, sys; sys.exit(0 if cv2.__version__ == '${OPENCV_PY_VERSION%.*}' else 1)" 2>/dev/null; then
+  echo "setup: pip install opencv-python-headless==$OPENCV_PY_VERSION"
+  .venv/bin/pip install -q --cache-dir "$CACHE/pip" "opencv-python-headless==$OPENCV_PY_VERSION"
+fi
+
+# Optional CUDA toolchain from pip: nvcc, cudart, CCCL and nvJPEG wheels install under
+# site-packages/nvidia/cu13; .deps/cuda links them into the layout CMake's FindCUDAToolkit and
+# nvcc.profile expect (bin, nvvm, include, lib with unversioned .so names). Configure with
+# -DCMAKE_CUDA_COMPILER=$PWD/.deps/cuda/bin/nvcc -DCUDAToolkit_ROOT=$PWD/.deps/cuda (CI does).
+if [ "${OPTIC_CUDA_TOOLCHAIN:-0}" = 1 ]; then
+  stamp=".deps/cuda/.wheels-$(echo "$CUDA_WHEELS" | md5sum | cut -c1-12)"
+  if [ ! -f "$stamp" ]; then
+    echo "setup: pip install $CUDA_WHEELS"
+    .venv/bin/pip install -q --cache-dir "$CACHE/pip" $CUDA_WHEELS
+    wheel_root=$(.venv/bin/python -c "import nvidia, os; print(os.path.join(list(nvidia.__path__)[0], 'cu13'))")
+    # bin and lib are real folders of links: nvcc finds its libraries at bin/../lib64, which
+    # must resolve here, not in the wheel.
+    rm -rf .deps/cuda && mkdir -p .deps/cuda/bin .deps/cuda/lib
+    for d in nvvm include; do ln -s "$wheel_root/$d" ".deps/cuda/$d"; done
+    for d in bin lib; do
+      for f in "$wheel_root/$d"/*; do ln -s "$f" ".deps/cuda/$d/$(basename "$f")"; done
+    done
+    ln -s libcudart.so.13 .deps/cuda/lib/libcudart.so
+    ln -s libnvjpeg.so.13 .deps/cuda/lib/libnvjpeg.so
+    ln -s lib .deps/cuda/lib64
+    .deps/cuda/bin/nvcc --version | tail -1
+    touch "$stamp"
+  fi
+fi
+
 # ONNX Runtime C/C++: official headers and libonnxruntime.so from the npm package.
 ORT_DIR=.deps/onnxruntime
 if [ ! -f "$ORT_DIR/.version-$ORT_NPM_VERSION" ]; then
@@ -74,4 +112,15 @@ if [ ! -f "$ORT_DIR/.version-$ORT_NPM_VERSION" ]; then
 fi
 
 # Chart.js for the HTML report is Debian's libjs-chart.js (/usr/share/javascript/chart.js).
+# playwright-core for the report's browser test (tests/browser), pinned by its package-lock.json.
+# It drives Debian's chromium above and downloads no browser; npm's cache keeps reruns offline.
+PW_VERSION=$(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' tests/browser/package.json)
+if [ "$(node -p "require('./tests/browser/node_modules/playwright-core/package.json').version" 2>/dev/null)" != "$PW_VERSION" ]; then
+  if command -v npm >/dev/null; then
+    echo "setup: npm ci playwright-core@$PW_VERSION (tests/browser)"
+    (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund --cache "$CACHE/npm")
+  else
+    echo "setup: npm not found: the report browser test (ctest -L browser) will fail until it is installed"
+  fi
+fi
 echo "setup: dependencies ready (venv: $ROOT/.venv, ONNX Runtime: $ROOT/$ORT_DIR)"

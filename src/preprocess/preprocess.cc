@@ -1,0 +1,85 @@
+// Options, names and the factory of include/optic/preprocess.h.
+#include "optic/preprocess.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "cpu/cpu_preprocessor.h"
+#include "cpu/jpeg_decoder.h"
+#ifdef OPTIC_PREPROCESS_HAVE_CUDA
+#include "cuda/cuda_preprocessor.h"
+#endif
+
+namespace optic {
+
+const char* ResizeFilterName(ResizeFilter f) {
+  switch (f) {
+    case ResizeFilter::kBilinear: return "bilinear";
+    case ResizeFilter::kAntialias: return "antialias";
+    case ResizeFilter::kArea: return "area";
+  }
+  return "?";
+}
+
+Status ParseResizeFilter(const std::string& text, ResizeFilter* out) {
+  std::string t = text;
+  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (t == "bilinear") *out = ResizeFilter::kBilinear;
+  else if (t == "antialias") *out = ResizeFilter::kAntialias;
+  else if (t == "area") *out = ResizeFilter::kArea;
+  else return Status::InvalidArgument("unknown resize filter '" + text + "' (bilinear, antialias, area)");
+  return Status::OK();
+}
+
+Status ValidatePreprocessOptions(const PreprocessOptions& o) {
+  if (o.crop_width < 1 || o.crop_height < 1 || o.crop_width > 16384 || o.crop_height > 16384) {
+    return Status::InvalidArgument("preprocess: crop size must be in [1, 16384]");
+  }
+  if (o.resize_shorter < 0 ||
+      (o.resize_shorter > 0 && o.resize_shorter < std::max(o.crop_width, o.crop_height))) {
+    return Status::InvalidArgument("preprocess: resize_shorter (" + std::to_string(o.resize_shorter) +
+                                   ") must be 0 or at least the crop size");
+  }
+  if (o.dtype != DType::kFP32 && o.dtype != DType::kFP16) {
+    return Status::Unsupported(std::string("preprocess: output dtype ") + DTypeName(o.dtype) +
+                               " (fp32 or fp16)");
+  }
+  for (float s : o.std) {
+    if (!(s != 0.0f)) return Status::InvalidArgument("preprocess: std must be non-zero");
+  }
+  if (o.max_pixels < 1) return Status::InvalidArgument("preprocess: max_pixels must be positive");
+  return Status::OK();
+}
+
+Shape PreprocessBatchShape(const PreprocessOptions& o, int64_t n) {
+  if (o.layout == Layout::kNCHW) return {n, 3, o.crop_height, o.crop_width};
+  return {n, o.crop_height, o.crop_width, 3};
+}
+
+Status CreatePreprocessor(const PreprocessOptions& options, Device device,
+                          std::unique_ptr<Preprocessor>* out) {
+  if (device.is_cpu()) return preprocess::CreateCpuPreprocessor(options, out);
+#ifdef OPTIC_PREPROCESS_HAVE_CUDA
+  return preprocess::CreateCudaPreprocessor(options, device.index, out);
+#else
+  return Status::UnsupportedHardware("preprocess: optic was built without CUDA (OPTIC_WITH_CUDA)");
+#endif
+}
+
+Status DecodeJpegRgb(const ImageInput& image, int64_t max_pixels, int scale_denom,
+                     std::vector<uint8_t>* rgb, int* width, int* height) {
+  if (scale_denom != 1 && scale_denom != 2 && scale_denom != 4 && scale_denom != 8) {
+    return Status::InvalidArgument("DecodeJpegRgb: scale_denom must be 1, 2, 4 or 8");
+  }
+  preprocess::JpegDecoder dec;
+  preprocess::JpegHeader h;
+  OPTIC_RETURN_IF_ERROR(dec.ReadHeader(image, max_pixels, &h));
+  preprocess::DecodedImage img;
+  OPTIC_RETURN_IF_ERROR(dec.Decode(image, h, 1, scale_denom, /*expand_gray=*/true, &img));
+  *rgb = std::move(img.pixels);
+  *width = img.width;
+  *height = img.height;
+  return Status::OK();
+}
+
+}  // namespace optic
