@@ -141,6 +141,7 @@ def main():
     ap.add_argument("--workdir", default=None, help="where the images go (default: a temp dir)")
     a = ap.parse_args()
     cv2.setNumThreads(1)
+    load_before = os.getloadavg()
     work = a.workdir or tempfile.mkdtemp(prefix="optic-pre-bench-")
     sets = generate(work)
     rows = {}
@@ -173,7 +174,10 @@ def main():
     result = {
         "benchmark": "preprocess_cpu", "unit": "ms per image, single thread, median of repeats",
         "command": " ".join([sys.executable] + sys.argv),
-        "machine": {"cpu_model": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform()},
+        "machine": {"cpu_model": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform(),
+                    # 1-minute load average before and after: other work on the machine skews
+                    # both sides alike, but inflates absolute times.
+                    "load_average_before": load_before[0], "load_average_after": os.getloadavg()[0]},
         "versions": {"opencv": cv2.__version__, "numpy": np.__version__},
         "pipeline": "Resize(256) + CenterCrop(224); optic also normalizes to fp32 NCHW",
         "classes": rows,
