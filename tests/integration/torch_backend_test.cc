@@ -132,6 +132,21 @@ TEST_F(TorchBackendTest, Bf16WithinOnePercentOfFp32) {
   EXPECT_GT(rel, 0.0);
 }
 
+// libtorch 2.x declares fp16 on the CPU, 1.13 does not (no Half conv kernels there).
+TEST_F(TorchBackendTest, Fp16OnCpuWorksWhereAccepted) {
+  LoadOptions fp16;
+  fp16.precision = Precision::kFP16;
+  std::unique_ptr<Model> model;
+  Status s = Load(fp16, &model);
+  if (backend_->version().rfind("1.", 0) == 0) {
+    EXPECT_EQ(s.code(), StatusCode::kUnsupported) << s.ToString();
+    EXPECT_TRUE(Contains(s.message(), "fp16")) << s.message();
+    return;
+  }
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_LE(RelDiff({}, fp16), 1e-2);
+}
+
 TEST_F(TorchBackendTest, OptionsKeepParity) {
   LoadOptions plain;
   plain.backend_options = {{"freeze", "false"}};

@@ -31,7 +31,7 @@ struct TorchSettings {
   Precision precision = Precision::kFP32;
   int threads = 1;             // resolved: never 0
   bool freeze = true;          // torch::jit::freeze after conversion
-  bool optimize = false;       // torch::jit::optimize_for_inference after freezing
+  bool optimize = true;        // torch::jit::optimize_for_inference after freezing
   bool channels_last = false;  // 4-d weights and inputs in NHWC memory order
   bool cuda_graph = false;     // CUDA: capture each batch shape once, then replay (torch_cuda_runner.h)
 };
