@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # GPU preprocessing benchmark, run on the GPU machine from the repository root:
 #   scripts/gpu/preprocess_bench.sh            (results in $OUT, default results/gpu)
-# 1. installs the pip CUDA toolchain (OPTIC_CUDA_TOOLCHAIN=1 scripts/setup.sh) unless present,
-# 2. builds optic with OPTIC_WITH_CUDA=ON in build-gpu and runs the GPU correctness tests,
+# 1. uses nvcc from PATH (the GPU machines' image has CUDA 13.0), else the pip toolchain in
+#    .deps/cuda (OPTIC_CUDA_TOOLCHAIN=1 scripts/setup.sh, which needs the network),
+# 2. builds optic with OPTIC_WITH_CUDA=ON and no framework backends in build-gpu (needs the
+#    Debian dev packages of scripts/setup.sh: libturbojpeg0-dev, GTest, CLI11, nlohmann-json) and
+#    runs the preprocess tests, the GPU ones included,
 # 3. generates 128 medium JPEGs (500x375, ~120 kB, as bench/preprocess_cpu.py does) and times,
 #    at batch 128, decode + Resize(256) + CenterCrop(224) + normalize:
 #      optic GPU   optic preprocess --device cuda (nvJPEG batched + fused kernel, fp32 NCHW)
@@ -17,10 +20,15 @@ mkdir -p "$OUT"
 REPEAT=${REPEAT:-20}
 BATCH=${BATCH:-128}
 
-if [ ! -x .deps/cuda/bin/nvcc ]; then OPTIC_CUDA_TOOLCHAIN=1 scripts/setup.sh; fi
+PY=${PY:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}
+CUDA_ARGS=()
+if ! command -v nvcc >/dev/null; then
+  [ -x .deps/cuda/bin/nvcc ] || OPTIC_CUDA_TOOLCHAIN=1 scripts/setup.sh
+  CUDA_ARGS=(-DCMAKE_CUDA_COMPILER="$PWD/.deps/cuda/bin/nvcc" -DCUDAToolkit_ROOT="$PWD/.deps/cuda")
+fi
 {
-  cmake -S . -B build-gpu -G Ninja -DOPTIC_WITH_CUDA=ON \
-    -DCMAKE_CUDA_COMPILER="$PWD/.deps/cuda/bin/nvcc" -DCUDAToolkit_ROOT="$PWD/.deps/cuda"
+  cmake -S . -B build-gpu -G Ninja -DOPTIC_WITH_CUDA=ON -DOPTIC_WITH_ONNXRUNTIME=OFF \
+    -DOPTIC_WITH_OPENVINO=OFF -DOPTIC_WITH_TORCH=OFF "${CUDA_ARGS[@]}"
   ninja -C build-gpu optic preprocess_cuda_test preprocess_decode_test preprocess_resize_test \
     preprocess_bad_input_test
 } > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
@@ -31,7 +39,7 @@ for t in preprocess_cuda_test preprocess_decode_test preprocess_resize_test prep
 done
 
 IMG=$(mktemp -d)
-.venv/bin/python - "$IMG" "$BATCH" <<'PY'
+"$PY" - "$IMG" "$BATCH" <<'PY'
 import os, sys
 sys.path.insert(0, "bench")
 import numpy as np
@@ -45,7 +53,7 @@ PY
 
 gpu_json=$(build-gpu/optic preprocess "$IMG" --device cuda --batch "$BATCH" --repeat "$REPEAT" --json)
 cpu_json=$(build-gpu/optic preprocess "$IMG" --device cpu --batch "$BATCH" --repeat 5 --json)
-.venv/bin/python - "$IMG" "$BATCH" "$REPEAT" "$gpu_json" "$cpu_json" "$OUT/preprocess_gpu.json" <<'PY'
+"$PY" - "$IMG" "$BATCH" "$REPEAT" "$gpu_json" "$cpu_json" "$OUT/preprocess_gpu.json" <<'PY'
 import glob, json, os, statistics, sys, time
 img, batch, repeat, gpu, cpu, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), json.loads(sys.argv[4]), json.loads(sys.argv[5]), sys.argv[6]
 res = {"batch": batch, "images": "500x375 ~120 kB JPEG, Resize(256)+CenterCrop(224)+normalize fp32",
