@@ -3,7 +3,7 @@
 # builds first if needed (both idempotent), and exports the tiny test models.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+OPTIC_CUDA_TOOLCHAIN=1 scripts/setup.sh  # CI also compile-checks the CUDA code
 scripts/build.sh
 build/optic models export --models tiny_cnn,tiny_mlp
 (cd build && ctest --output-on-failure -j2 --timeout 900)
