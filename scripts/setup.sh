@@ -30,7 +30,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libtorch-dev python3-torch python3-torchvision python3-venv python3-pip
   libturbojpeg0-dev libjs-chart.js chromium
-  libboost-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc clang wrk
+  libboost-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc clang libclang-rt-14-dev wrk
 )
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

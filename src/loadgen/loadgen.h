@@ -1,0 +1,81 @@
+// optic load: a load generator for any KServe v2 HTTP server (optic serve, Triton). Closed loop
+// (N clients, each sending its next request when the previous answer arrives) and open loop
+// (Poisson arrivals at a target rate, latency measured from each request's *scheduled* send time
+// so a slow server cannot hide queueing behind a slowed-down generator; sends more than 1 ms late
+// are counted). The server's own statistics (.../stats) before and after each stage split the
+// latency into client/network and server queue/compute time.
+//
+// Threading: Run* start their own client threads and return when the stage ends.
+// Failure: setup problems (server unreachable, unknown model) are a Status; request errors during
+// a stage are counted in StageResult::errors (with the first message), not fatal.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "optic/status.h"
+
+namespace optic::loadgen {
+
+struct LoadSettings {
+  std::string url = "127.0.0.1:8000";
+  std::string model, version;
+  int batch = 1;
+  bool binary = true;  // Triton's binary tensor extension (else JSON data)
+  double duration_s = 5, warmup_s = 1;
+  int max_inflight = 64;  // open loop: client threads (requests in flight at most)
+  uint64_t seed = 1;
+  std::string auth_token;
+  std::string device_label = "cpu";  // what the server runs on, for the results rows
+};
+
+struct ServerSplit {  // per request, from the server's statistics delta; ms
+  bool valid = false;
+  double request = 0, queue = 0, compute_input = 0, compute_infer = 0, compute_output = 0;
+};
+
+struct StageResult {
+  std::string mode;  // "closed_loop" | "poisson"
+  int concurrency = 0;
+  double target_qps = 0;
+  int64_t completed = 0, errors = 0, late = 0;
+  std::string first_error;
+  double elapsed_s = 0;
+  std::vector<double> latencies_ms;  // successful requests
+  ServerSplit server;
+  // Derived by Summarize.
+  double throughput_rps = 0, p50 = 0, p90 = 0, p95 = 0, p99 = 0, p999 = 0, mean = 0, min = 0, max = 0;
+};
+
+// Reads model metadata and builds the request body once (random inputs from `seed`).
+class LoadGenerator {
+ public:
+  static Status Create(const LoadSettings& settings, std::unique_ptr<LoadGenerator>* out);
+  Status RunClosedLoop(int concurrency, StageResult* out);
+  Status RunPoisson(double qps, StageResult* out);
+  const nlohmann::json& metadata() const { return metadata_; }
+  const LoadSettings& settings() const { return settings_; }
+
+ private:
+  explicit LoadGenerator(LoadSettings s) : settings_(std::move(s)) {}
+  Status FetchStats(nlohmann::json* out) const;
+  void Finish(const nlohmann::json& before, StageResult* out) const;
+  LoadSettings settings_;
+  std::string host_, port_, model_path_;
+  nlohmann::json metadata_;
+  std::string body_;
+  std::map<std::string, std::string> headers_;
+};
+
+void Summarize(StageResult* r);
+
+// A results-schema v1 row (kind "load") for one stage.
+nlohmann::json LoadRow(const LoadGenerator& gen, const StageResult& r, const std::string& run_id,
+                       const std::string& command);
+
+}  // namespace optic::loadgen

@@ -1,0 +1,125 @@
+// optic load --model M [--url host:port] [--concurrency 1,2,4 | --rate 50,100]: load a KServe v2
+// HTTP server (optic serve or Triton) and report latency percentiles, throughput and the
+// client/server time split; rows in the results schema with --output (for optic report).
+#include <cstdio>
+#include <iostream>
+
+#include "bench/manifest.h"
+#include "bench/results.h"
+#include "commands.h"
+#include "loadgen/loadgen.h"
+
+namespace optic::cli {
+namespace {
+
+struct Flags {
+  loadgen::LoadSettings s;
+  std::string concurrency, rates, output;
+  bool json = false;
+  std::string command;
+};
+
+int Run(const Flags& f) {
+  loadgen::LoadSettings settings = f.s;
+  settings.binary = !f.json;
+  std::unique_ptr<loadgen::LoadGenerator> gen;
+  Status s = loadgen::LoadGenerator::Create(settings, &gen);
+  if (!s.ok()) {
+    std::cerr << "optic load: " << s.ToString() << "\n";
+    return 2;
+  }
+  std::vector<int> conc;
+  std::vector<double> rates;
+  for (const auto& c : SplitList(f.concurrency)) conc.push_back(std::stoi(c));
+  for (const auto& r : SplitList(f.rates)) rates.push_back(std::stod(r));
+  if (conc.empty() && rates.empty()) conc = {1, 2, 4, 8};
+  bench::ResultsWriter writer;
+  if (!f.output.empty()) {
+    s = writer.Open(f.output);
+    if (!s.ok()) {
+      std::cerr << "optic load: " << s.ToString() << "\n";
+      return 2;
+    }
+  }
+  const std::string run_id = bench::NewRunId();
+  std::printf("optic load: %s at %s, batch %d, %s, %.1f s per stage (+%.1f s warm-up)\n",
+              settings.model.c_str(), settings.url.c_str(), settings.batch,
+              settings.binary ? "binary tensors" : "JSON tensors", settings.duration_s,
+              settings.warmup_s);
+  std::printf("%-14s %9s %8s %8s %8s %8s %8s %8s | %8s %8s %8s | %6s %6s\n", "stage", "req/s",
+              "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "mean_ms", "srv_ms", "queue",
+              "infer", "late%", "errors");
+  int failures = 0;
+  auto report = [&](const loadgen::StageResult& r) {
+    const std::string stage = r.mode == "poisson" ? "rate " + std::to_string(static_cast<int>(r.target_qps))
+                                                  : "conc " + std::to_string(r.concurrency);
+    const double late = r.mode == "poisson" && r.completed + r.errors > 0
+                            ? 100.0 * r.late / static_cast<double>(r.completed + r.errors) : 0;
+    std::printf("%-14s %9.1f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f | %8.3f %8.3f %8.3f | %6.2f %6lld\n",
+                stage.c_str(), r.throughput_rps, r.p50, r.p90, r.p95, r.p99, r.p999, r.mean,
+                r.server.request, r.server.queue, r.server.compute_infer, late,
+                static_cast<long long>(r.errors));
+    if (r.errors > 0) std::printf("  first error: %s\n", r.first_error.c_str());
+    if (r.mode == "poisson" && late > 1) {
+      std::printf("  generator fell behind: %.1f%% of sends > 1 ms late (raise --max-inflight)\n", late);
+    }
+    std::fflush(stdout);
+    if (r.completed == 0) ++failures;
+    if (!f.output.empty()) {
+      const auto row = loadgen::LoadRow(*gen, r, run_id, f.command);
+      const std::string invalid = bench::ValidateRow(row);
+      if (!invalid.empty()) std::cerr << "optic load: row does not match the schema: " << invalid << "\n";
+      Status w = writer.Append(row);
+      if (!w.ok()) std::cerr << "optic load: " << w.ToString() << "\n";
+    }
+  };
+  for (int c : conc) {
+    loadgen::StageResult r;
+    if (c < 1) { std::cerr << "optic load: concurrency must be >= 1\n"; return 2; }
+    s = gen->RunClosedLoop(c, &r);
+    if (!s.ok()) { std::cerr << "optic load: " << s.ToString() << "\n"; return 2; }
+    report(r);
+  }
+  for (double q : rates) {
+    loadgen::StageResult r;
+    s = gen->RunPoisson(q, &r);
+    if (!s.ok()) { std::cerr << "optic load: " << s.ToString() << "\n"; return 2; }
+    report(r);
+  }
+  return failures ? 1 : 0;
+}
+
+void AddLoadCommand(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("load", "Load a KServe v2 HTTP server: closed-loop concurrency or Poisson rate");
+  auto f = std::make_shared<Flags>();
+  cmd->add_option("--url", f->s.url, "server host:port");
+  cmd->add_option("--model", f->s.model, "model name")->required();
+  cmd->add_option("--model-version", f->s.version, "model version (default: the server's choice)");
+  cmd->add_option("--batch", f->s.batch, "rows per request (variable batch dimension)")->check(CLI::Range(1, 4096));
+  cmd->add_flag("--json", f->json, "send JSON tensors instead of the binary tensor extension");
+  cmd->add_option("--concurrency", f->concurrency, "closed loop: comma-separated client counts (default 1,2,4,8)");
+  cmd->add_option("--rate", f->rates, "open loop: comma-separated Poisson request rates (req/s)");
+  cmd->add_option("--duration-s", f->s.duration_s, "measured seconds per stage")->check(CLI::PositiveNumber);
+  cmd->add_option("--warmup-s", f->s.warmup_s, "unmeasured seconds before each stage")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-inflight", f->s.max_inflight, "open loop: client threads")->check(CLI::Range(1, 4096));
+  cmd->add_option("--seed", f->s.seed, "input data and arrival schedule seed");
+  cmd->add_option("--auth-token", f->s.auth_token, "bearer token");
+  cmd->add_option("--device-label", f->s.device_label, "what the server runs on, recorded in rows");
+  cmd->add_option("--output", f->output, "append results rows (.jsonl) for optic report");
+  cmd->callback([&ctx, f] {
+    // The row records the settings that shaped it, as a command that reproduces it.
+    f->command = "optic load --url " + f->s.url + " --model " + f->s.model +
+                 (f->s.version.empty() ? "" : " --model-version " + f->s.version) +
+                 " --batch " + std::to_string(f->s.batch) + (f->json ? " --json" : "") +
+                 (f->concurrency.empty() ? "" : " --concurrency " + f->concurrency) +
+                 (f->rates.empty() ? "" : " --rate " + f->rates) +
+                 " --duration-s " + std::to_string(f->s.duration_s) +
+                 " --warmup-s " + std::to_string(f->s.warmup_s) + " --seed " + std::to_string(f->s.seed);
+    ctx.exit_code = Run(*f);
+  });
+}
+
+const CommandRegistrar kRegistrar("load", AddLoadCommand);
+
+}  // namespace
+}  // namespace optic::cli
