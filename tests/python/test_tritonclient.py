@@ -302,3 +302,27 @@ def test_sigterm_drains_in_flight(tmp_path):
     assert late[0] == 503
     assert sorted(r[0] for r in results) == [200, 200], results
     assert s.proc.returncode == 0
+
+
+def test_optic_load_writes_schema_rows(server, tmp_path):
+    out = tmp_path / "load.jsonl"
+    r = subprocess.run([BINARY, "load", "--url", server.url, "--model", "identity",
+                        "--concurrency", "2", "--rate", "50", "--duration-s", "1",
+                        "--warmup-s", "0.2", "--output", str(out)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "does not match the schema" not in r.stderr, r.stderr
+    rows = [json.loads(l) for l in out.read_text().splitlines()]
+    assert [row["scenario"] for row in rows] == ["closed_loop", "server"]
+    for row in rows:
+        assert row["kind"] == "load" and row["status"] == "ok" and row["samples"] > 0
+        assert row["latency_ms"]["p50"] <= row["latency_ms"]["p99"]
+        assert row["stages_ms"]["server"] > 0
+    assert rows[0]["concurrency"] == 2
+    assert rows[1]["server"]["target_qps"] == 50
+
+
+def test_optic_load_reports_unknown_model(server):
+    r = subprocess.run([BINARY, "load", "--url", server.url, "--model", "nope"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "nope" in r.stderr
