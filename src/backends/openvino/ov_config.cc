@@ -99,6 +99,10 @@ ov::AnyMap CompileConfig(const LoadOptions& options, const OvOptions& o) {
   // pin, and pinned threads contend badly with a server's own threads on a shared machine.
   if (o.hint == OvOptions::Hint::kLatency) {
     config.emplace(ov::hint::performance_mode(ov::hint::PerformanceMode::LATENCY));
+    // The latency hint alone caps threads at the physical cores on SMT machines; `threads` means
+    // logical cores for every backend, so let OpenVINO use them too (it still caps at the count
+    // the OS gives it).
+    config.emplace(ov::hint::enable_hyper_threading(true));
   } else if (o.hint == OvOptions::Hint::kThroughput) {
     config.emplace(ov::hint::performance_mode(ov::hint::PerformanceMode::THROUGHPUT));
   }
