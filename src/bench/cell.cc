@@ -9,6 +9,7 @@
 #include "bench/resources.h"
 #include "bench/results.h"
 #include "bench/scenarios.h"
+#include "optic/phase_timing.h"
 #include "optic/registry.h"
 
 namespace optic::bench {
@@ -78,7 +79,20 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
   CheckCorrectness(c, model, row);
 
   rep->Phase("warmup");
-  QueryFn query = [&](int64_t i) { return model->Execute(pool.batch(i + 1), &outputs); };
+  // Models that time their device phases (optic/phase_timing.h) get means over the steady state.
+  struct { double h2d = 0, compute = 0, d2h = 0; int64_t count = 0; bool on = false; } phases;
+  const auto* timed = dynamic_cast<const PhaseReporting*>(model);
+  QueryFn query = [&](int64_t i) {
+    Status st = model->Execute(pool.batch(i + 1), &outputs);
+    ExecutePhases p;
+    if (st.ok() && phases.on && timed && timed->LastPhases(&p)) {
+      phases.h2d += p.h2d_ms;
+      phases.compute += p.compute_ms;
+      phases.d2h += p.d2h_ms;
+      ++phases.count;
+    }
+    return st;
+  };
   int64_t warm_runs = 0;
   double warm_mean_ms = 0;
   t0 = Clock::now();
@@ -94,6 +108,7 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
   rep->Phase("steady");
   rapl.Start();
   if (gpu) gpu->Start();
+  phases.on = true;
   SteadyResult r;
   const bool dynamic = lm.caps.dynamic_batch && !model->inputs().empty() &&
                        !model->inputs()[0].shape.empty() && model->inputs()[0].shape[0] < 0;
@@ -131,6 +146,15 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
   if (g.mem_peak_mb >= 0) (*row)["gpu_mem_peak_mb"] = g.mem_peak_mb;
   if (g.power_w >= 0) (*row)["power_w"] = g.power_w;
   if (g.energy_j >= 0 && r.samples > 0) (*row)["energy_j_per_inference"] = g.energy_j / r.samples;
+  if (g.util_pct >= 0) (*row)["gpu_util_pct"] = g.util_pct;
+  if (g.sm_clock_mhz >= 0) (*row)["gpu_sm_clock_mhz"] = g.sm_clock_mhz;
+  if (g.temperature_c >= 0) (*row)["gpu_temperature_c"] = g.temperature_c;
+  if (!g.mem_scope.empty()) settings["gpu_mem_scope"] = g.mem_scope;
+  if (phases.count > 0) {
+    (*row)["device_phases_ms"] = {{"h2d", phases.h2d / phases.count},
+                                  {"compute", phases.compute / phases.count},
+                                  {"d2h", phases.d2h / phases.count}};
+  }
   return Status::OK();
 }
 

@@ -43,6 +43,10 @@ struct GpuSample {
   double mem_peak_mb = -1;   // <0: not measured
   double power_w = -1;
   double energy_j = -1;
+  double util_pct = -1;        // mean GPU utilization over the window
+  double sm_clock_mhz = -1;    // at the end of the window
+  double temperature_c = -1;   // at the end of the window
+  std::string mem_scope;       // "process" or "device" (the driver hid per-process memory)
 };
 class GpuMonitor {
  public:

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# The one-command GPU run (issue 5): from a clean checkout on a CUDA machine, build optic against
+# that machine's CMake, nvcc and PyTorch (libtorch inside the pip wheel), export the zoo, check
+# parity on the GPU, run the GPU sweep and the stock-PyTorch reference, and write raw results plus
+# a machine manifest to $OUT (default: out/gpu).
+#
+#   scripts/gpu/run.sh                      everything (STAGES below)
+#   STAGES=build,export,parity scripts/gpu/run.sh
+#   MODELS=resnet50 BATCHES=1,256 scripts/gpu/run.sh
+#
+# Machines without the Debian dev packages optic builds against (nlohmann-json, CLI11, GTest,
+# TurboJPEG, protobuf, Boost headers) get them from .gpu-debs/*.deb (made on a Debian 12 machine
+# with `apt-get download`, see docs/gpu.md), unpacked into a private prefix; nothing is installed
+# into the system. OpenVINO is off here (its wheel is too large to carry); ONNX Runtime is the
+# carried .deps/onnxruntime (CPU).
+#
+# Stages (comma-separated STAGES, in this order): build, export, parity, tests, bench, graph,
+# aoti, ensemble, stock, manifest. Each stage's output goes to $OUT/<stage>.*; a failing stage is
+# logged and the run goes on, so one broken path does not cost the whole GPU session; the exit
+# status is the number of failed stages. Never changes clocks, power limits or any GPU setting.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+OUT=${OUT:-$ROOT/out/gpu}
+mkdir -p "$OUT"
+STAGES=${STAGES:-build,export,parity,tests,bench,graph,aoti,ensemble,stock,manifest}
+MODELS=${MODELS:-resnet50,vgg19,densenet201,efficientnet_b0,mobilenet_v2,vit_b_16}
+AOTI_MODELS=${AOTI_MODELS:-resnet50}
+AOTI_FORMATS=${AOTI_FORMATS:-aoti}  # aoti = aoti-fp32,aoti-fp16
+BATCHES=${BATCHES:-1,4,16,64,256}
+PRECISIONS=${PRECISIONS:-fp32,fp16}
+DURATION_S=${DURATION_S:-1}
+ENSEMBLE=${ENSEMBLE:-vgg19,resnet50,densenet201}
+ENSEMBLE_BATCHES=${ENSEMBLE_BATCHES:-1,16,64}
+BUILD=${BUILD:-$ROOT/build-gpu}
+PY=${PYTHON:-python3}
+JOBS=${JOBS:-$(nproc)}
+export OPTIC_MODELS=$ROOT/models
+failed=0
+
+log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$OUT/run.log"; }
+has() { [[ ",$STAGES," == *",$1,"* ]]; }
+# stage NAME CMD...: runs CMD with its output in $OUT/NAME.log (and the tail on stdout).
+stage() {
+  local name=$1; shift
+  log "stage $name: $*"
+  local t0=$SECONDS
+  "$@" >"$OUT/$name.log" 2>&1
+  local rc=$?
+  tail -n 25 "$OUT/$name.log"
+  log "stage $name: rc=$rc in $((SECONDS - t0))s"
+  [ $rc -eq 0 ] || failed=$((failed + 1))
+  return $rc
+}
+
+# --- dependencies from .gpu-debs into a private prefix ---------------------------------------
+DEPS=/tmp/optic-gpu-deps
+if [ -d .gpu-debs ] && [ ! -f $DEPS/.done ]; then
+  mkdir -p $DEPS
+  for f in .gpu-debs/*.deb; do dpkg -x "$f" $DEPS; done
+  # Debian's .pc files spell out /usr (not ${prefix}); point them at the prefix.
+  find $DEPS -name '*.pc' -exec sed -i "s|=/usr|=$DEPS/usr|g" {} +
+  touch $DEPS/.done
+fi
+ARCH_LIB=$DEPS/usr/lib/x86_64-linux-gnu
+export LD_LIBRARY_PATH=$ARCH_LIB:$ROOT/.deps/onnxruntime/lib:${LD_LIBRARY_PATH:-}
+export PKG_CONFIG_PATH=$ARCH_LIB/pkgconfig:${PKG_CONFIG_PATH:-}
+export PATH=$DEPS/usr/bin:/usr/local/cuda/bin:$PATH
+TORCH_PREFIX=$($PY -c "import torch.utils; print(torch.utils.cmake_prefix_path)")
+
+# With the pip wheel's Torch config loaded first, protobuf::libprotobuf (FindProtobuf) reached
+# no link line on the GPU machine (CMake 4); the prefix's libprotobuf is named explicitly instead.
+configure_and_build() {
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_PREFIX_PATH="$DEPS/usr;$TORCH_PREFIX" \
+    -DOPTIC_PYTHON="$(command -v $PY)" -DOPTIC_WITH_TORCH=ON -DOPTIC_WITH_CUDA=ON \
+    -DOPTIC_WITH_OPENVINO=OFF -DCMAKE_CUDA_ARCHITECTURES=90 \
+    -DCUDAToolkit_ROOT=/usr/local/cuda -DOPTIC_TEST_MODELS="$ROOT/models" \
+    -DCMAKE_CXX_STANDARD_LIBRARIES="$ARCH_LIB/libprotobuf.so" &&
+  ninja -C "$BUILD" -j "$JOBS" ${BUILD_TARGETS:-all}
+}
+if has build; then stage build configure_and_build || { log "build failed: stopping"; exit 99; }; fi
+OPTIC=$BUILD/optic
+
+if has export; then
+  # TorchScript for the torch backend, tiny models for the tests, AOTInductor packages (compile
+  # time = cold load; recorded as compile_s in models/manifest.json).
+  stage export_torchscript $PY tools/zoo/export.py --out models --models "$MODELS" --formats torchscript
+  stage export_tiny $PY tools/zoo/export.py --out models --models tiny_cnn,tiny_mlp --formats onnx,torchscript
+  stage export_aoti $PY tools/zoo/export.py --out models --models "$AOTI_MODELS" --formats "$AOTI_FORMATS"
+  cp models/manifest.json "$OUT/zoo_manifest.json"
+fi
+
+if has parity; then
+  parity_all() {
+    local rc=0
+    for m in ${MODELS//,/ }; do
+      "$OPTIC" parity --model "$m" --device cuda --backends torch,torch_aoti --precision "$PRECISIONS" \
+        --batch 4 || rc=1
+    done
+    return $rc
+  }
+  stage parity parity_all
+fi
+
+if has tests; then
+  stage tests ctest --test-dir "$BUILD" -L gpu --output-on-failure -j 4
+fi
+
+bench() {  # bench NAME extra-args...
+  local name=$1; shift
+  [ -n "${RESUME:-}" ] || rm -f "$OUT/$name.jsonl"  # RESUME=1: keep rows, skip their cells
+  stage "$name" "$OPTIC" bench ${RESUME:+--resume} --models "$MODELS" --device cuda --precision "$PRECISIONS" \
+    --batch "$BATCHES" --scenario offline --duration-s "$DURATION_S" --timeout-s 240 \
+    --out "$OUT/$name.jsonl" "$@"
+}
+if has bench; then bench bench_torch --backends torch --backend-option torch:channels_last=true; fi
+if has graph; then
+  bench bench_torch_graph --backends torch --backend-option torch:channels_last=true \
+    --backend-option torch:cuda_graph=true
+fi
+if has aoti; then
+  MODELS=$AOTI_MODELS bench bench_aoti --backends torch_aoti
+  MODELS=$AOTI_MODELS bench bench_aoti_graph --backends torch_aoti --backend-option torch_aoti:cuda_graph=true
+fi
+if has ensemble; then
+  rm -f "$OUT/ensemble.jsonl"
+  stage ensemble "$OPTIC" bench --ensemble "$ENSEMBLE" --backends torch --device cuda --precision fp16 \
+    --batch "$ENSEMBLE_BATCHES" --duration-s "$DURATION_S" --timeout-s 300 \
+    --backend-option torch:channels_last=true --out "$OUT/ensemble.jsonl"
+fi
+if has stock; then
+  rm -f "$OUT/stock_pytorch.jsonl"
+  stage stock $PY bench/gpu/stock_pytorch.py --out "$OUT/stock_pytorch.jsonl" --models resnet50
+fi
+if has manifest; then
+  stage manifest $PY bench/gpu/manifest.py --out "$OUT/manifest.json" --build "$BUILD"
+  nvidia-smi -q >"$OUT/nvidia-smi-q.txt" 2>&1
+fi
+log "done: $failed failed stage(s); results in $OUT"
+exit $failed

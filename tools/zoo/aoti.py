@@ -1,0 +1,79 @@
+"""AOTInductor packages for the zoo (formats aoti-fp32, aoti-fp16, aoti-bf16 of export.py).
+
+Each format is one .pt2 package made by torch.export + torch._inductor.aoti_compile_and_package
+for CUDA, in one precision (AOTInductor bakes the dtype into the generated kernels), with a
+dynamic batch axis (1..MAX_BATCH), so one package serves every batch size. optic's torch_aoti
+backend loads it from C++ with torch::inductor::AOTIModelPackageLoader.
+
+Needs PyTorch >= 2.6 built with CUDA and a visible GPU; elsewhere the format is recorded as
+skipped with the reason (SkipFormat), so CPU-only machines still export everything else.
+The compile time is the model's cold load: export.py records it in the manifest (compile_s);
+the package is the cache, loading it is the cached load that optic bench measures.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+MAX_BATCH = 1024
+DTYPES = {"aoti-fp32": torch.float32, "aoti-fp16": torch.float16, "aoti-bf16": torch.bfloat16}
+# max |aoti - torch fp32| / max |torch fp32|; low precisions only need to be in the right range.
+TOLERANCE = {"aoti-fp32": 1e-3, "aoti-fp16": 5e-2, "aoti-bf16": 1e-1}
+
+
+def _version_ok() -> bool:
+    major, minor = (int(v) for v in torch.__version__.split(".")[:2])
+    return (major, minor) >= (2, 6)
+
+
+def available() -> str | None:
+    """None when AOTInductor packages can be made here, else the reason they cannot."""
+    if not _version_ok():
+        return f"AOTInductor packages need torch >= 2.6 (this is {torch.__version__})"
+    if not torch.cuda.is_available():
+        return "AOTInductor packages are compiled for CUDA and no GPU is visible"
+    return None
+
+
+def export_aoti(fmt: str, name: str, model, check: torch.Tensor, reference: np.ndarray,
+                tmp: Path, skip_error, export_error) -> dict:
+    """Compiles `model` into the package `tmp`; returns notes for the log and the manifest."""
+    reason = available()
+    if reason:
+        raise skip_error(reason)
+    dtype = DTYPES[fmt]
+    # Inductor options, e.g. OPTIC_AOTI_CONFIGS='{"max_autotune": true}' (minutes of autotuning
+    # for faster kernels); recorded in the manifest with the file.
+    configs = json.loads(os.environ.get("OPTIC_AOTI_CONFIGS", "{}"))
+    # fp32 must mean fp32 (PyTorch lets cuDNN use TF32 by default); the backend does the same.
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    gpu = copy.deepcopy(model).to("cuda", dtype)  # the CPU fp32 model stays as it is
+    example = torch.randn(2, *check.shape[1:], device="cuda", dtype=dtype)  # not 1: stays dynamic
+    batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
+    t0 = time.monotonic()
+    with torch.no_grad():
+        program = torch.export.export(gpu, (example,), dynamic_shapes=({0: batch},))
+        path = torch._inductor.aoti_compile_and_package(program, package_path=str(tmp),
+                                                        inductor_configs=configs)
+    compile_s = time.monotonic() - t0
+    runner = torch._inductor.aoti_load_package(path)
+    with torch.no_grad():
+        got = runner(check.to("cuda", dtype)).float().cpu().numpy()
+    if got.shape != reference.shape:
+        raise export_error(f"{name} {fmt}: output shape {got.shape}, torch gives {reference.shape}")
+    scale = float(np.max(np.abs(reference)))
+    rel = float(np.max(np.abs(got - reference))) / scale if scale > 0 else float("nan")
+    if not rel <= TOLERANCE[fmt]:
+        raise export_error(f"{name} {fmt}: max error {rel:.3g} relative to the fp32 torch output "
+                           f"(limit {TOLERANCE[fmt]})")
+    del gpu, program, runner
+    torch.cuda.empty_cache()
+    return {"note": f"compiled in {compile_s:.1f}s, rel err {rel:.1e}, dynamic batch 1..{MAX_BATCH}",
+            "compile_s": round(compile_s, 2), "inductor_configs": configs}
