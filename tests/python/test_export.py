@@ -1,4 +1,7 @@
-"""Tests for tools/zoo/export.py on the tiny models (fast: a few seconds in all).
+"""Tests for tools/zoo/export.py on the tiny models.
+
+Every model export starts a worker interpreter (~2 s of imports), so the tests share exports
+where they can.
 
 Run: .venv/bin/python -m pytest tests/python/test_export.py
 """
@@ -22,6 +25,7 @@ def load_export_module():
     # tools/zoo is not a package: load the script by path.
     spec = importlib.util.spec_from_file_location("zoo_export", SCRIPT)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it executes
     spec.loader.exec_module(module)
     return module
 
@@ -98,6 +102,8 @@ def test_onnx_dynamic_batch_matches_torchscript(zoo):
 
 
 def test_same_seed_is_byte_identical(zoo, tmp_path):
+    # The fixture exported tiny_cnn before tiny_mlp; this exports it alone: the bytes must not
+    # depend on what else was exported in the run (TorchScript's type-name counter).
     assert export.main(["--out", str(tmp_path / "a"), "--models", "tiny_cnn"]) == 0
     assert export.main(["--out", str(tmp_path / "b"), "--models", "tiny_cnn", "--seed", "1"]) == 0
     same = read_manifest(tmp_path / "a")["models"]["tiny_cnn"]["files"]["torchscript"]["sha256"]
@@ -117,32 +123,31 @@ def test_unknown_model_exits_2(tmp_path):
     assert not (tmp_path / "manifest.json").exists()
 
 
-def test_incremental_skip_and_force(zoo, tmp_path, capsys):
+def test_incremental_skip_force_and_merge(zoo, tmp_path, capfd):
     out = tmp_path / "zoo"
     shutil.copytree(zoo, out)
     pt = out / "tiny_cnn" / "model.pt"
     mtime = pt.stat().st_mtime_ns
-    capsys.readouterr()
+    capfd.readouterr()
 
     assert run_export(out) == 0
-    assert capsys.readouterr().out.count("up to date, skipped") == 4
+    assert capfd.readouterr().out.count("up to date, skipped") == 4
     assert pt.stat().st_mtime_ns == mtime
 
     pt.write_bytes(b"corrupt")  # sha256 no longer matches: only this file is redone
     assert run_export(out) == 0
-    log = capsys.readouterr().out
+    log = capfd.readouterr().out  # worker output too: it writes to the same file descriptors
     assert "[tiny_cnn] torchscript: " in log and log.count("up to date, skipped") == 3
     assert sha256(pt) == read_manifest(zoo)["models"]["tiny_cnn"]["files"]["torchscript"]["sha256"]
 
-    assert run_export(out, "--force") == 0
-    assert "skipped" not in capsys.readouterr().out
-
-
-def test_subset_export_merges_manifest(tmp_path):
-    out = tmp_path / "zoo"
-    assert export.main(["--out", str(out), "--models", "tiny_cnn"]) == 0
-    assert export.main(["--out", str(out), "--models", "tiny_mlp"]) == 0
-    assert set(read_manifest(out)["models"]) == {"tiny_cnn", "tiny_mlp"}
+    # --force on a subset redoes only that model and keeps the others' manifest entries.
+    before = read_manifest(out)["models"]["tiny_cnn"]
+    assert export.main(["--out", str(out), "--models", "tiny_mlp", "--force"]) == 0
+    log = capfd.readouterr().out
+    assert "[tiny_mlp] onnx: " in log and "skipped" not in log
+    after = read_manifest(out)
+    assert set(after["models"]) == set(TINY)
+    assert after["models"]["tiny_cnn"] == before
     assert not (out / "manifest.json.tmp").exists()
 
 

@@ -20,10 +20,12 @@ other models' entries. Exit codes: 0 ok, 1 an export or validation failed, 2 bad
 from __future__ import annotations
 
 import argparse
-import gc
+import functools
+import inspect
 import hashlib
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import onnxruntime as ort
 import torch
 import torchvision
 from torch import nn
@@ -44,9 +47,12 @@ OPSET = 17  # torch 1.13's newest; ViT-B/16 needs >= 14 anyway
 REL_TOL = 1e-3  # max |onnx - torch| relative to max |torch|
 VALIDATE_BATCH = 2  # differs from the traced batch of 1, so a baked-in batch size shows up
 
-FORMATS = ("onnx", "torchscript", "onnx-int8")
+FORMATS = ("onnx", "torchscript", "onnx-int8", "aoti-fp32", "aoti-fp16", "aoti-bf16")
 DEFAULT_FORMATS = ("onnx", "torchscript")
-FILE_NAMES = {"onnx": "model.onnx", "torchscript": "model.pt", "onnx-int8": "model.int8.onnx"}
+ALIASES = {"aoti": "aoti-fp32,aoti-fp16"}  # --formats aoti: the precisions optic bench sweeps
+FILE_NAMES = {"onnx": "model.onnx", "torchscript": "model.pt", "onnx-int8": "model.int8.onnx",
+              "aoti-fp32": "model.fp32.pt2", "aoti-fp16": "model.fp16.pt2",
+              "aoti-bf16": "model.bf16.pt2"}
 
 
 class TinyCnn(nn.Module):
@@ -99,6 +105,12 @@ TINY = {
 MODELS = {**ZOO, **TINY}
 
 
+# torch >= 2.9 exports ONNX through torch.export (dynamo=True) by default; the files here come from
+# the TorchScript-based exporter on every torch version, so they do not change with the version.
+LEGACY_ONNX = ({"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters
+               else {})
+
+
 class ExportError(Exception):
     """An export ran but its result is wrong (validation failed)."""
 
@@ -123,6 +135,19 @@ def model_seed(seed: int, name: str) -> int:
     # crc32, unlike hash(), is stable across processes (no PYTHONHASHSEED salt), so each model
     # gets its own reproducible stream and adding a model to the zoo does not change the others.
     return seed + zlib.crc32(name.encode()) % 100_000
+
+
+def fill_zero_weights(model: nn.Module) -> None:
+    """Gives all-zero weight matrices small random values.
+
+    torchvision zero-initializes some classifier heads (ViT's heads.head): with random weights
+    everywhere else the output would be all zero, which makes the ONNX/TorchScript validation
+    vacuous and gives int8 quantization a zero scale.
+    """
+    for module in model.modules():
+        weight = getattr(module, "weight", None)
+        if isinstance(weight, nn.Parameter) and weight.dim() >= 2 and not weight.any():
+            nn.init.trunc_normal_(weight, std=0.02)
 
 
 def parse_list(value: str, valid, what: str) -> list[str]:
@@ -172,19 +197,22 @@ def file_record(out: Path, path: Path) -> dict:
             "sha256": sha256_of(path)}
 
 
-def check_close(name: str, fmt: str, got: np.ndarray, want: np.ndarray) -> float:
+def check_close(name: str, fmt: str, got: np.ndarray, want: np.ndarray) -> str:
+    """Compares with the eager torch output; returns a note for the log."""
     if got.shape != want.shape:
         raise ExportError(f"{name} {fmt}: output shape {got.shape}, torch gives {want.shape}")
+    scale = float(np.max(np.abs(want)))
+    if not scale > 0:  # an all-zero reference would let any file pass
+        raise ExportError(f"{name} {fmt}: torch output is all zero, nothing to compare")
     err = float(np.max(np.abs(got - want)))
-    rel = err / max(float(np.max(np.abs(want))), 1e-12)
-    if not rel <= REL_TOL:  # also catches NaN
+    rel = err / scale
+    if not rel <= REL_TOL:  # "not <=" also catches NaN
         raise ExportError(f"{name} {fmt}: max abs err {err:.3g} is {rel:.3g} relative "
                           f"to the torch output (limit {REL_TOL})")
-    return err
+    return f"max abs err {err:.1e} (rel {rel:.1e})"
 
 
 def ort_run(path: Path, x: torch.Tensor) -> np.ndarray:
-    import onnxruntime as ort
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return session.run(["output"], {"input": x.numpy()})[0]
 
@@ -195,27 +223,28 @@ def ort_run(path: Path, x: torch.Tensor) -> np.ndarray:
 
 
 def export_onnx(name, model, example, check, reference, tmp: Path, out_dir: Path) -> str:
+    # Exported with autograd on: under no_grad, torch 1.13's nn.MultiheadAttention takes its
+    # fused fast path (aten::_native_multi_head_attention), which has no ONNX symbolic (ViT).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about asserts/shape-to-int are expected
         torch.onnx.export(
             model, example, str(tmp), export_params=True, opset_version=OPSET,
             do_constant_folding=True, input_names=["input"], output_names=["output"],
-            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
-    err = check_close(name, "onnx", ort_run(tmp, check), reference)
-    return f"max abs err {err:.1e}"
+            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, **LEGACY_ONNX)
+    return check_close(name, "onnx", ort_run(tmp, check), reference)
 
 
 def export_torchscript(name, model, example, check, reference, tmp: Path, out_dir: Path) -> str:
     # Traced and saved as-is, not frozen: torch::jit::load in libtorch 1.13 reads this directly.
-    with warnings.catch_warnings():
+    # Traced under no_grad, as inference runs: ViT's attention records torch's fused fast path.
+    with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         traced = torch.jit.trace(model, example, check_trace=False)
     traced.save(str(tmp))
     loaded = torch.jit.load(str(tmp))  # proves the file round-trips
     with torch.no_grad():
         got = loaded(check).numpy()
-    err = check_close(name, "torchscript", got, reference)
-    return f"max abs err {err:.1e}"
+    return check_close(name, "torchscript", got, reference)
 
 
 def export_onnx_int8(name, model, example, check, reference, tmp: Path, out_dir: Path) -> str:
@@ -231,8 +260,15 @@ def export_onnx_int8(name, model, example, check, reference, tmp: Path, out_dir:
     return "quantized (weights QInt8)"
 
 
+def export_aoti(name, model, example, check, reference, tmp: Path, out_dir: Path, fmt) -> dict:
+    # AOTInductor package for CUDA (tools/zoo/aoti.py); skipped where torch or the GPU cannot.
+    import aoti
+    return aoti.export_aoti(fmt, name, model, check, reference, tmp, SkipFormat, ExportError)
+
+
 EXPORTERS = {"onnx": export_onnx, "torchscript": export_torchscript,
-             "onnx-int8": export_onnx_int8}
+             "onnx-int8": export_onnx_int8,
+             **{f: functools.partial(export_aoti, fmt=f) for f in ("aoti-fp32", "aoti-fp16", "aoti-bf16")}}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,20 +294,17 @@ def plan_formats(out: Path, entry, formats, seed, force) -> list[str]:
     return sorted(todo, key=FORMATS.index)
 
 
-def export_model(name: str, out: Path, formats, seed: int, force: bool, manifest: dict) -> bool:
-    """Exports one model; updates manifest["models"][name]. Returns False on any failure."""
+def export_model(name: str, out: Path, todo, seed: int, manifest: dict) -> bool:
+    """Exports the formats `todo` of one model; updates manifest["models"][name].
+
+    Runs in a worker process of its own (see run_worker). Returns False on any failure.
+    """
     spec = MODELS[name]
     old = manifest["models"].get(name)
-    todo = plan_formats(out, old, formats, seed, force)
-    for fmt in formats:
-        if fmt not in todo:
-            print(f"[{name}] {fmt}: up to date, skipped", flush=True)
-    if not todo:
-        return True
-
     start = time.monotonic()
     torch.manual_seed(model_seed(seed, name))
     model = spec.build().eval()
+    fill_zero_weights(model)
     params = sum(p.numel() for p in model.parameters())
     # Keep entries of formats not redone (same seed, so they describe the same weights).
     entry = model_entry(name, spec, params, seed)
@@ -293,8 +326,6 @@ def export_model(name: str, out: Path, formats, seed: int, force: bool, manifest
     if not entry.get("skipped"):
         entry.pop("skipped", None)
     manifest["models"][name] = entry
-    del model, reference
-    gc.collect()  # vgg19 is ~550 MB of weights: free it before building the next model
     return ok
 
 
@@ -305,8 +336,11 @@ def export_format(name, fmt, model, example, check, reference, out, out_dir, ent
         # Same basename in a scratch dir: torch.jit.save names the archive after the file.
         with tempfile.TemporaryDirectory(dir=out_dir, prefix=".tmp-") as scratch:
             tmp = Path(scratch) / FILE_NAMES[fmt]
-            with torch.no_grad():
-                note = EXPORTERS[fmt](name, model, example, check, reference, tmp, out_dir)
+            note = EXPORTERS[fmt](name, model, example, check, reference, tmp, out_dir)
+            extra = {}
+            if isinstance(note, dict):  # an exporter may add fields to the file's record
+                extra = {k: v for k, v in note.items() if k != "note"}
+                note = note["note"]
             os.replace(tmp, final)
     except SkipFormat as e:
         entry.setdefault("skipped", {})[fmt] = str(e)
@@ -317,7 +351,7 @@ def export_format(name, fmt, model, example, check, reference, out, out_dir, ent
         print(f"[{name}] {fmt}: FAILED after {time.monotonic() - t0:.1f}s: "
               f"{type(e).__name__}: {e}", file=sys.stderr, flush=True)
         return False
-    entry["files"][fmt] = file_record(out, final)
+    entry["files"][fmt] = {**file_record(out, final), **extra}
     entry.get("skipped", {}).pop(fmt, None)
     size_mb = final.stat().st_size / 1e6
     print(f"[{name}] {fmt}: {time.monotonic() - t0:.1f}s, {size_mb:.2f} MB, {note}", flush=True)
@@ -334,28 +368,76 @@ def parse_args(argv):
                    type=lambda v: parse_list(v, list(MODELS), "model"),
                    help=f"comma-separated, default all: {','.join(MODELS)}")
     p.add_argument("--formats", default=",".join(DEFAULT_FORMATS),
-                   type=lambda v: parse_list(v, FORMATS, "format"),
+                   type=lambda v: parse_list(",".join(ALIASES.get(f.strip(), f) for f in v.split(",")),
+                                             FORMATS, "format"),
                    help=f"comma-separated from {','.join(FORMATS)} (default onnx,torchscript)")
     p.add_argument("--seed", type=int, default=0, help="base seed for the random weights")
     p.add_argument("--force", action="store_true", help="re-export even if up to date")
+    p.add_argument("--worker-result", type=Path, help=argparse.SUPPRESS)  # see run_worker
     return p.parse_args(argv)  # argparse exits with code 2 on a bad value
+
+
+def run_worker(name: str, todo, args) -> tuple[dict | None, bool]:
+    """Exports one model in a fresh interpreter; returns (its manifest entry or None, ok).
+
+    Why a process per model: TorchScript names traced module types with a process-wide counter
+    (__torch__...___torch_mangle_N), so a model traced after others would get different bytes;
+    a fresh process makes each file depend only on the model, the seed and this script. It also
+    returns all memory (vgg19 is ~550 MB of weights) and keeps a crash from stopping the run.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        result = Path(scratch) / "entry.json"
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--out", str(args.out),
+               "--models", name, "--formats", ",".join(todo), "--seed", str(args.seed),
+               "--worker-result", str(result)]
+        code = subprocess.run(cmd).returncode
+        if not result.exists():
+            print(f"[{name}] FAILED: worker exited with code {code}", file=sys.stderr, flush=True)
+            return None, False
+        return json.loads(result.read_text()), code == 0
+
+
+def worker_main(args) -> int:
+    """The worker side of run_worker: exports the given formats of one model."""
+    torch.set_num_threads(os.cpu_count() or 1)
+    (name,) = args.models
+    manifest = load_manifest(args.out / "manifest.json")  # the parent keeps it current
+    ok = export_model(name, args.out, args.formats, args.seed, manifest)
+    args.worker_result.write_text(json.dumps(manifest["models"][name]))
+    return 0 if ok else 1
+
+
+def with_header(manifest: dict, seed: int) -> dict:
+    return {"schema": SCHEMA, "generator": GENERATOR, "torch": torch.__version__,
+            "torchvision": torchvision.__version__, "seed": seed, "models": manifest["models"]}
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    torch.set_num_threads(os.cpu_count() or 1)
+    if args.worker_result:
+        return worker_main(args)
     args.out.mkdir(parents=True, exist_ok=True)
     manifest_path = args.out / "manifest.json"
-    manifest = load_manifest(manifest_path)
+    manifest = with_header(load_manifest(manifest_path), args.seed)
+    # Written before each worker starts (workers read their model's old entry from it) and
+    # after each model, so an interrupted run keeps what it finished.
+    write_manifest(manifest_path, manifest)
 
     failed = []
     for name in args.models:
-        if not export_model(name, args.out, args.formats, args.seed, args.force, manifest):
+        todo = plan_formats(args.out, manifest["models"].get(name), args.formats, args.seed,
+                            args.force)
+        for fmt in args.formats:
+            if fmt not in todo:
+                print(f"[{name}] {fmt}: up to date, skipped", flush=True)
+        if not todo:
+            continue
+        entry, ok = run_worker(name, todo, args)
+        if entry is not None:
+            manifest["models"][name] = entry
+            write_manifest(manifest_path, manifest)
+        if not ok:
             failed.append(name)
-        manifest = {"schema": SCHEMA, "generator": GENERATOR, "torch": torch.__version__,
-                    "torchvision": torchvision.__version__, "seed": args.seed,
-                    "models": manifest["models"]}
-        write_manifest(manifest_path, manifest)  # after each model: an interrupt keeps progress
 
     if failed:
         print(f"export failed for: {', '.join(failed)}", file=sys.stderr)
