@@ -34,6 +34,7 @@ const char* CellKindName(CellKind k) {
     case CellKind::kBench: return "bench";
     case CellKind::kEnsemble: return "ensemble";
     case CellKind::kReference: return "reference";
+    case CellKind::kE2E: return "e2e";
   }
   return "?";
 }
@@ -134,8 +135,11 @@ std::string CellSpec::CellId() const {
     m = "ensemble:";
     for (size_t i = 0; i < members.size(); ++i) m += (i ? "+" : "") + members[i];
   }
-  return m + "|" + backend + "|" + DeviceName(device) + "|" + PrecisionName(precision) + "|b" +
-         std::to_string(batch_size) + "|t" + std::to_string(threads) + "|" + ScenarioName(scenario);
+  std::string id = m + "|" + backend + "|" + DeviceName(device) + "|" + PrecisionName(precision) +
+                   "|b" + std::to_string(batch_size) + "|t" + std::to_string(threads) + "|" +
+                   ScenarioName(scenario);
+  if (kind == CellKind::kE2E) id += "|e2e:" + image_class + ":" + preprocess;
+  return id;
 }
 
 json CellToJson(const CellSpec& c) {
@@ -153,7 +157,9 @@ json CellToJson(const CellSpec& c) {
               {"models_dir", c.models_dir},
               {"work_dir", c.work_dir},
               {"reference_file", c.reference_file},
-              {"reference_name", c.reference_name}};
+              {"reference_name", c.reference_name},
+              {"image_class", c.image_class},
+              {"preprocess", c.preprocess}};
 }
 
 Status CellFromJson(const json& j, CellSpec* out) {
@@ -163,6 +169,7 @@ Status CellFromJson(const json& j, CellSpec* out) {
     if (kind == "bench") c.kind = CellKind::kBench;
     else if (kind == "ensemble") c.kind = CellKind::kEnsemble;
     else if (kind == "reference") c.kind = CellKind::kReference;
+    else if (kind == "e2e") c.kind = CellKind::kE2E;
     else return Status::InvalidArgument("cell: unknown kind '" + kind + "'");
     c.model = j.at("model").get<std::string>();
     c.members = j.at("members").get<std::vector<std::string>>();
@@ -178,6 +185,8 @@ Status CellFromJson(const json& j, CellSpec* out) {
     c.work_dir = j.at("work_dir").get<std::string>();
     c.reference_file = j.at("reference_file").get<std::string>();
     c.reference_name = j.at("reference_name").get<std::string>();
+    c.image_class = j.value("image_class", std::string());
+    c.preprocess = j.value("preprocess", std::string());
   } catch (const json::exception& e) {
     return Status::InvalidArgument(std::string("cell: malformed cell JSON: ") + e.what());
   }
@@ -241,6 +250,12 @@ Status ConfigFromJson(const json& j, BenchConfig* out) {
     else if (key == "backends") OPTIC_RETURN_IF_ERROR(GetList(v, "backends", &c.backends));
     else if (key == "ensemble") OPTIC_RETURN_IF_ERROR(GetList(v, "ensemble", &c.ensemble));
     else if (key == "threads") OPTIC_RETURN_IF_ERROR(GetList(v, "threads", &c.threads));
+    else if (key == "image_class") OPTIC_RETURN_IF_ERROR(GetList(v, "image_class", &c.image_classes));
+    else if (key == "preprocess") OPTIC_RETURN_IF_ERROR(GetList(v, "preprocess", &c.preprocess));
+    else if (key == "e2e") {
+      if (!v.is_boolean()) return Status::InvalidArgument("config: 'e2e' must be true or false");
+      c.e2e = v.get<bool>();
+    }
     else if (key == "batch") {
       if (v.is_string()) OPTIC_RETURN_IF_ERROR(ParseBatchList(v.get<std::string>(), &c.batches));
       else OPTIC_RETURN_IF_ERROR(GetList(v, "batch", &c.batches));
@@ -248,6 +263,10 @@ Status ConfigFromJson(const json& j, BenchConfig* out) {
       std::vector<std::string> items;
       OPTIC_RETURN_IF_ERROR(GetList(v, key.c_str(), &items));
       for (const auto& s : items) {
+        if (key == "scenario" && s == "e2e") {
+          c.e2e = true;
+          continue;
+        }
         if (key == "precision") {
           OPTIC_RETURN_IF_ERROR(ParsePrecision(s, &c.precisions.emplace_back()));
         } else if (key == "device") {

@@ -19,8 +19,9 @@ enum class Scenario { kOffline, kSingleStream, kServer, kServerSearch };
 const char* ScenarioName(Scenario s);  // offline, single_stream, server, server_search
 Status ParseScenario(const std::string& text, Scenario* out);
 
-enum class CellKind { kBench, kEnsemble, kReference };
-const char* CellKindName(CellKind k);  // bench, ensemble, reference
+// kE2E: the end-to-end scenario (JPEG bytes in, outputs out; src/bench/e2e_cell.h).
+enum class CellKind { kBench, kEnsemble, kReference, kE2E };
+const char* CellKindName(CellKind k);  // bench, ensemble, reference, e2e
 
 // How one cell measures. Defaults follow docs/bench.md (MLPerf / perf_analyzer / trtexec rules).
 struct MeasureSettings {
@@ -64,7 +65,10 @@ struct CellSpec {
   std::string work_dir;               // scratch: cache dirs, generated model files
   std::string reference_file;         // reference outputs: read (bench) or written (reference)
   std::string reference_name;         // "backend/fp32", for the rows
-  // Stable key for resume and comparison: model|backend|device|precision|b<N>|t<N>|scenario.
+  std::string image_class;            // e2e: small | medium | large (bench/e2e_images.h)
+  std::string preprocess;             // e2e: cpu | gpu
+  // Stable key for resume and comparison: model|backend|device|precision|b<N>|t<N>|scenario,
+  // and for e2e cells |e2e:<image_class>:<preprocess>.
   std::string CellId() const;
 };
 nlohmann::json CellToJson(const CellSpec& c);
@@ -80,6 +84,12 @@ struct BenchConfig {
   std::vector<int> threads;               // empty: 0 (all cores)
   std::vector<Scenario> scenarios;        // empty: offline, single_stream
   std::vector<std::string> ensemble;      // members of one co-located ensemble, if any
+  // End-to-end cells (--scenario e2e / --e2e): one per model x backend x device x precision x
+  // batch x threads x image class x preprocessing device, besides the scenarios above (an e2e-only
+  // sweep leaves `scenarios` empty and runs no plain cells).
+  bool e2e = false;
+  std::vector<std::string> image_classes; // empty: small, medium, large
+  std::vector<std::string> preprocess;    // empty: cpu
   BackendOptionMap backend_options;       // per backend: key -> value
   MeasureSettings settings;
   std::string reference;                  // reference backend; empty = first real that loads

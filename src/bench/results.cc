@@ -17,7 +17,7 @@ using nlohmann::json;
 json RowSkeleton(const CellSpec& c, const RunInfo& run) {
   json r;
   r["schema"] = kSchemaVersion;
-  r["kind"] = c.kind == CellKind::kEnsemble ? "ensemble" : "bench";
+  r["kind"] = c.kind == CellKind::kEnsemble ? "ensemble" : c.kind == CellKind::kE2E ? "e2e" : "bench";
   r["run_id"] = run.run_id;
   r["cell_id"] = c.CellId();
   r["timestamp"] = UtcTimestamp();
@@ -54,6 +54,12 @@ json RowSkeleton(const CellSpec& c, const RunInfo& run) {
   r["host"] = run.host;
   r["command"] = run.command;
   if (c.kind == CellKind::kEnsemble) r["ensemble"] = json{{"members", c.members}};
+  if (c.kind == CellKind::kE2E) {
+    r["image_class"] = c.image_class;
+    r["preprocess"] = c.preprocess;
+    r["stages_ms"] = nullptr;
+    r["inference_only_throughput_per_s"] = nullptr;
+  }
   return r;
 }
 
@@ -159,6 +165,17 @@ std::string ValidateRow(const json& row) {
   if (row["kind"] == "ensemble" && (!row.contains("ensemble") || !row["ensemble"].is_object() ||
                                     !row["ensemble"].contains("members"))) {
     return "ensemble row without ensemble.members";
+  }
+  if (row["kind"] == "e2e") {
+    if (!row.contains("image_class") || !row["image_class"].is_string()) return "e2e row without image_class";
+    if (!OneOf(row.value("preprocess", json()), {"cpu", "gpu"})) return "e2e row without preprocess cpu|gpu";
+    if (ok) {
+      const json& st = row.value("stages_ms", json());
+      if (!st.is_object()) return "ok e2e row without stages_ms";
+      for (const char* k : {"decode", "preprocess", "h2d", "infer", "d2h"}) {
+        if (!st.contains(k) || !st[k].is_number()) return std::string("e2e row: stages_ms.") + k + " missing";
+      }
+    }
   }
   return "";
 }

@@ -14,6 +14,7 @@
 #include "optic/registry.h"
 #include "optic/zoo.h"
 #include "bench/sweep_plan.h"
+#include "bench/e2e_images.h"
 
 namespace optic::bench {
 
@@ -71,7 +72,21 @@ Status ResolveDefaults(BenchConfig* c) {
   }
   std::sort(c->threads.begin(), c->threads.end());
   c->threads.erase(std::unique(c->threads.begin(), c->threads.end()), c->threads.end());
-  if (c->scenarios.empty()) c->scenarios = {Scenario::kOffline, Scenario::kSingleStream};
+  // An e2e-only sweep runs no plain cells.
+  if (c->scenarios.empty() && !c->e2e) c->scenarios = {Scenario::kOffline, Scenario::kSingleStream};
+  if (c->e2e) {
+    if (c->image_classes.empty()) c->image_classes = {"small", "medium", "large"};
+    if (c->preprocess.empty()) c->preprocess = {"cpu"};
+    for (const auto& ic : c->image_classes) {
+      ImageClassSpec spec;
+      OPTIC_RETURN_IF_ERROR(ParseImageClass(ic, &spec).Prefixed("--image-class"));
+    }
+    for (const auto& p : c->preprocess) {
+      if (p != "cpu" && p != "gpu") {
+        return Status::InvalidArgument("--preprocess: unknown '" + p + "' (choose cpu, gpu)");
+      }
+    }
+  }
   if (c->models_dir.empty()) c->models_dir = DefaultZooDir();
   for (const auto& b : c->backends) {
     std::unique_ptr<Backend> backend;
@@ -115,6 +130,31 @@ Status PlanCells(const BenchConfig& c, const Zoo* zoo, const std::string& work, 
           cell.batch_size = batch;
           cell.threads = t;
           cell.scenario = s;
+          cell.settings = c.settings;
+          cell.models_dir = c.models_dir;
+          auto it = c.backend_options.find(bname);
+          if (it != c.backend_options.end()) cell.backend_options = it->second;
+          add(std::move(cell), *b, defaulted);
+        }
+    }
+  }
+  if (c.e2e) {
+    for (const auto& model : c.models) for (const auto& bname : c.backends) {
+      std::unique_ptr<Backend> b;
+      OPTIC_RETURN_IF_ERROR(CreateBackend(bname, &b));
+      for (const Device& d : c.devices) for (Precision p : precisions) for (int batch : c.batches)
+        for (int t : c.threads) for (const auto& ic : c.image_classes) for (const auto& pp : c.preprocess) {
+          CellSpec cell;
+          cell.kind = CellKind::kE2E;
+          cell.model = model;
+          cell.backend = bname;
+          cell.device = d;
+          cell.precision = p;
+          cell.batch_size = batch;
+          cell.threads = t;
+          cell.scenario = Scenario::kOffline;  // a closed loop, like offline
+          cell.image_class = ic;
+          cell.preprocess = pp;
           cell.settings = c.settings;
           cell.models_dir = c.models_dir;
           auto it = c.backend_options.find(bname);

@@ -8,6 +8,8 @@
 
 #include "bench/cell.h"
 #include "bench/config.h"
+#include "bench/e2e_cell.h"
+#include "bench/e2e_images.h"
 #include "bench/results.h"
 #include "bench/sweep.h"
 #include "commands.h"
@@ -20,14 +22,14 @@ using bench::BenchConfig;
 
 struct Flags {
   std::string config, models, backends, batch, precision, device, threads, scenario, out,
-      models_dir, ensemble, reference, validate;
+      models_dir, ensemble, reference, validate, image_class, preprocess;
   std::vector<std::string> backend_options;
   double duration_s = 0, max_duration_s = 0, timeout_s = 0, qps = 0, p99_bound_ms = 0,
          warmup_ms = -1, max_queue_delay_ms = -1;
   int64_t min_samples = 0;
   int warmup_runs = -1;
   uint64_t seed = 0;
-  bool resume = false, list = false;
+  bool resume = false, list = false, e2e = false;
   std::string command = "optic bench";
 };
 
@@ -58,7 +60,17 @@ Status ToConfig(const Flags& f, BenchConfig* c) {
   }
   if (!f.scenario.empty()) {
     c->scenarios.clear();
-    for (const auto& s : SplitList(f.scenario)) OPTIC_RETURN_IF_ERROR(bench::ParseScenario(s, &c->scenarios.emplace_back()));
+    c->e2e = false;
+    for (const auto& s : SplitList(f.scenario)) {
+      if (s == "e2e") c->e2e = true;  // end-to-end cells, not a steady-state scenario of plain cells
+      else OPTIC_RETURN_IF_ERROR(bench::ParseScenario(s, &c->scenarios.emplace_back()));
+    }
+  }
+  if (f.e2e) c->e2e = true;
+  if (!f.image_class.empty()) OPTIC_RETURN_IF_ERROR(bench::ParseImageClassList(f.image_class, &c->image_classes));
+  if (!f.preprocess.empty()) c->preprocess = SplitList(f.preprocess);
+  if ((!f.image_class.empty() || !f.preprocess.empty()) && !c->e2e) {
+    return Status::InvalidArgument("--image-class and --preprocess belong to the end-to-end scenario: add --scenario e2e (or --e2e)");
   }
   for (const auto& o : f.backend_options) OPTIC_RETURN_IF_ERROR(bench::ParseBackendOption(o, &c->backend_options));
   if (!f.out.empty()) c->out = f.out;
@@ -139,6 +151,7 @@ int RunCell(const std::string& file, int fd) {
     reporter.Row({{"status", "failed"}, {"error", s.ToString()}});
     return 2;
   }
+  if (cell.kind == bench::CellKind::kE2E) return bench::RunE2ECellInChild(cell, &reporter);
   return bench::RunCellInChild(cell, &reporter);
 }
 
@@ -152,7 +165,10 @@ void AddBenchCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--precision", f->precision, "comma-separated precisions (default: fp32, +bf16 where supported)");
   cmd->add_option("--device", f->device, "comma-separated devices: cpu, cuda[:N] (default cpu)");
   cmd->add_option("--threads", f->threads, "comma-separated intra-op thread counts, 0 = all cores (default 0)");
-  cmd->add_option("--scenario", f->scenario, "offline, single_stream, server, server_search (default offline,single_stream)");
+  cmd->add_option("--scenario", f->scenario, "offline, single_stream, server, server_search, e2e (default offline,single_stream)");
+  cmd->add_flag("--e2e", f->e2e, "end-to-end cells: JPEG bytes in, outputs out (same as adding e2e to --scenario)");
+  cmd->add_option("--image-class", f->image_class, "e2e: small,medium,large synthetic JPEGs (default all three)");
+  cmd->add_option("--preprocess", f->preprocess, "e2e: cpu,gpu preprocessing (default cpu; gpu needs a CUDA build)");
   cmd->add_option("--duration-s", f->duration_s, "minimum steady-state duration per cell (max: 4x)");
   cmd->add_option("--max-duration-s", f->max_duration_s, "stop waiting for stability after this long");
   cmd->add_option("--min-samples", f->min_samples, "minimum timed queries per cell");
