@@ -56,7 +56,10 @@ class WindowTracker {
 Status Warmup(const QueryFn& query, const MeasureSettings& s, int64_t* runs, double* mean_ms) {
   const auto start = Clock::now();
   int64_t n = 0;
-  while (n < s.warmup_runs || Seconds(Clock::now() - start) * 1e3 < s.warmup_ms) {
+  // A model slower than the whole steady-state budget stops warming up at max_duration_s rather
+  // than spending warmup_runs x its latency; the row's phases.warmup_runs shows how many ran.
+  while ((n < s.warmup_runs || Seconds(Clock::now() - start) * 1e3 < s.warmup_ms) &&
+         (n == 0 || Seconds(Clock::now() - start) < s.max_duration_s)) {
     OPTIC_RETURN_IF_ERROR(query(n).Prefixed("warm-up query " + std::to_string(n)));
     ++n;
   }

@@ -35,7 +35,8 @@ struct SteadyResult {
   nlohmann::json server;             // server scenario: target/achieved qps, lateness, batches
 };
 
-// Warm-up: at least settings.warmup_ms and settings.warmup_runs queries. Returns the mean query
+// Warm-up: at least settings.warmup_ms and settings.warmup_runs queries, but no longer than
+// max_duration_s (at least one query). Returns the mean query
 // time in ms in *mean_ms (the capacity estimate the server scenario starts from).
 Status Warmup(const QueryFn& query, const MeasureSettings& settings, int64_t* runs, double* mean_ms);
 

@@ -89,8 +89,10 @@ TEST_F(BenchSweep, CrashingCellIsAFailedRowAndTheSweepContinues) {
     const json& good = by_id.at("tiny_cnn|onnxruntime|cpu|fp32|b2" + t);
     EXPECT_EQ(good["status"], "ok") << good["error"];
     EXPECT_GT(good["throughput_per_s"].get<double>(), 0);
-    EXPECT_EQ(good["parity_reference"], "onnxruntime/fp32");
-    EXPECT_LE(good["max_abs_err"].get<double>(), 1e-5);
+    // The reference is the first real backend in registry order that runs tiny_cnn at fp32.
+    ASSERT_TRUE(good["parity_reference"].is_string());
+    EXPECT_NE(good["parity_reference"].get<std::string>().find("/fp32"), std::string::npos);
+    EXPECT_LE(good["max_rel_err"].get<double>(), 1e-4);
     EXPECT_EQ(by_id.at("null|onnxruntime|cpu|fp32|b2" + t)["status"], "unsupported");
   }
   EXPECT_EQ(RunOptic({"bench", "--validate", out}), 0);
