@@ -125,6 +125,26 @@ void PrintSummary(const std::vector<json>& rows, FILE* out) {
     std::fprintf(out, "%-16s | %-34s %10s | %-34s %10s\n", model.c_str(), lat_cfg.c_str(), lat,
                  thr_cfg.c_str(), thr);
   }
+  // End-to-end rows: the stage split and the cost against the model alone (docs/bench.md).
+  bool e2e_header = false;
+  for (const json& r : rows) {
+    if (r.value("status", "") != "ok" || r.value("kind", "") != "e2e" || !r.contains("e2e")) continue;
+    if (!e2e_header) {
+      std::fprintf(out, "\n%-16s %-22s %-6s %-4s %10s %12s %12s %14s\n", "e2e model", "backend/precision",
+                   "images", "prep", "img/s", "decode+prep", "infer share", "vs model only");
+      e2e_header = true;
+    }
+    const json& e = r["e2e"];
+    const double share = e.value("decode_preprocess_share", 0.0);
+    const double sum = e.value("stages_sum_ms", 0.0);
+    const double infer_share = sum > 0 && r["stages_ms"].is_object() ? r["stages_ms"].value("infer", 0.0) / sum : 0.0;
+    const std::string bp = r.value("backend", "?") + "/" + r.value("precision", "?") + " b" +
+                           std::to_string(r.value("batch_size", 0));
+    std::fprintf(out, "%-16s %-22s %-6s %-4s %10.1f %11.0f%% %11.0f%% %13.2fx\n",
+                 r.value("model", "?").c_str(), bp.c_str(), r.value("image_class", "?").c_str(),
+                 r.value("preprocess", "?").c_str(), r["throughput_per_s"].get<double>(), 100 * share,
+                 100 * infer_share, e.value("throughput_fraction_of_inference_only", 0.0));
+  }
   std::fflush(out);
 }
 
