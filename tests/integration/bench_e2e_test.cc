@@ -71,6 +71,44 @@ TEST(BenchE2EImages, ClassesAreDeterministicAndNearTheSeedSizes) {
   EXPECT_NE(s.message().find("small, medium, large"), std::string::npos) << s.ToString();
 }
 
+TEST(BenchE2EConfig, ScenarioE2EAndCellRoundTrip) {
+  BenchConfig c;
+  ASSERT_TRUE(ConfigFromJson(json{{"scenario", {"e2e"}}, {"image_class", {"small", "large"}},
+                                  {"preprocess", {"cpu"}}},
+                             &c).ok());
+  EXPECT_TRUE(c.e2e);
+  EXPECT_TRUE(c.scenarios.empty());  // e2e only: no plain cells
+  EXPECT_EQ(c.image_classes, (std::vector<std::string>{"small", "large"}));
+  CellSpec cell;
+  cell.kind = CellKind::kE2E;
+  cell.model = "tiny_cnn";
+  cell.backend = "onnxruntime";
+  cell.image_class = "large";
+  cell.preprocess = "gpu";
+  CellSpec back;
+  ASSERT_TRUE(CellFromJson(CellToJson(cell), &back).ok());
+  EXPECT_EQ(back.kind, CellKind::kE2E);
+  EXPECT_EQ(back.image_class, "large");
+  EXPECT_EQ(back.preprocess, "gpu");
+  EXPECT_EQ(back.CellId(), cell.CellId());
+  EXPECT_NE(cell.CellId().find("|e2e:large:gpu"), std::string::npos) << cell.CellId();
+  // A row of kind e2e needs its image class, and when ok, every stage.
+  RunInfo run;
+  json row = RowSkeleton(cell, run);
+  EXPECT_EQ(row["kind"], "e2e");
+  EXPECT_EQ(ValidateRow(row), "");
+  row["status"] = "ok";
+  row["error"] = nullptr;
+  row["throughput_per_s"] = 10.0;
+  row["latency_ms"]["p50"] = 1.0;
+  row["samples"] = 5;
+  EXPECT_NE(ValidateRow(row).find("stages_ms"), std::string::npos);
+  row["stages_ms"] = {{"decode", 1.0}, {"preprocess", 1.0}, {"h2d", 0.0}, {"infer", 1.0}, {"d2h", 0.0}};
+  EXPECT_EQ(ValidateRow(row), "");
+  row.erase("image_class");
+  EXPECT_NE(ValidateRow(row), "");
+}
+
 class BenchE2E : public ::testing::Test {
  protected:
   void SetUp() override {
