@@ -58,7 +58,7 @@ class Server:
     def __init__(self, repo, *extra):
         self.proc = subprocess.Popen(
             [BINARY, "serve", "--model-repository", str(repo), "--http-port", "0",
-             "--exit-timeout-s", "10", *extra],
+             "--grpc-port", "0", "--exit-timeout-s", "10", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         m = re.search(r"listening on http://([\d.]+):(\d+)", line)
@@ -67,6 +67,8 @@ class Server:
             raise RuntimeError("optic serve did not start: " + line + self.proc.stderr.read())
         self.url = f"{m.group(1)}:{m.group(2)}"
         self.port = int(m.group(2))
+        g = re.search(r"grpc ([\d.]+:\d+)", line)
+        self.grpc_url = g.group(1) if g else None
 
     def stop(self):
         if self.proc.poll() is None:
@@ -326,3 +328,115 @@ def test_optic_load_reports_unknown_model(server):
     r = subprocess.run([BINARY, "load", "--url", server.url, "--model", "nope"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "nope" in r.stderr
+
+
+# --- gRPC: tritonclient.grpc, unchanged, against the same server ---------------------------------
+import tritonclient.grpc as grpcclient  # noqa: E402
+from tritonclient.utils import InferenceServerException  # noqa: E402
+
+
+@pytest.fixture()
+def gclient(server):
+    assert server.grpc_url, "optic serve did not report a gRPC port"
+    c = grpcclient.InferenceServerClient(url=server.grpc_url)
+    yield c
+    c.close()
+
+
+def test_grpc_health_metadata_config(gclient):
+    assert gclient.is_server_live()
+    assert gclient.is_server_ready()
+    meta = gclient.get_server_metadata(as_json=True)
+    assert meta["name"] == "optic" and "statistics" in meta["extensions"]
+    assert gclient.is_model_ready("identity")
+    assert not gclient.is_model_ready("identity", "7")
+    assert not gclient.is_model_ready("nope")
+    m = gclient.get_model_metadata("identity", as_json=True)
+    assert m["inputs"] == [{"name": "input", "datatype": "FP32", "shape": ["-1", "3", "4", "4"]}]
+    cfg = gclient.get_model_config("batched", as_json=True)["config"]
+    assert cfg["max_batch_size"] == 8
+    assert cfg["input"][0]["dims"] == ["2"]
+    assert cfg["dynamic_batching"]["preferred_batch_size"] == [4]
+    index = gclient.get_model_repository_index(as_json=True)["models"]
+    assert {e["name"]: e["state"] for e in index}["identity"] == "READY"
+
+
+def test_grpc_infer_identity_and_stats(gclient):
+    before = gclient.get_inference_statistics("identity", as_json=True)["model_stats"][0]
+    x = np.random.default_rng(2).standard_normal((3, 3, 4, 4)).astype(np.float32)
+    inp = grpcclient.InferInput("input", list(x.shape), "FP32")
+    inp.set_data_from_numpy(x)
+    r = gclient.infer("identity", [inp], outputs=[grpcclient.InferRequestedOutput("output")],
+                      request_id="g-1")
+    np.testing.assert_array_equal(r.as_numpy("output"), x)
+    assert r.get_response().id == "g-1"
+    after = gclient.get_inference_statistics("identity", as_json=True)["model_stats"][0]
+    assert int(after["inference_stats"]["success"]["count"]) == \
+        int(before["inference_stats"]["success"].get("count", 0)) + 1
+
+
+def test_grpc_infer_real_classifier_matches_onnxruntime(gclient):
+    onnx = ZOO / "tiny_cnn" / "model.onnx"
+    if not onnx.exists():
+        pytest.skip("zoo not exported (optic models export): tiny_cnn/model.onnx missing")
+    import onnxruntime as ort
+    x = np.random.default_rng(3).uniform(-2, 2, (2, 3, 32, 32)).astype(np.float32)
+    inp = grpcclient.InferInput("input", list(x.shape), "FP32")
+    inp.set_data_from_numpy(x)
+    got = gclient.infer("tiny_cnn", [inp]).as_numpy("output")
+    ref = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("model,shape,dtype,code,needle", [
+    ("nope", (1, 3, 4, 4), np.float32, "StatusCode.NOT_FOUND", "nope"),
+    ("identity", (1, 3, 4, 5), np.float32, "StatusCode.INVALID_ARGUMENT", "input"),
+    ("identity", (1, 3, 4, 4), np.int32, "StatusCode.INVALID_ARGUMENT", "INT32"),
+    ("identity", (9, 3, 4, 4), np.float32, "StatusCode.INVALID_ARGUMENT", "batch"),
+])
+def test_grpc_bad_input_status_codes(gclient, model, shape, dtype, code, needle):
+    x = np.zeros(shape, dtype)
+    inp = grpcclient.InferInput("input", list(shape), "FP32" if dtype == np.float32 else "INT32")
+    inp.set_data_from_numpy(x)
+    with pytest.raises(InferenceServerException) as e:
+        gclient.infer(model, [inp])
+    assert e.value.status() == code
+    assert needle in e.value.message()
+
+
+@pytest.mark.parametrize("raw,needle", [([b"\0" * 12], "bytes"), ([], "neither contents"),
+                                         ([b"\0" * 192, b""], "raw_input_contents has 2")])
+def test_grpc_raw_contents_mismatch_is_invalid_argument(server, raw, needle):
+    # Triton's own protobuf messages and stub, to send what tritonclient's helpers would not.
+    import grpc
+    from tritonclient.grpc import service_pb2, service_pb2_grpc
+    stub = service_pb2_grpc.GRPCInferenceServiceStub(grpc.insecure_channel(server.grpc_url))
+    req = service_pb2.ModelInferRequest(model_name="identity", raw_input_contents=raw)
+    req.inputs.add(name="input", datatype="FP32", shape=[1, 3, 4, 4])
+    with pytest.raises(grpc.RpcError) as e:
+        stub.ModelInfer(req, timeout=10)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert needle in e.value.details()
+
+
+def test_grpc_overload_is_unavailable(server):
+    # "slow": max_batch_size 1, 100 ms per request, queue of 2: most of 8 concurrent requests
+    # are refused with UNAVAILABLE, and every accepted one succeeds.
+    c = grpcclient.InferenceServerClient(url=server.grpc_url)
+    results, lock = [], threading.Lock()
+
+    def cb(result, error):
+        with lock:
+            results.append(error.status() if error else "OK")
+    for _ in range(8):
+        inp = grpcclient.InferInput("input", [1, 2], "FP32")
+        inp.set_data_from_numpy(np.zeros((1, 2), np.float32))
+        c.async_infer("slow", [inp], cb)
+    deadline = time.time() + 20
+    while len(results) < 8 and time.time() < deadline:
+        time.sleep(0.01)
+    c.close()
+    assert len(results) == 8
+    assert results.count("StatusCode.UNAVAILABLE") >= 1
+    assert results.count("OK") >= 1
+    assert set(results) <= {"OK", "StatusCode.UNAVAILABLE"}

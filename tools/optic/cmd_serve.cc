@@ -9,9 +9,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "commands.h"
+#include "server/grpc_server.h"
 #include "server/http_server.h"
 #include "server/router.h"
 
@@ -20,7 +22,7 @@ namespace {
 
 struct Flags {
   std::string repository, host = "127.0.0.1", auth_token;
-  int port = 8000, threads = 2, exit_timeout_s = 30;
+  int port = 8000, grpc_port = 8001, threads = 2, exit_timeout_s = 30;
   double max_body_mb = 64;
   int64_t max_elements = int64_t{1} << 27;
   bool exit_on_error = false;
@@ -66,7 +68,23 @@ int Run(const Flags& f) {
     http.Stop();
     return 2;
   }
-  std::printf("optic serve: listening on http://%s:%d\n", f.host.c_str(), http.port());
+  std::unique_ptr<server::GrpcServer> grpc;
+  if (f.grpc_port >= 0) {
+    server::GrpcOptions grpc_options;
+    grpc_options.host = f.host;
+    grpc_options.port = f.grpc_port;
+    grpc_options.max_message_bytes = http_options.max_body_bytes;
+    grpc = std::make_unique<server::GrpcServer>(grpc_options, &router);
+    s = grpc->Start();
+    if (!s.ok()) {
+      std::cerr << "optic serve: " << s.ToString() << "\n";
+      http.Stop();
+      return 2;
+    }
+  }
+  // One line, so scripts that wait for "listening on http://HOST:PORT" also learn the gRPC port.
+  std::printf("optic serve: listening on http://%s:%d%s\n", f.host.c_str(), http.port(),
+              grpc ? (", grpc " + f.host + ":" + std::to_string(grpc->port())).c_str() : "");
   std::fflush(stdout);
 
   int sig = 0;
@@ -86,6 +104,7 @@ int Run(const Flags& f) {
   }
   // Let the last replies reach the socket before the threads stop.
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  if (grpc) grpc->Stop();
   http.Stop();
   repository.UnloadAll();
   std::fprintf(stderr, "optic serve: stopped\n");
@@ -93,11 +112,13 @@ int Run(const Flags& f) {
 }
 
 void AddServeCommand(CLI::App& app, Context& ctx) {
-  auto* cmd = app.add_subcommand("serve", "Serve a model repository over KServe v2 HTTP (Triton-compatible)");
+  auto* cmd = app.add_subcommand("serve", "Serve a model repository over KServe v2 HTTP and gRPC (Triton-compatible)");
   auto f = std::make_shared<Flags>();
   cmd->add_option("--model-repository", f->repository, "Triton-style repository directory")->required();
   cmd->add_option("--host", f->host, "bind address (default loopback)");
   cmd->add_option("--http-port", f->port, "HTTP port (0: any free port)")->check(CLI::Range(0, 65535));
+  cmd->add_option("--grpc-port", f->grpc_port, "gRPC port (0: any free port, -1: no gRPC)")
+      ->check(CLI::Range(-1, 65535));
   cmd->add_option("--http-threads", f->threads, "HTTP I/O threads")->check(CLI::Range(1, 256));
   cmd->add_option("--max-body-mb", f->max_body_mb, "largest request body (413 above)")->check(CLI::PositiveNumber);
   cmd->add_option("--max-elements", f->max_elements, "largest tensor in elements (400 above)")->check(CLI::PositiveNumber);
