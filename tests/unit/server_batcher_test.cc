@@ -6,7 +6,9 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <chrono>
 #include <future>
+#include <thread>
 
 #include "optic/registry.h"
 #include "server/batcher.h"
@@ -154,6 +156,11 @@ TEST_F(BatcherTest, FullQueueRejectsWithoutLosingAcceptedRequests) {
   EXPECT_GE(accepted.size(), 4u);
   for (auto& f : accepted) EXPECT_TRUE(f.get().status.ok());
   EXPECT_EQ(stats->ToJson("m", "1")["inference_count"], accepted.size());
+  // The worker calls `done` before it takes the batch off its running count, so the last
+  // future can be ready a moment before InFlight drops to zero.
+  for (int i = 0; i < 200 && b->InFlight() != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   EXPECT_EQ(b->InFlight(), 0u);
 }
 
