@@ -1,0 +1,79 @@
+// Analyses behind the report's figures: a power-law fit, the winner matrix, precision speed-ups
+// and the before/after comparison. Pure functions over rows; no I/O, callable from any thread.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "optic/status.h"
+#include "report/results.h"
+
+namespace optic::report {
+
+// y = a * x^b fitted by least squares on (log x, log y), as Pochelu et al. fit power against
+// throughput. r2 is the coefficient of determination in log space.
+struct PowerLaw {
+  double a = 0, b = 0, r2 = 0;
+  int n = 0;
+};
+// kInvalidArgument for fewer than 2 points, a non-positive value, or all x equal.
+Status FitPowerLaw(const std::vector<double>& x, const std::vector<double>& y, PowerLaw* out);
+
+// One power-vs-throughput fit per hardware, over its successful rows that have power_w.
+struct PowerFit {
+  std::string hardware;
+  PowerLaw law;
+};
+std::vector<PowerFit> FitPowerByHardware(const std::vector<Row>& rows);
+
+// Winner matrix: for each (hardware, model), the backend with the lowest p50 latency and the
+// one with the highest throughput, each with the runner-up (the best *other* backend). Only
+// successful bench rows of the offline/single_stream scenarios (or none given) compete; each
+// backend competes with its best row (any precision, batch, threads), which the cell names.
+struct Entry {
+  std::string backend, precision;
+  int batch_size = 0;
+  double value = 0;
+  bool unstable = false;
+  std::string file;
+  int line = 0;
+};
+struct WinnerCell {
+  std::string hardware, model;
+  std::optional<Entry> best_latency, runner_up_latency;      // value: p50 ms
+  std::optional<Entry> best_throughput, runner_up_throughput;  // value: samples/s
+  bool latency_tie = false, throughput_tie = false;  // the runner-up equals the winner
+  int excluded = 0;  // rows of this cell not counted: failed, unsupported, timeout
+};
+std::vector<WinnerCell> SelectWinners(const std::vector<Row>& rows);
+
+// Throughput of a reduced precision over fp32 for the same hardware, model, backend, device,
+// batch, threads, scenario and kind; both rows successful.
+struct Speedup {
+  std::string hardware, model, backend, device, precision, scenario;
+  int batch_size = 0;
+  double fp32_throughput = 0, throughput = 0, speedup = 0;
+  std::optional<double> max_abs_err;  // parity of the reduced-precision row
+};
+std::vector<Speedup> PrecisionSpeedups(const std::vector<Row>& rows);
+
+// Before/after: rows matched by MatchKey (plus hardware when one side has several machines).
+struct ComparisonRow {
+  std::string key, label;
+  const Row* before = nullptr;  // null: only in the new results
+  const Row* after = nullptr;   // null: only in the base results
+  std::optional<double> throughput_ratio, p50_ratio, p99_ratio;  // after / before
+  bool regression = false, improvement = false;
+  std::string note;  // why it is a regression ("status ok -> failed", "throughput -12%")
+};
+struct Comparison {
+  double threshold = 0.05;
+  std::vector<ComparisonRow> rows;
+  int regressions = 0, improvements = 0;
+};
+// `threshold` is the relative change that counts: throughput below 1-threshold or p50/p99 above
+// 1+threshold is a regression, the opposite an improvement. Pointers refer into the vectors.
+Comparison Compare(const std::vector<Row>& before, const std::vector<Row>& after, double threshold);
+
+}  // namespace optic::report

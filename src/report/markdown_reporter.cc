@@ -1,0 +1,139 @@
+// Markdown reporter: a summary for READMEs and pull requests (GitHub-flavoured tables).
+#include <map>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#include "report/report.h"
+
+namespace optic::report {
+
+namespace {
+
+std::string Cell(std::string s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|') out += "\\|";
+    else if (c == '\n') out += ' ';
+    else out += c;
+  }
+  return out;
+}
+
+std::string EntryText(const std::optional<Entry>& e, const char* unit) {
+  if (!e) return "-";
+  std::string s = "**" + e->backend + "** " + Fmt(e->value) + " " + unit + " (" + e->precision +
+                  ", b" + std::to_string(e->batch_size) + ")";
+  if (e->unstable) s += " ⚠ unstable";
+  return s;
+}
+
+void Machines(const Report& rep, std::ostream& out) {
+  std::set<std::string> seen;
+  for (const Row& r : rep.results.rows) {
+    if (!r.host.is_object() || !seen.insert(r.host.dump()).second) continue;
+    const auto& h = r.host;
+    out << "- **" << Cell(JsonString(h, "hostname", "unknown host")) << "**: "
+        << Cell(JsonString(h, "cpu", "unknown CPU"));
+    if (h.contains("cores") && h["cores"].is_number()) out << ", " << h["cores"].dump() << " cores";
+    if (h.contains("memory_gb") && h["memory_gb"].is_number()) {
+      out << ", " << Fmt(h["memory_gb"].get<double>()) << " GB";
+    }
+    if (!JsonString(h, "gpu").empty()) out << ", " << Cell(JsonString(h, "gpu"));
+    out << ", " << Cell(JsonString(h, "os", "unknown OS"));
+    if (r.versions.is_object()) {
+      out << "; versions:";
+      for (const auto& [k, v] : r.versions.items()) {
+        out << " " << k << " " << (v.is_string() ? v.get<std::string>() : v.dump());
+      }
+    }
+    out << "\n";
+  }
+}
+
+class MarkdownReporter : public Reporter {
+ public:
+  Status Write(const Report& rep, std::ostream& out) const override {
+    const auto& rows = rep.results.rows;
+    out << "# " << rep.options.title << "\n\n";
+    out << rows.size() << " rows from";
+    for (const auto& f : rep.results.files) out << " `" << f << "`";
+    out << ".\n\n";
+    Machines(rep, out);
+    if (!rep.winners.empty()) {
+      out << "\n## Winners per hardware and model\n\n"
+          << "| hardware | model | min latency (p50) | runner-up | max throughput | runner-up |\n"
+          << "|---|---|---|---|---|---|\n";
+      for (const auto& c : rep.winners) {
+        out << "| " << Cell(c.hardware) << " | " << c.model << " | "
+            << EntryText(c.best_latency, "ms") << " | " << EntryText(c.runner_up_latency, "ms")
+            << (c.latency_tie ? " (tie)" : "") << " | " << EntryText(c.best_throughput, "/s")
+            << " | " << EntryText(c.runner_up_throughput, "/s")
+            << (c.throughput_tie ? " (tie)" : "") << " |\n";
+      }
+    }
+    if (!rep.speedups.empty()) {
+      out << "\n## Reduced precision vs fp32 (throughput)\n\n"
+          << "| hardware | model | backend | precision | batch | fp32 /s | /s | speed-up | max abs err |\n"
+          << "|---|---|---|---|---|---|---|---|---|\n";
+      for (const auto& s : rep.speedups) {
+        out << "| " << Cell(s.hardware) << " | " << s.model << " | " << s.backend << " | "
+            << s.precision << " | " << s.batch_size << " | " << Fmt(s.fp32_throughput, 4) << " | "
+            << Fmt(s.throughput, 4) << " | " << Fmt(s.speedup) << "x | " << Fmt(s.max_abs_err, 2)
+            << " |\n";
+      }
+    }
+    for (const auto& f : rep.power_fits) {
+      out << "\nPower on " << Cell(f.hardware) << ": P = " << Fmt(f.law.a, 4) << " · throughput^"
+          << Fmt(f.law.b, 3) << " W (R² " << Fmt(f.law.r2, 3) << ", " << f.law.n << " points)\n";
+    }
+    int failed = 0;
+    for (const Row& r : rows) failed += !r.ok();
+    if (failed) {
+      out << "\n## Cells that did not run (" << failed << ")\n\n"
+          << "| cell | status | reason |\n|---|---|---|\n";
+      for (const Row& r : rows) {
+        if (!r.ok()) out << "| " << Cell(r.Label()) << " | " << r.status << " | " << Cell(r.error) << " |\n";
+      }
+    }
+    int unstable = 0;
+    for (const Row& r : rows) unstable += r.ok() && r.unstable();
+    if (unstable) out << "\n" << unstable << " successful row(s) are marked unstable (throughput or latency varied more than 10% between the last windows).\n";
+    if (rep.comparison) WriteComparison(rep, out);
+    std::vector<LoadWarning> warnings = rep.results.warnings;
+    if (rep.base) warnings.insert(warnings.end(), rep.base->warnings.begin(), rep.base->warnings.end());
+    if (!warnings.empty()) {
+      out << "\n## Input warnings\n\n";
+      for (const auto& w : warnings) out << "- " << Cell(w.ToString()) << "\n";
+    }
+    std::set<std::string> commands;
+    for (const Row& r : rows) if (!r.command.empty()) commands.insert(r.command);
+    if (!commands.empty()) {
+      out << "\n## Commands\n\n```\n";
+      for (const auto& c : commands) out << c << "\n";
+      out << "```\n";
+    }
+    return out ? Status::OK() : Status::Internal("error writing the Markdown summary");
+  }
+
+ private:
+  static void WriteComparison(const Report& rep, std::ostream& out) {
+    const Comparison& c = *rep.comparison;
+    out << "\n## Comparison with `" << rep.options.compare_base << "`\n\n" << c.regressions
+        << " regression(s), " << c.improvements << " improvement(s) beyond "
+        << Fmt(c.threshold * 100) << "%.\n\n"
+        << "| cell | throughput ratio | p50 ratio | p99 ratio | verdict |\n|---|---|---|---|---|\n";
+    for (const auto& r : c.rows) {
+      const char* verdict = r.regression ? "🔴 regression" : r.improvement ? "🟢 improved" : "";
+      out << "| " << Cell(r.label) << " | " << Fmt(r.throughput_ratio) << " | " << Fmt(r.p50_ratio)
+          << " | " << Fmt(r.p99_ratio) << " | " << verdict << (r.note.empty() ? "" : " " + Cell(r.note))
+          << " |\n";
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Reporter> MakeMarkdownReporter() { return std::make_unique<MarkdownReporter>(); }
+
+}  // namespace optic::report
