@@ -126,15 +126,4 @@ if [ "$(node -p "require('./tests/browser/node_modules/playwright-core/package.j
     echo "setup: npm not found: the report browser test (ctest -L browser) will fail until it is installed"
   fi
 fi
-# playwright-core for the report's browser test (tests/browser), pinned by its package-lock.json.
-# It drives Debian's chromium above and downloads no browser; npm's cache keeps reruns offline.
-PW_VERSION=$(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' tests/browser/package.json)
-if [ "$(node -p "require('./tests/browser/node_modules/playwright-core/package.json').version" 2>/dev/null)" != "$PW_VERSION" ]; then
-  if command -v npm >/dev/null; then
-    echo "setup: npm ci playwright-core@$PW_VERSION (tests/browser)"
-    (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund --cache "$CACHE/npm")
-  else
-    echo "setup: npm not found: the report browser test (ctest -L browser) will fail until it is installed"
-  fi
-fi
 echo "setup: dependencies ready (venv: $ROOT/.venv, ONNX Runtime: $ROOT/$ORT_DIR)"
