@@ -19,7 +19,9 @@ import time
 
 import numpy as np
 import pytest
+import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
+from tritonclient.utils import InferenceServerException
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BINARY = os.environ.get("OPTIC_BINARY", str(ROOT / "build" / "optic"))
@@ -242,6 +244,13 @@ def test_bearer_token(tmp_path):
         assert raw(s, "GET", "/v2/health/live")[0] == 200  # probes stay open
         assert raw(s, "GET", "/v2")[0] == 401
         assert raw(s, "GET", "/v2", headers={"Authorization": "Bearer s3cret"})[0] == 200
+        g = grpcclient.InferenceServerClient(url=s.grpc_url)
+        assert g.is_server_live()  # probes stay open over gRPC too
+        with pytest.raises(InferenceServerException) as e:
+            g.get_server_metadata()
+        assert e.value.status() == "StatusCode.UNAUTHENTICATED"
+        assert g.get_server_metadata(headers={"authorization": "Bearer s3cret"}).name == "optic"
+        g.close()
     finally:
         s.stop()
 
@@ -331,8 +340,6 @@ def test_optic_load_reports_unknown_model(server):
 
 
 # --- gRPC: tritonclient.grpc, unchanged, against the same server ---------------------------------
-import tritonclient.grpc as grpcclient  # noqa: E402
-from tritonclient.utils import InferenceServerException  # noqa: E402
 
 
 @pytest.fixture()
