@@ -113,10 +113,13 @@ Status FillUniform(Tensor* tensor, uint64_t seed, float lo = -1.0f, float hi = 1
 
 // Differences between an output and a reference of the same shape (any float dtypes, host).
 // max_rel is max|a-b| / max|ref| (relative to the reference's largest magnitude, so elements
-// near zero do not blow it up); nan_count counts elements where either side is NaN or inf.
+// near zero do not blow it up); rel_l2 is ||a-b||_2 / ||ref||_2 (the norm-wise relative error
+// numerical analysts use, robust to one outlier logit); nan_count counts elements where either
+// side is NaN or inf.
 struct TensorDiff {
   double max_abs = 0;
   double max_rel = 0;
+  double rel_l2 = 0;
   int64_t nan_count = 0;
 };
 Status CompareTensors(const Tensor& out, const Tensor& ref, TensorDiff* diff);

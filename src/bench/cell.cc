@@ -41,6 +41,7 @@ void CheckCorrectness(const CellSpec& c, Model* model, json* row) {
     s = CompareTensors(outputs[i], ref[i], &d);
     worst.max_abs = std::max(worst.max_abs, d.max_abs);
     worst.max_rel = std::max(worst.max_rel, d.max_rel);
+    worst.rel_l2 = std::max(worst.rel_l2, d.rel_l2);
     worst.nan_count += d.nan_count;
   }
   if (!s.ok()) {
@@ -49,6 +50,7 @@ void CheckCorrectness(const CellSpec& c, Model* model, json* row) {
   }
   (*row)["max_abs_err"] = worst.max_abs;
   (*row)["max_rel_err"] = worst.max_rel;
+  (*row)["rel_l2_err"] = worst.rel_l2;
   (*row)["nonfinite_outputs"] = worst.nan_count;
 }
 

@@ -311,14 +311,17 @@ Status CompareTensors(const Tensor& out, const Tensor& ref, TensorDiff* diff) {
   }
   if (!out.is_host() || !ref.is_host()) return Status::Unsupported("compare needs host tensors");
   TensorDiff d;
-  double ref_max = 0;
+  double ref_max = 0, err_sq = 0, ref_sq = 0;
   const int64_t n = out.numel();
   for (int64_t i = 0; i < n; ++i) {
     const double a = out.GetAsDouble(i), b = ref.GetAsDouble(i);
     if (!std::isfinite(a) || !std::isfinite(b)) { ++d.nan_count; continue; }
     d.max_abs = std::max(d.max_abs, std::fabs(a - b));
     ref_max = std::max(ref_max, std::fabs(b));
+    err_sq += (a - b) * (a - b);
+    ref_sq += b * b;
   }
+  d.rel_l2 = ref_sq > 0 ? std::sqrt(err_sq / ref_sq) : (err_sq > 0 ? INFINITY : 0.0);
   d.max_rel = ref_max > 0 ? d.max_abs / ref_max : (d.max_abs > 0 ? INFINITY : 0.0);
   *diff = d;
   return Status::OK();

@@ -126,7 +126,7 @@ Status RunParity(const Zoo& zoo, const std::string& model_name, const ParityOpti
       r.error = s.ToString();
       continue;
     }
-    r.pass = r.diff.nan_count == 0 && r.diff.max_rel <= r.tolerance;
+    r.pass = r.diff.nan_count == 0 && r.diff.rel_l2 <= r.tolerance;
   }
   return Status::OK();
 }

@@ -37,7 +37,7 @@ TEST_P(Conformance, EveryBackendAndPrecisionMatchesReference) {
     if (!r.ran && r.error.find("the zoo has no") != std::string::npos) continue;
     EXPECT_TRUE(r.ran) << r.error;
     EXPECT_TRUE(r.reference || r.pass)
-        << "max_rel " << r.diff.max_rel << " > " << r.tolerance << ", nan " << r.diff.nan_count;
+        << "rel_l2 " << r.diff.rel_l2 << " > " << r.tolerance << ", nan " << r.diff.nan_count;
     ++compared;
   }
   EXPECT_GE(compared, 1);

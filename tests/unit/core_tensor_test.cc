@@ -170,6 +170,7 @@ TEST(CompareTensors, RelativeToReferenceMagnitude) {
   ASSERT_TRUE(CompareTensors(out, ref, &d).ok());
   EXPECT_DOUBLE_EQ(d.max_abs, 0.5);
   EXPECT_DOUBLE_EQ(d.max_rel, 0.5 / 20);
+  EXPECT_NEAR(d.rel_l2, std::sqrt(0.25 + 0.01) / std::sqrt(500.0), 1e-9);  // 0.1f is not exact
   EXPECT_EQ(d.nan_count, 0);
   out.data<float>()[2] = std::numeric_limits<float>::quiet_NaN();
   ASSERT_TRUE(CompareTensors(out, ref, &d).ok());

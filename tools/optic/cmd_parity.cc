@@ -42,8 +42,8 @@ int Run(const Flags& f) {
   int failures = 0;
   std::printf("parity of %s, batch %d, seed %llu\n", f.model.c_str(), f.batch,
               static_cast<unsigned long long>(f.seed));
-  std::printf("%-12s %-5s %12s %12s %9s %8s %9s  %s\n", "backend", "prec", "max_abs", "max_rel",
-              "tol", "load_s", "run_ms", "result");
+  std::printf("%-12s %-5s %10s %10s %10s %7s %8s %9s  %s\n", "backend", "prec", "max_abs",
+              "max_rel", "rel_l2", "tol", "load_s", "run_ms", "result");
   for (const auto& r : rows) {
     std::string result = r.reference ? "reference" : r.pass ? "pass" : "FAIL";
     if (!r.ran) result = (r.error.rfind("UNSUPPORTED", 0) == 0 ? "unsupported: " : "FAIL: ") + r.error;
@@ -52,12 +52,12 @@ int Run(const Flags& f) {
     const bool unsupported = !r.ran && r.error.rfind("UNSUPPORTED", 0) == 0;
     if (!r.reference && !r.pass && !unsupported) ++failures;
     if (r.ran) {
-      std::printf("%-12s %-5s %12.3e %12.3e %9.0e %8.2f %9.1f  %s\n", r.backend.c_str(),
-                  PrecisionName(r.precision), r.diff.max_abs, r.diff.max_rel, r.tolerance,
-                  r.load_s, r.run_ms, result.c_str());
+      std::printf("%-12s %-5s %10.3e %10.3e %10.3e %7.0e %8.2f %9.1f  %s\n", r.backend.c_str(),
+                  PrecisionName(r.precision), r.diff.max_abs, r.diff.max_rel, r.diff.rel_l2,
+                  r.tolerance, r.load_s, r.run_ms, result.c_str());
     } else {
-      std::printf("%-12s %-5s %12s %12s %9.0e %8s %9s  %s\n", r.backend.c_str(),
-                  PrecisionName(r.precision), "-", "-", r.tolerance, "-", "-", result.c_str());
+      std::printf("%-12s %-5s %10s %10s %10s %7.0e %8s %9s  %s\n", r.backend.c_str(),
+                  PrecisionName(r.precision), "-", "-", "-", r.tolerance, "-", "-", result.c_str());
     }
   }
   std::printf("%d of %zu rows failed\n", failures, rows.size());
