@@ -112,6 +112,7 @@ bench() {  # bench NAME extra-args...
   [ -n "${RESUME:-}" ] || rm -f "$OUT/$name.jsonl"  # RESUME=1: keep rows, skip their cells
   stage "$name" "$OPTIC" bench ${RESUME:+--resume} --models "$MODELS" --device cuda --precision "$PRECISIONS" \
     --batch "$BATCHES" --scenario offline --duration-s "$DURATION_S" --timeout-s 240 \
+    --reference-device "${REFERENCE_DEVICE:-cuda}" \
     --out "$OUT/$name.jsonl" "$@"
 }
 if has bench; then bench bench_torch --backends torch --backend-option torch:channels_last=true; fi
@@ -127,6 +128,7 @@ if has ensemble; then
   rm -f "$OUT/ensemble.jsonl"
   stage ensemble "$OPTIC" bench --ensemble "$ENSEMBLE" --backends torch --device cuda --precision fp16 \
     --batch "$ENSEMBLE_BATCHES" --duration-s "$DURATION_S" --timeout-s 300 \
+    --reference-device "${REFERENCE_DEVICE:-cuda}" \
     --backend-option torch:channels_last=true --out "$OUT/ensemble.jsonl"
 fi
 if has stock; then

@@ -93,6 +93,9 @@ struct BenchConfig {
   BackendOptionMap backend_options;       // per backend: key -> value
   MeasureSettings settings;
   std::string reference;                  // reference backend; empty = first real that loads
+  // Where reference cells run (fp32). CPU by default; on a GPU machine `cuda` avoids a slow CPU
+  // reference for large models (a densenet201 CPU reference did not finish in 240 s there).
+  Device reference_device;
   std::string models_dir;
   std::string out = "results.jsonl";
   bool resume = false;

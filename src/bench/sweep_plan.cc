@@ -193,7 +193,7 @@ Status PlanCells(const BenchConfig& c, const Zoo* zoo, const std::string& work, 
 std::string PickReference(const BenchConfig& c, const Zoo* zoo, const CellSpec& cell) {
   CellSpec probe = cell;
   probe.precision = Precision::kFP32;
-  probe.device = Device{};
+  probe.device = c.reference_device;
   auto can_run = [&](const std::string& name, bool real_only) {
     std::unique_ptr<Backend> b;
     if (!CreateBackend(name, &b).ok()) return false;

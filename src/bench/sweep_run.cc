@@ -75,9 +75,10 @@ class Runner {
     std::string backend = PickReference(c_, zoo_, *cell);
     if (backend.empty()) return "no backend can run '" + cell->model + "' at fp32 as the reference";
     const fs::path dir = fs::path(c_.out).parent_path() / (fs::path(c_.out).stem().string() + ".ref");
-    const std::string file = (dir / (cell->model + "-" + backend + "-b" + std::to_string(cell->batch_size) +
+    const std::string file = (dir / (cell->model + "-" + backend + "-" + DeviceName(c_.reference_device) + "-b" + std::to_string(cell->batch_size) +
                                      "-s" + std::to_string(c_.settings.check_seed) + ".ref")).string();
-    const std::string name = backend + "/fp32";
+    const std::string name = backend + "/fp32" +
+                             (c_.reference_device.is_cpu() ? "" : "@" + DeviceName(c_.reference_device));
     auto failed = failed_refs_.find(file);
     if (failed != failed_refs_.end()) return failed->second;
     std::error_code ec;
@@ -87,7 +88,7 @@ class Runner {
       ref.kind = CellKind::kReference;
       ref.backend = backend;
       ref.precision = Precision::kFP32;
-      ref.device = Device{};
+      ref.device = c_.reference_device;
       ref.scenario = Scenario::kOffline;
       ref.reference_file = file;
       auto it = c_.backend_options.find(backend);

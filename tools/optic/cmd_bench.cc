@@ -22,7 +22,7 @@ using bench::BenchConfig;
 
 struct Flags {
   std::string config, models, backends, batch, precision, device, threads, scenario, out,
-      models_dir, ensemble, reference, validate, image_class, preprocess;
+      models_dir, ensemble, reference, reference_device, validate, image_class, preprocess;
   std::vector<std::string> backend_options;
   double duration_s = 0, max_duration_s = 0, timeout_s = 0, qps = 0, p99_bound_ms = 0,
          warmup_ms = -1, max_queue_delay_ms = -1;
@@ -76,6 +76,7 @@ Status ToConfig(const Flags& f, BenchConfig* c) {
   if (!f.out.empty()) c->out = f.out;
   if (!f.models_dir.empty()) c->models_dir = f.models_dir;
   if (!f.reference.empty()) c->reference = f.reference;
+  if (!f.reference_device.empty()) OPTIC_RETURN_IF_ERROR(ParseDevice(f.reference_device, &c->reference_device));
   if (f.resume) c->resume = true;
   auto& s = c->settings;
   if (f.duration_s > 0) {
@@ -183,6 +184,8 @@ void AddBenchCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--p99-bound-ms", f->p99_bound_ms, "server_search: the p99 latency bound");
   cmd->add_option("--ensemble", f->ensemble, "co-located ensemble members, e.g. resnet50,vgg19,densenet201");
   cmd->add_option("--reference", f->reference, "reference backend for the correctness check");
+  cmd->add_option("--reference-device", f->reference_device,
+                  "device the fp32 reference runs on (default cpu)");
   cmd->add_option("--seed", f->seed, "input pool and arrival schedule seed");
   cmd->add_flag("--resume", f->resume, "skip cells whose cell_id already has a row in --out");
   cmd->add_flag("--list", f->list, "print the cells and stop");
