@@ -133,17 +133,7 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
   GpuSample g;
   if (gpu) g = gpu->Stop();
 
-  (*row)["throughput_per_s"] = r.throughput_per_s();
-  SetLatency(Summarize(r.latencies_ms), row);
-  (*row)["stable"] = r.stable;
-  (*row)["windows"] = json::array();
-  for (const Window& w : r.windows) {
-    (*row)["windows"].push_back({{"throughput_per_s", w.throughput_per_s}, {"latency_p50_ms", w.latency_p50_ms}});
-  }
-  (*row)["phases"]["steady_s"] = r.elapsed_s;
-  (*row)["phases"]["queries"] = r.queries;
-  (*row)["phases"]["images"] = r.samples;
-  if (!r.server.is_null()) (*row)["server"] = r.server;
+  WriteSteadyResult(r, row);
   if (rapl.available() && r.samples > 0) (*row)["cpu_energy_j_per_inference"] = joules / r.samples;
   if (g.mem_peak_mb >= 0) (*row)["gpu_mem_peak_mb"] = g.mem_peak_mb;
   if (g.power_w >= 0) (*row)["power_w"] = g.power_w;

@@ -190,16 +190,7 @@ Status RunE2E(const CellSpec& c, CellReporter* rep, json* row) {
   OPTIC_RETURN_IF_ERROR(RunClosedLoop(e2e_query, c.batch_size, c.settings, &r));
   counting = false;
   const double joules = rapl.Stop();
-  (*row)["throughput_per_s"] = r.throughput_per_s();
-  SetLatency(Summarize(r.latencies_ms), row);
-  (*row)["stable"] = r.stable;
-  (*row)["windows"] = json::array();
-  for (const Window& w : r.windows) {
-    (*row)["windows"].push_back({{"throughput_per_s", w.throughput_per_s}, {"latency_p50_ms", w.latency_p50_ms}});
-  }
-  (*row)["phases"]["steady_s"] = r.elapsed_s;
-  (*row)["phases"]["queries"] = r.queries;
-  (*row)["phases"]["images"] = r.samples;
+  WriteSteadyResult(r, row);  // e2e runs no server scenario: r.server stays null
   if (rapl.available() && r.samples > 0) (*row)["cpu_energy_j_per_inference"] = joules / r.samples;
   const double n = static_cast<double>(std::max<int64_t>(1, sums.queries));
   json stages = {{"decode", sums.decode / n}, {"preprocess", sums.preprocess / n},

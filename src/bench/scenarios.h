@@ -35,6 +35,10 @@ struct SteadyResult {
   nlohmann::json server;             // server scenario: target/achieved qps, lateness, batches
 };
 
+// Writes a steady-state measurement into a results row: throughput_per_s, latency_ms (and its
+// validity), stable, windows, phases.{steady_s,queries,images}, and server when present.
+void WriteSteadyResult(const SteadyResult& r, nlohmann::json* row);
+
 // Warm-up: at least settings.warmup_ms and settings.warmup_runs queries, but no longer than
 // max_duration_s (at least one query). Returns the mean query
 // time in ms in *mean_ms (the capacity estimate the server scenario starts from).

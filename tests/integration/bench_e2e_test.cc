@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "integration/optic_child.h"
 #include "bench/e2e_images.h"
 #include "bench/results.h"
 #include "optic/preprocess.h"
@@ -20,23 +21,8 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-const std::string kOptic = std::string(OPTIC_BINARY_DIR) + "/optic";
-
-int RunOptic(std::vector<std::string> args) {
-  args.insert(args.begin(), kOptic);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    freopen("/dev/null", "w", stdout);
-    execv(kOptic.c_str(), argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+using optic::testing::RunOptic;
+const std::string& kOptic = optic::testing::OpticBinary();
 
 bool HaveOnnxRuntime() {
   const auto names = BackendNames();

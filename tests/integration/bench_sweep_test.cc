@@ -12,6 +12,7 @@
 #include <map>
 #include <thread>
 
+#include "integration/optic_child.h"
 #include "bench/results.h"
 #include "optic/registry.h"
 
@@ -21,28 +22,9 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-const std::string kOptic = std::string(OPTIC_BINARY_DIR) + "/optic";
-
-pid_t Spawn(std::vector<std::string> args) {
-  args.insert(args.begin(), kOptic);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    freopen("/dev/null", "w", stdout);
-    execv(kOptic.c_str(), argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-int RunOptic(const std::vector<std::string>& args) {
-  const pid_t pid = Spawn(args);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+using optic::testing::RunOptic;
+using optic::testing::SpawnOptic;
+const std::string& kOptic = optic::testing::OpticBinary();
 
 std::vector<json> Rows(const std::string& path) {
   std::vector<json> rows;
@@ -121,7 +103,7 @@ TEST_F(BenchSweep, KilledSweepResumesWithoutDuplicates) {
                                          "--scenario", "offline", "--duration-s", "0.3",
                                          "--out", out, "--backend-option", "null:delay_us=300",
                                          "--backend-option", "null:shape=3x32x32"};
-  const pid_t pid = Spawn(args);
+  const pid_t pid = SpawnOptic(args);
   // Kill the sweep (not a cell) with SIGKILL once it has written its first row.
   for (int i = 0; i < 600; ++i) {
     std::vector<json> rows;
