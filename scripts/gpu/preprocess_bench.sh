@@ -4,7 +4,8 @@
 # 1. uses nvcc from PATH (the GPU machines' image has CUDA 13.0), else the pip toolchain in
 #    .deps/cuda (OPTIC_CUDA_TOOLCHAIN=1 scripts/setup.sh, which needs the network),
 # 2. builds optic with OPTIC_WITH_CUDA=ON and no framework backends in build-gpu (needs the
-#    Debian dev packages of scripts/setup.sh: libturbojpeg0-dev, GTest, CLI11, nlohmann-json) and
+#    Debian dev packages of scripts/setup.sh: libturbojpeg0-dev, GTest, CLI11, nlohmann-json;
+#    SKIP_BUILD=1 BUILD=<dir> reuses a CUDA build made by scripts/gpu/run.sh instead) and
 #    runs the preprocess tests, the GPU ones included,
 # 3. generates 128 medium JPEGs (500x375, ~120 kB, as bench/preprocess_cpu.py does) and times,
 #    at batch 128, decode + Resize(256) + CenterCrop(224) + normalize:
@@ -21,12 +22,15 @@ REPEAT=${REPEAT:-20}
 BATCH=${BATCH:-128}
 
 PY=${PY:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}
+BUILD=${BUILD:-build-gpu}
 CUDA_ARGS=()
-if ! command -v nvcc >/dev/null; then
+if [ -n "${SKIP_BUILD:-}" ] && [ -x "$BUILD/optic" ]; then
+  echo "using the existing build in $BUILD (SKIP_BUILD)"
+elif ! command -v nvcc >/dev/null; then
   [ -x .deps/cuda/bin/nvcc ] || OPTIC_CUDA_TOOLCHAIN=1 scripts/setup.sh
   CUDA_ARGS=(-DCMAKE_CUDA_COMPILER="$PWD/.deps/cuda/bin/nvcc" -DCUDAToolkit_ROOT="$PWD/.deps/cuda")
 fi
-{
+[ -n "${SKIP_BUILD:-}" ] && [ -x "$BUILD/optic" ] || {
   cmake -S . -B build-gpu -G Ninja -DOPTIC_WITH_CUDA=ON -DOPTIC_WITH_ONNXRUNTIME=OFF \
     -DOPTIC_WITH_OPENVINO=OFF -DOPTIC_WITH_TORCH=OFF "${CUDA_ARGS[@]}"
   ninja -C build-gpu optic preprocess_cuda_test preprocess_decode_test preprocess_resize_test \
@@ -35,7 +39,7 @@ fi
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.txt" 2>&1 || true
 for t in preprocess_cuda_test preprocess_decode_test preprocess_resize_test preprocess_bad_input_test; do
-  "build-gpu/tests/$t" 2>&1 | tee -a "$OUT/preprocess_cuda_test.txt" | tail -3
+  "$BUILD/tests/$t" 2>&1 | tee -a "$OUT/preprocess_cuda_test.txt" | tail -3
 done
 
 IMG=$(mktemp -d)
@@ -51,8 +55,8 @@ for i in range(n):
         f.write(encode(photo_like(500, 375, noise, np.random.default_rng(1 + i))))
 PY
 
-gpu_json=$(build-gpu/optic preprocess "$IMG" --device cuda --batch "$BATCH" --repeat "$REPEAT" --json)
-cpu_json=$(build-gpu/optic preprocess "$IMG" --device cpu --batch "$BATCH" --repeat 5 --json)
+gpu_json=$($BUILD/optic preprocess "$IMG" --device cuda --batch "$BATCH" --repeat "$REPEAT" --json)
+cpu_json=$($BUILD/optic preprocess "$IMG" --device cpu --batch "$BATCH" --repeat 5 --json)
 "$PY" - "$IMG" "$BATCH" "$REPEAT" "$gpu_json" "$cpu_json" "$OUT/preprocess_gpu.json" <<'PY'
 import glob, json, os, statistics, sys, time
 img, batch, repeat, gpu, cpu, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), json.loads(sys.argv[4]), json.loads(sys.argv[5]), sys.argv[6]

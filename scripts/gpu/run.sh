@@ -14,8 +14,10 @@
 # into the system. OpenVINO is off here (its wheel is too large to carry); ONNX Runtime is the
 # carried .deps/onnxruntime (CPU).
 #
-# Stages (comma-separated STAGES, in this order): build, export, parity, tests, bench, graph,
-# aoti, ensemble, stock, manifest. Each stage's output goes to $OUT/<stage>.*; a failing stage is
+# Stages (comma-separated STAGES, in this order): build, export, diag, parity, tests, bench,
+# sync, pageable, graph, aoti, ensemble, stock, preprocess, e2e, manifest. Not in the default
+# list: diag (TorchScript load timings), sync/pageable (the offline loop with one batch in flight /
+# with pageable inputs, against bench's pipelined default), preprocess, e2e. Each stage's output goes to $OUT/<stage>.*; a failing stage is
 # logged and the run goes on, so one broken path does not cost the whole GPU session; the exit
 # status is the number of failed stages. Never changes clocks, power limits or any GPU setting.
 set -uo pipefail
@@ -25,7 +27,7 @@ OUT=${OUT:-$ROOT/out/gpu}
 mkdir -p "$OUT"
 STAGES=${STAGES:-build,export,parity,tests,bench,graph,aoti,ensemble,stock,manifest}
 MODELS=${MODELS:-resnet50,vgg19,densenet201,efficientnet_b0,mobilenet_v2,vit_b_16}
-AOTI_MODELS=${AOTI_MODELS:-resnet50}
+AOTI_MODELS=${AOTI_MODELS-resnet50}  # empty: no AOTInductor compile
 AOTI_FORMATS=${AOTI_FORMATS:-aoti}  # aoti = aoti-fp32,aoti-fp16
 BATCHES=${BATCHES:-1,4,16,64,256}
 PRECISIONS=${PRECISIONS:-fp32,fp16}
@@ -85,10 +87,17 @@ OPTIC=$BUILD/optic
 if has export; then
   # TorchScript for the torch backend, tiny models for the tests, AOTInductor packages (compile
   # time = cold load; recorded as compile_s in models/manifest.json).
-  stage export_torchscript $PY tools/zoo/export.py --out models --models "$MODELS" --formats torchscript
+  stage export_torchscript $PY tools/zoo/export.py --out models --models "${EXPORT_MODELS:-$MODELS}" \
+    --formats torchscript
   stage export_tiny $PY tools/zoo/export.py --out models --models tiny_cnn,tiny_mlp --formats onnx,torchscript
-  stage export_aoti $PY tools/zoo/export.py --out models --models "$AOTI_MODELS" --formats "$AOTI_FORMATS"
+  [ -z "$AOTI_MODELS" ] ||
+    stage export_aoti $PY tools/zoo/export.py --out models --models "$AOTI_MODELS" --formats "$AOTI_FORMATS"
   cp models/manifest.json "$OUT/zoo_manifest.json"
+fi
+
+if has diag; then
+  stage diag $PY scripts/gpu/diag_torchscript.py --models "${DIAG_MODELS:-densenet201}" \
+    --timeout "${DIAG_TIMEOUT:-60}"
 fi
 
 if has parity; then
@@ -116,6 +125,14 @@ bench() {  # bench NAME extra-args...
     --out "$OUT/$name.jsonl" "$@"
 }
 if has bench; then bench bench_torch --backends torch --backend-option torch:channels_last=true; fi
+# Issue 5 item 5: the same cells with one batch in flight (synchronous Execute loop) and with
+# ordinary pageable host inputs (the backend stages each batch into pinned memory itself).
+if has sync; then
+  bench bench_torch_sync --backends torch --backend-option torch:channels_last=true --pipeline-depth 1
+fi
+if has pageable; then
+  bench bench_torch_pageable --backends torch --backend-option torch:channels_last=true --pageable-inputs
+fi
 if has graph; then
   bench bench_torch_graph --backends torch --backend-option torch:channels_last=true \
     --backend-option torch:cuda_graph=true
@@ -134,6 +151,18 @@ fi
 if has stock; then
   rm -f "$OUT/stock_pytorch.jsonl"
   stage stock $PY bench/gpu/stock_pytorch.py --out "$OUT/stock_pytorch.jsonl" --models resnet50
+fi
+if has preprocess; then
+  stage preprocess env OUT="$OUT/preprocess" SKIP_BUILD=1 BUILD="$BUILD" PY=$PY \
+    bash scripts/gpu/preprocess_bench.sh
+fi
+if has e2e; then  # issue 6: JPEG bytes -> ResNet-50, CPU vs GPU preprocessing, three image sizes
+  rm -f "$OUT/e2e.jsonl"
+  stage e2e "$OPTIC" bench --scenario e2e --models "${E2E_MODELS:-resnet50}" --backends torch \
+    --device cuda --precision fp16 --batch "${E2E_BATCHES:-64}" --image-class small,medium,large \
+    --preprocess cpu,gpu --duration-s "$DURATION_S" --timeout-s 240 \
+    --reference-device "${REFERENCE_DEVICE:-cuda}" \
+    --backend-option torch:channels_last=true --out "$OUT/e2e.jsonl"
 fi
 if has manifest; then
   stage manifest $PY bench/gpu/manifest.py --out "$OUT/manifest.json" --build "$BUILD"

@@ -1,5 +1,6 @@
 #include "bench/cell.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include "bench/results.h"
 #include "bench/scenarios.h"
 #include "optic/phase_timing.h"
+#include "optic/pipelining.h"
 #include "optic/registry.h"
 
 namespace optic::bench {
@@ -66,8 +68,22 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
   Model* model = lm.model.get();
 
   rep->Phase("inputs");
+  // Accelerator models with optic/pipelining.h: page-locked pool (unless --pageable-inputs) and,
+  // offline, several batches in flight (unless --pipeline-depth 1).
+  auto* pipelined = c.device.is_cpu() ? nullptr : dynamic_cast<PipelinedExecution*>(model);
+  int depth = 1;
+  if (pipelined && c.scenario == Scenario::kOffline) {
+    depth = pipelined->max_in_flight();
+    if (c.settings.pipeline_depth > 0) depth = std::min(depth, c.settings.pipeline_depth);
+  }
+  const bool pinned = pipelined && c.settings.pinned_inputs == 1;
+  if (pipelined) {
+    settings["pipeline_depth"] = depth;
+    settings["pinned_inputs"] = pinned;
+  }
   InputPool pool;
-  OPTIC_RETURN_IF_ERROR(InputPool::Make(model->inputs(), c.batch_size, c.settings, &pool));
+  OPTIC_RETURN_IF_ERROR(InputPool::Make(model->inputs(), c.batch_size, c.settings, &pool,
+                                        pinned ? pipelined : nullptr));
   settings["pool_batches"] = pool.size();
   settings["pool_mb"] = static_cast<double>(pool.bytes()) / (1 << 20);
 
@@ -116,6 +132,23 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
                        !model->inputs()[0].shape.empty() && model->inputs()[0].shape[0] < 0;
   switch (c.scenario) {
     case Scenario::kOffline:
+      if (depth > 1) {
+        SubmitFn submit = [&](int64_t i) { return pipelined->Submit(pool.batch(i + 1)); };
+        CollectFn collect = [&]() {
+          ExecutePhases p;
+          OPTIC_RETURN_IF_ERROR(pipelined->Collect(&outputs, &p));
+          if (phases.on && p.compute_ms >= 0) {
+            phases.h2d += p.h2d_ms;
+            phases.compute += p.compute_ms;
+            phases.d2h += p.d2h_ms;
+            ++phases.count;
+          }
+          return Status::OK();
+        };
+        OPTIC_RETURN_IF_ERROR(RunPipelinedLoop(submit, collect, depth, c.batch_size, c.settings, &r));
+        break;
+      }
+      [[fallthrough]];
     case Scenario::kSingleStream:
       OPTIC_RETURN_IF_ERROR(RunClosedLoop(query, c.batch_size, c.settings, &r));
       break;

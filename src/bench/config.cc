@@ -60,6 +60,8 @@ void ForEachSetting(MeasureSettings& s, Fn&& fn) {
   fn("max_queue_delay_ms", s.max_queue_delay_ms);
   fn("p99_bound_ms", s.p99_bound_ms);
   fn("search_steps", s.search_steps);
+  fn("pipeline_depth", s.pipeline_depth);
+  fn("pinned_inputs", s.pinned_inputs);
 }
 
 Status CheckSettings(const MeasureSettings& s) {
@@ -71,9 +73,11 @@ Status CheckSettings(const MeasureSettings& s) {
   if (s.timeout_s <= 0) return Status::InvalidArgument("bench: timeout_s must be > 0");
   if (s.warmup_ms < 0 || s.warmup_runs < 0 || s.min_samples < 1 || s.window_min_queries < 1 ||
       s.pool_min_batches < 1 || s.pool_bytes < 0 || s.qps < 0 || s.max_queue_delay_ms < 0 ||
-      s.p99_bound_ms < 0 || s.search_steps < 1) {
+      s.p99_bound_ms < 0 || s.search_steps < 1 || s.pipeline_depth < 0 ||
+      (s.pinned_inputs != 0 && s.pinned_inputs != 1)) {
     return Status::InvalidArgument("bench: a measurement setting is out of range (negative, or "
-                                   "min_samples/window_min_queries/pool_min_batches/search_steps < 1)");
+                                   "min_samples/window_min_queries/pool_min_batches/search_steps < 1, "
+                                   "pinned_inputs not 0/1)");
   }
   return Status::OK();
 }

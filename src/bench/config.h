@@ -41,6 +41,10 @@ struct MeasureSettings {
   double max_queue_delay_ms = 2;   // server: how long the batcher waits to fill a batch
   double p99_bound_ms = 0;         // server_search: the latency bound (required there)
   int search_steps = 6;            // server_search: bisection steps
+  int pipeline_depth = 0;          // offline on models with optic/pipelining.h (accelerators):
+                                   // batches in flight; 0 = the model's max, 1 = synchronous
+  int pinned_inputs = 1;           // accelerators: pool in the model's page-locked memory (1)
+                                   // or ordinary pageable memory (0, staged by the backend)
   double window() const { return window_s > 0 ? window_s : min_duration_s / 3.0; }
 };
 nlohmann::json SettingsToJson(const MeasureSettings& s);

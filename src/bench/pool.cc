@@ -1,6 +1,7 @@
 #include "bench/pool.h"
 
 #include <algorithm>
+#include <cstring>
 #include <random>
 
 #include "optic/parity.h"
@@ -40,7 +41,8 @@ Status MakeBatch(const std::vector<TensorInfo>& inputs, int batch, uint64_t seed
 }
 
 Status InputPool::Make(const std::vector<TensorInfo>& inputs, int batch,
-                       const MeasureSettings& settings, InputPool* out) {
+                       const MeasureSettings& settings, InputPool* out,
+                       PipelinedExecution* host_memory) {
   InputPool pool;
   for (int64_t i = 0; static_cast<int>(pool.batches_.size()) < settings.pool_min_batches ||
                       pool.bytes_ < settings.pool_bytes;
@@ -50,6 +52,15 @@ Status InputPool::Make(const std::vector<TensorInfo>& inputs, int batch,
     int64_t bytes = 0;
     for (const auto& t : b) bytes += static_cast<int64_t>(t.nbytes());
     if (bytes == 0) return Status::InvalidArgument("model inputs are empty; nothing to pool");
+    if (host_memory) {
+      for (Tensor& t : b) {
+        Tensor pinned;
+        OPTIC_RETURN_IF_ERROR(host_memory->AllocateHostInput(t.dtype(), t.shape(), &pinned)
+                                  .Prefixed("input pool"));
+        std::memcpy(pinned.raw(), t.raw(), t.nbytes());
+        t = std::move(pinned);
+      }
+    }
     pool.bytes_ += bytes;
     pool.batches_.push_back(std::move(b));
   }

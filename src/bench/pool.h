@@ -9,6 +9,7 @@
 
 #include "bench/config.h"
 #include "optic/backend.h"
+#include "optic/pipelining.h"
 
 namespace optic::bench {
 
@@ -19,9 +20,12 @@ Status MakeBatch(const std::vector<TensorInfo>& inputs, int batch, uint64_t seed
 
 class InputPool {
  public:
-  // At least settings.pool_min_batches batches and settings.pool_bytes bytes in all.
+  // At least settings.pool_min_batches batches and settings.pool_bytes bytes in all. With
+  // `host_memory`, the batches live in the model's page-locked input memory (uploaded without a
+  // staging copy, as an application that allocates its buffers that way would see).
   static Status Make(const std::vector<TensorInfo>& inputs, int batch,
-                     const MeasureSettings& settings, InputPool* out);
+                     const MeasureSettings& settings, InputPool* out,
+                     PipelinedExecution* host_memory = nullptr);
   size_t size() const { return batches_.size(); }
   const std::vector<Tensor>& batch(int64_t i) const { return batches_[i % batches_.size()]; }
   int64_t bytes() const { return bytes_; }

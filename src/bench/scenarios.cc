@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 
 namespace optic::bench {
 
@@ -96,6 +97,51 @@ Status RunClosedLoop(const QueryFn& query, int samples_per_query, const MeasureS
     if (tracker.Add(t1, samples_per_query, {Seconds(t1 - t0) * 1e3}, out)) break;
   }
   return Status::OK();
+}
+
+Status RunPipelinedLoop(const SubmitFn& submit, const CollectFn& collect, int depth,
+                        int samples_per_query, const MeasureSettings& s, SteadyResult* out) {
+  *out = SteadyResult();
+  depth = std::max(1, depth);
+  std::deque<Clock::time_point> sent;  // submit times of the queries in flight, oldest first
+  auto drain = [&]() {
+    Status first;
+    for (; !sent.empty(); sent.pop_front()) {
+      Status st = collect();
+      if (first.ok() && !st.ok()) first = st;
+    }
+    return first;
+  };
+  // A failure stops the loop; what is still in flight is collected (and its errors dropped).
+  auto fail = [&](const Status& st, const std::string& where) {
+    (void)drain();
+    return st.Prefixed(where);
+  };
+  int64_t next = 0;
+  for (int i = 0; i < depth; ++i, ++next) {  // untimed: fill and empty every slot once
+    Status st = submit(next);
+    if (!st.ok()) return fail(st, "pipeline warm-up");
+    sent.push_back(Clock::now());
+  }
+  OPTIC_RETURN_IF_ERROR(drain().Prefixed("pipeline warm-up"));
+  const auto start = Clock::now();
+  WindowTracker tracker(s, start);
+  for (;;) {
+    while (static_cast<int>(sent.size()) < depth) {
+      const auto t0 = Clock::now();
+      Status st = submit(next);
+      if (!st.ok()) return fail(st, "query " + std::to_string(next));
+      sent.push_back(t0);
+      ++next;
+    }
+    Status st = collect();
+    const auto t1 = Clock::now();
+    const auto t0 = sent.front();
+    sent.pop_front();
+    if (!st.ok()) return fail(st, "collect");
+    if (tracker.Add(t1, samples_per_query, {Seconds(t1 - t0) * 1e3}, out)) break;
+  }
+  return drain().Prefixed("pipeline drain");
 }
 
 Status SearchServer(Model* model, const InputPool& pool, int max_batch, bool dynamic_batch,

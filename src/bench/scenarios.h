@@ -7,6 +7,9 @@
 //  - server search: bisection on the rate for the highest that keeps p99 under a bound.
 // Every steady state runs until min duration and min count are met and the last 3 windows are
 // stable, or until max duration (then stable=false; the numbers are still reported).
+//  - offline on an accelerator model with optic/pipelining.h: up to `depth` batches in flight,
+//    so uploads, compute and downloads of neighbouring batches overlap; a query's latency runs
+//    from its Submit to the end of its Collect.
 // Threading: the calling thread measures; the server scenario adds one generator thread.
 #pragma once
 
@@ -47,6 +50,14 @@ Status Warmup(const QueryFn& query, const MeasureSettings& settings, int64_t* ru
 // The closed loop (offline, single_stream); each query is `samples_per_query` images.
 Status RunClosedLoop(const QueryFn& query, int samples_per_query, const MeasureSettings& settings,
                      SteadyResult* out);
+
+// The pipelined closed loop: submit(i) enqueues query i, collect() waits for the oldest one.
+// `depth` queries are submitted and collected untimed first (slot buffers, allocator warm-up);
+// on return nothing is left in flight, also after a failure.
+using SubmitFn = std::function<Status(int64_t i)>;
+using CollectFn = std::function<Status()>;
+Status RunPipelinedLoop(const SubmitFn& submit, const CollectFn& collect, int depth,
+                        int samples_per_query, const MeasureSettings& settings, SteadyResult* out);
 
 // The server scenario at `qps` samples/s, one sample per query, batched up to `max_batch`.
 // `dynamic_batch`: the model takes partial batches; otherwise partial batches are padded.

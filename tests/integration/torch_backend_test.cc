@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "optic/parity.h"
+#include "optic/pipelining.h"
 #include "optic/registry.h"
 #include "optic/zoo.h"
 
@@ -174,6 +175,33 @@ TEST_F(TorchBackendTest, AnyBatchSizeAndRowsIndependent) {
   TensorDiff d;
   ASSERT_TRUE(CompareTensors(row0, y1, &d).ok());
   EXPECT_LE(d.max_rel, 1e-5);
+}
+
+// On the CPU the pipelining interface (optic/pipelining.h) holds one batch: Submit runs it,
+// Collect hands back the same outputs as Execute; misuse is refused with the right code.
+TEST_F(TorchBackendTest, CpuSubmitCollectMatchesExecute) {
+  std::unique_ptr<Model> model;
+  ASSERT_TRUE(Load({}, &model).ok());
+  auto* p = dynamic_cast<PipelinedExecution*>(model.get());
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->max_in_flight(), 1);
+  Tensor in, expected;
+  ASSERT_TRUE(MakeInput(model_->input, 3, /*seed=*/7, &in).ok());
+  ASSERT_TRUE(Run(model.get(), 3, &expected).ok());
+  std::vector<Tensor> outs;
+  EXPECT_EQ(p->Collect(&outs, nullptr).code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(p->Submit({in}).ok());
+  EXPECT_EQ(p->Submit({in}).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(model->Execute({in}, &outs).code(), StatusCode::kUnavailable);
+  ASSERT_TRUE(p->Collect(&outs, nullptr).ok());
+  ASSERT_EQ(outs.size(), 1u);
+  TensorDiff d;
+  ASSERT_TRUE(CompareTensors(outs[0], expected, &d).ok());
+  EXPECT_LE(d.max_abs, 1e-6);
+  Tensor host;
+  ASSERT_TRUE(p->AllocateHostInput(DType::kFP32, {2, 3}, &host).ok());
+  EXPECT_TRUE(host.is_host());
+  EXPECT_EQ(host.numel(), 6);
 }
 
 TEST_F(TorchBackendTest, WithoutDescriptionFallsBackToForwardArguments) {

@@ -27,9 +27,9 @@ struct Flags {
   double duration_s = 0, max_duration_s = 0, timeout_s = 0, qps = 0, p99_bound_ms = 0,
          warmup_ms = -1, max_queue_delay_ms = -1;
   int64_t min_samples = 0;
-  int warmup_runs = -1;
+  int warmup_runs = -1, pipeline_depth = -1;
   uint64_t seed = 0;
-  bool resume = false, list = false, e2e = false;
+  bool resume = false, list = false, e2e = false, pageable_inputs = false;
   std::string command = "optic bench";
 };
 
@@ -93,6 +93,8 @@ Status ToConfig(const Flags& f, BenchConfig* c) {
   if (f.max_queue_delay_ms >= 0) s.max_queue_delay_ms = f.max_queue_delay_ms;
   if (f.min_samples > 0) s.min_samples = f.min_samples;
   if (f.seed > 0) s.seed = f.seed;
+  if (f.pipeline_depth >= 0) s.pipeline_depth = f.pipeline_depth;
+  if (f.pageable_inputs) s.pinned_inputs = 0;
   // Re-check the combination (e.g. --max-duration-s below --duration-s).
   return bench::SettingsFromJson(bench::SettingsToJson(s), &s);
 }
@@ -182,6 +184,12 @@ void AddBenchCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--qps", f->qps, "server: target samples/s (default: half the measured capacity)");
   cmd->add_option("--max-queue-delay-ms", f->max_queue_delay_ms, "server: batching delay (default 2)");
   cmd->add_option("--p99-bound-ms", f->p99_bound_ms, "server_search: the p99 latency bound");
+  cmd->add_option("--pipeline-depth", f->pipeline_depth,
+                  "offline on accelerators: batches in flight (0 = the model's maximum, "
+                  "1 = synchronous Execute loop)");
+  cmd->add_flag("--pageable-inputs", f->pageable_inputs,
+                "accelerators: keep the input pool in ordinary memory (the backend then copies "
+                "each batch into its pinned staging) instead of the model's page-locked memory");
   cmd->add_option("--ensemble", f->ensemble, "co-located ensemble members, e.g. resnet50,vgg19,densenet201");
   cmd->add_option("--reference", f->reference, "reference backend for the correctness check");
   cmd->add_option("--reference-device", f->reference_device,

@@ -18,10 +18,11 @@
 //
 // Options: freeze (bool, default true): torch::jit::freeze inlines the weights as constants and
 // folds conv+batchnorm; optimize (bool, default true, needs freeze): torch::jit::
-// optimize_for_inference, which on the CPU moves convolutions to oneDNN. Debian's libtorch 1.13
-// is built with a generic BLAS (no MKL), so its plain convolutions are slow: resnet50 at batch 1
-// took ~2.6 s per run plain or frozen and ~0.3-0.35 s optimized, max |diff| 9e-5 (Python over
-// the same libtorch, 2 loaded cores). channels_last (bool, default false): NHWC weights and inputs
+// optimize_for_inference, which on the CPU moves convolutions to oneDNN (default false on CUDA,
+// see ParseSettings). Debian's libtorch 1.13 is built with a generic BLAS (no MKL), so its plain
+// convolutions are slow: resnet50 at batch 1 took ~2.6 s per run plain or frozen and ~0.3-0.35 s
+// optimized, max |diff| 9e-5 (Python over the same libtorch, 2 loaded cores). pipeline_depth
+// (int, default 3): CUDA batches in flight (optic/pipelining.h). channels_last (bool, default false): NHWC weights and inputs
 // (for tensor cores on CUDA).
 // Threads: LoadOptions::threads sets libtorch's intra-op pool (at::set_num_threads), which is
 // process-wide (per calling thread under OpenMP, which is why Execute sets it again); 0 means all
@@ -33,6 +34,7 @@
 #include <torch/script.h>
 #include <torch/version.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -97,12 +99,15 @@ class TorchBackend final : public Backend {
              "(default true)"},
             {"optimize", OptionSpec::Type::kBool, {},
              "also run torch::jit::optimize_for_inference: oneDNN convolutions on the CPU "
-             "(default true)"},
+             "(default true on the CPU, false on CUDA)"},
             {"channels_last", OptionSpec::Type::kBool, {},
              "NHWC memory order for 4-d weights and inputs (default false)"},
             {"cuda_graph", OptionSpec::Type::kBool, {},
              "cuda only: capture each batch shape in a CUDA graph once, then replay it "
-             "(default false)"}};
+             "(default false)"},
+            {"pipeline_depth", OptionSpec::Type::kInt, {},
+             "cuda only: batches in flight through Submit/Collect, each with its own "
+             "buffers (default 3)"}};
   }
 
   Status Load(const std::string& path, const LoadOptions& options,
@@ -168,7 +173,17 @@ class TorchBackend final : public Backend {
       if (key == "optimize") s->optimize = Truthy(value);
       if (key == "channels_last") s->channels_last = Truthy(value);
       if (key == "cuda_graph") s->cuda_graph = Truthy(value);
+      if (key == "pipeline_depth") {
+        s->pipeline_depth = std::atoi(value.c_str());
+        if (s->pipeline_depth < 1 || s->pipeline_depth > 16) {
+          return Status::InvalidArgument("option pipeline_depth=" + value + " is out of range 1..16");
+        }
+      }
     }
+    // optimize_for_inference exists for oneDNN on the CPU; on CUDA it only adds conv+add+relu
+    // fusion, and with PyTorch 2.11 it did not finish on densenet201 within 240 s (GPU machine,
+    // 2026-11-21/22). So on CUDA it runs only when asked for.
+    if (!s->device.is_cpu() && options.backend_options.count("optimize") == 0) s->optimize = false;
     if (s->cuda_graph && s->device.is_cpu()) {
       return Status::InvalidArgument("option cuda_graph=true needs a cuda device");
     }

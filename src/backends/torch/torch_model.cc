@@ -92,14 +92,104 @@ Status TorchModel::CheckBatch(const std::vector<Tensor>& inputs) const {
   return s.ok() ? s : Status(s.code(), "torch: '" + path_ + "': " + s.message());
 }
 
-Status TorchModel::Execute(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) {
-  OPTIC_RETURN_IF_ERROR(CheckBatch(inputs));
+template <typename Fn>
+Status TorchModel::Guarded(const char* what, Fn&& fn) {
   try {
-    return RunForward(inputs, outputs);
+    return fn();
   } catch (const c10::OutOfMemoryError& e) {
     return Status::OutOfMemory(ErrorText("out of memory running", path_, e));
   } catch (const std::exception& e) {  // c10::Error and the rest
-    return Status::Internal(ErrorText("run failed for", path_, e));
+    return Status::Internal(ErrorText(what, path_, e));
+  }
+}
+
+Status TorchModel::Execute(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) {
+  OPTIC_RETURN_IF_ERROR(CheckBatch(inputs));
+  if (in_flight() > 0) {
+    return Status::Unavailable("torch: '" + path_ + "': Execute while " +
+                               std::to_string(in_flight()) +
+                               " submitted batches are in flight (Collect them first)");
+  }
+  return Guarded("run failed for", [&] { return RunForward(inputs, outputs); });
+}
+
+int TorchModel::in_flight() const {
+  if (!device_.is_cuda()) return static_cast<int>(cpu_done_.size());
+  return cuda_ ? cuda_->in_flight() : 0;
+}
+
+Status TorchModel::Submit(const std::vector<Tensor>& inputs) {
+  OPTIC_RETURN_IF_ERROR(CheckBatch(inputs));
+  if (in_flight() >= max_in_flight()) {
+    return Status::Unavailable("torch: '" + path_ + "': " + std::to_string(in_flight()) +
+                               " batches in flight already (max_in_flight); Collect one first");
+  }
+  if (!device_.is_cuda()) {  // no overlap to gain on the CPU: run now, hand back at Collect
+    std::vector<Tensor> out;
+    OPTIC_RETURN_IF_ERROR(Guarded("run failed for", [&] { return RunForward(inputs, &out); }));
+    cpu_done_.push_back(std::move(out));
+    return Status::OK();
+  }
+  return Guarded("run failed for", [&] {
+    OPTIC_RETURN_IF_ERROR(EnsureRunner());
+    c10::InferenceMode inference_mode;
+    SetGlobals();
+    Status flat;
+    cuda_->Submit(inputs, MakeForward(&flat));
+    if (!flat.ok()) {  // nothing usable was enqueued: retire the batch again
+      std::vector<at::Tensor> unused;
+      cuda_->Collect(&unused, nullptr);
+    }
+    return flat;
+  });
+}
+
+Status TorchModel::Collect(std::vector<Tensor>* outputs, ExecutePhases* phases) {
+  if (in_flight() == 0) {
+    return Status::InvalidArgument("torch: '" + path_ + "': Collect with no batch in flight");
+  }
+  if (!device_.is_cuda()) {
+    *outputs = std::move(cpu_done_.front());
+    cpu_done_.erase(cpu_done_.begin());
+    return Status::OK();
+  }
+  return Guarded("run failed for", [&] {
+    std::vector<at::Tensor> produced;
+    cuda_->Collect(&produced, phases);
+    return ToOutputs(produced, outputs);
+  });
+}
+
+Status TorchModel::AllocateHostInput(DType dtype, const Shape& shape, Tensor* out) {
+  if (!device_.is_cuda()) return Tensor::Empty(dtype, shape, out);
+  return Guarded("cannot allocate pinned memory for", [&] {
+    OPTIC_RETURN_IF_ERROR(EnsureRunner());
+    auto t = std::make_shared<at::Tensor>(cuda_->AllocatePinned(ToScalarType(dtype), shape));
+    void* data = t->data_ptr();
+    *out = Tensor::FromHolder(std::move(t), data, dtype, shape, {});
+    return Status::OK();
+  });
+}
+
+Status TorchModel::EnsureRunner() {
+  if (cuda_) return Status::OK();
+  // Pinned staging, the model's own streams, events and CUDA graphs: torch_cuda_runner.h.
+  CudaRunnerSettings rs;
+  rs.device_index = device_.index();
+  rs.compute_dtype = compute_dtype_;
+  rs.channels_last = settings_.channels_last;
+  rs.cuda_graph = settings_.cuda_graph;
+  rs.pipeline_depth = settings_.pipeline_depth;
+  return CreateCudaRunner(rs, &cuda_);
+}
+
+void TorchModel::SetGlobals() const {
+  if (at::get_num_threads() != settings_.threads) at::set_num_threads(settings_.threads);
+  if (device_.is_cuda()) {
+    // PyTorch allows TF32 in cuDNN by default; fp32 must mean fp32 here.
+    const bool tf32 = settings_.precision == Precision::kTF32;
+    at::globalContext().setAllowTF32CuBLAS(tf32);
+    at::globalContext().setAllowTF32CuDNN(tf32);
   }
 }
 
@@ -128,37 +218,26 @@ bool Flatten(const c10::IValue& v, std::vector<at::Tensor>* out) {
 
 }  // namespace
 
+ForwardFn TorchModel::MakeForward(Status* flat) {
+  return [this, flat](const std::vector<at::Tensor>& x, void*) {
+    std::vector<at::Tensor> out;
+    const c10::IValue r = module_.forward(std::vector<c10::IValue>(x.begin(), x.end()));
+    if (!Flatten(r, &out)) {
+      *flat = Status::Unsupported("torch: '" + path_ + "': forward() returned " + r.tagKind() +
+                                  ", not tensors or tuples/lists of tensors");
+    }
+    return out;
+  };
+}
+
 Status TorchModel::RunForward(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) {
   c10::InferenceMode inference_mode;
-  if (at::get_num_threads() != settings_.threads) at::set_num_threads(settings_.threads);
-  if (device_.is_cuda()) {
-    // PyTorch allows TF32 in cuDNN by default; fp32 must mean fp32 here.
-    const bool tf32 = settings_.precision == Precision::kTF32;
-    at::globalContext().setAllowTF32CuBLAS(tf32);
-    at::globalContext().setAllowTF32CuDNN(tf32);
-  }
+  SetGlobals();
   std::vector<at::Tensor> produced;
   if (device_.is_cuda()) {
-    // Pinned staging, the model's own stream, events and CUDA graphs: torch_cuda_runner.h.
-    if (!cuda_) {
-      CudaRunnerSettings rs;
-      rs.device_index = device_.index();
-      rs.compute_dtype = compute_dtype_;
-      rs.channels_last = settings_.channels_last;
-      rs.cuda_graph = settings_.cuda_graph;
-      OPTIC_RETURN_IF_ERROR(CreateCudaRunner(rs, &cuda_));
-    }
+    OPTIC_RETURN_IF_ERROR(EnsureRunner());
     Status flat;
-    ForwardFn forward = [&](const std::vector<at::Tensor>& x, void*) {
-      std::vector<at::Tensor> out;
-      const c10::IValue r = module_.forward(std::vector<c10::IValue>(x.begin(), x.end()));
-      if (!Flatten(r, &out)) {
-        flat = Status::Unsupported("torch: '" + path_ + "': forward() returned " + r.tagKind() +
-                                   ", not tensors or tuples/lists of tensors");
-      }
-      return out;
-    };
-    cuda_->Run(inputs, forward, &produced);
+    cuda_->Run(inputs, MakeForward(&flat), &produced);
     OPTIC_RETURN_IF_ERROR(flat);
     return ToOutputs(produced, outputs);
   }

@@ -21,6 +21,7 @@
 
 #include "optic/backend.h"
 #include "optic/phase_timing.h"
+#include "optic/pipelining.h"
 #include "torch_cuda_runner.h"
 
 namespace optic::torch_backend {
@@ -34,9 +35,12 @@ struct TorchSettings {
   bool optimize = true;        // torch::jit::optimize_for_inference after freezing
   bool channels_last = false;  // 4-d weights and inputs in NHWC memory order
   bool cuda_graph = false;     // CUDA: capture each batch shape once, then replay (torch_cuda_runner.h)
+  int pipeline_depth = 3;      // CUDA: batches in flight through Submit/Collect (optic/pipelining.h)
 };
 
-class TorchModel final : public Model, public PhaseReporting {
+// On CUDA also PipelinedExecution (several batches in flight); on the CPU Submit runs the batch
+// at once and Collect hands its outputs back (max_in_flight 1).
+class TorchModel final : public Model, public PhaseReporting, public PipelinedExecution {
  public:
   // `shapes_known` false: `inputs` carry shape [-1] and unknown rank; Execute then checks only the
   // number and dtype of inputs and libtorch reports any shape error itself.
@@ -49,7 +53,18 @@ class TorchModel final : public Model, public PhaseReporting {
   // CUDA only: H2D / compute / D2H of the last Execute, from CUDA events on the model's stream.
   bool LastPhases(ExecutePhases* out) const override { return cuda_ && cuda_->LastPhases(out); }
 
+  int max_in_flight() const override { return device_.is_cuda() ? settings_.pipeline_depth : 1; }
+  int in_flight() const override;
+  Status Submit(const std::vector<Tensor>& inputs) override;
+  Status Collect(std::vector<Tensor>* outputs, ExecutePhases* phases) override;
+  Status AllocateHostInput(DType dtype, const Shape& shape, Tensor* out) override;
+
  private:
+  Status EnsureRunner();
+  ForwardFn MakeForward(Status* flat);  // forward() flattened to tensors; *flat: shape errors
+  void SetGlobals() const;  // thread count, TF32 flags: process-global libtorch state
+  // Runs `fn` turning libtorch exceptions into a Status naming the file.
+  template <typename Fn> Status Guarded(const char* what, Fn&& fn);
   Status CheckBatch(const std::vector<Tensor>& inputs) const;
   Status RunForward(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs);
   // Checks forward()'s tensors against outputs_ and wraps them as fp32/int host tensors.
@@ -63,6 +78,7 @@ class TorchModel final : public Model, public PhaseReporting {
   std::vector<TensorInfo> inputs_, outputs_;
   bool shapes_known_;
   std::unique_ptr<CudaRunner> cuda_;  // CUDA devices: stream, pinned staging, graphs (lazy)
+  std::vector<std::vector<Tensor>> cpu_done_;  // CPU Submit: outputs waiting for Collect
 };
 
 // libtorch dtype of an optic dtype, and back (false for dtypes optic has no name for).

@@ -10,7 +10,8 @@
 //
 // Execution goes through the shared CudaRunner (src/backends/torch/torch_cuda_runner.h): pinned
 // staging, the model's own stream (handed to the package's run), CUDA events for H2D / compute /
-// D2H, and with cuda_graph=true one CUDA graph per batch size. Inputs stay NCHW-contiguous: the
+// D2H, with cuda_graph=true one CUDA graph per batch size, and Submit/Collect with up to
+// pipeline_depth batches in flight (optic/pipelining.h). Inputs stay NCHW-contiguous: the
 // package was compiled for that layout (Inductor chooses its own internal layouts).
 //
 // Shapes come from the zoo manifest next to the package (torch_io_spec.h), as for TorchScript.
@@ -21,9 +22,11 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "optic/backend.h"
+#include "optic/pipelining.h"
 #include "torch_cuda_runner.h"
 #include "torch_io_spec.h"
 #include "torch_model.h"
@@ -45,7 +48,7 @@ bool CudaAvailable() {
   }
 }
 
-class AotiModel final : public Model, public PhaseReporting {
+class AotiModel final : public Model, public PhaseReporting, public PipelinedExecution {
  public:
   AotiModel(std::unique_ptr<torch::inductor::AOTIModelPackageLoader> loader, std::string path,
             Precision precision, std::unique_ptr<CudaRunner> runner, std::vector<TensorInfo> in,
@@ -59,39 +62,91 @@ class AotiModel final : public Model, public PhaseReporting {
 
   Status Execute(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) override {
     OPTIC_RETURN_IF_ERROR(CheckInputs(inputs_, inputs).Prefixed("torch_aoti: '" + path_ + "'"));
+    if (runner_->in_flight() > 0) {
+      return Status::Unavailable("torch_aoti: '" + path_ + "': Execute while batches are in "
+                                 "flight (Collect them first)");
+    }
+    return Guarded([&] {
+      std::vector<at::Tensor> produced;
+      runner_->Run(inputs, Forward(), &produced);
+      return ToOutputs(produced, outputs);
+    });
+  }
+
+  int max_in_flight() const override { return runner_->depth(); }
+  int in_flight() const override { return runner_->in_flight(); }
+  Status Submit(const std::vector<Tensor>& inputs) override {
+    OPTIC_RETURN_IF_ERROR(CheckInputs(inputs_, inputs).Prefixed("torch_aoti: '" + path_ + "'"));
+    if (runner_->in_flight() >= runner_->depth()) {
+      return Status::Unavailable("torch_aoti: '" + path_ + "': pipeline full; Collect first");
+    }
+    return Guarded([&] {
+      runner_->Submit(inputs, Forward());
+      return Status::OK();
+    });
+  }
+  Status Collect(std::vector<Tensor>* outputs, ExecutePhases* phases) override {
+    if (runner_->in_flight() == 0) {
+      return Status::InvalidArgument("torch_aoti: '" + path_ + "': Collect with nothing in flight");
+    }
+    return Guarded([&] {
+      std::vector<at::Tensor> produced;
+      runner_->Collect(&produced, phases);
+      return ToOutputs(produced, outputs);
+    });
+  }
+  Status AllocateHostInput(DType dtype, const Shape& shape, Tensor* out) override {
+    return Guarded([&] {
+      auto t = std::make_shared<at::Tensor>(
+          runner_->AllocatePinned(torch_backend::ToScalarType(dtype), shape));
+      void* data = t->data_ptr();
+      *out = Tensor::FromHolder(std::move(t), data, dtype, shape, {});
+      return Status::OK();
+    });
+  }
+
+ private:
+  // The package's forward on the runner's compute stream. fp32 means fp32: the package's
+  // convolutions run through cuDNN, which reads the TF32 flags.
+  torch_backend::ForwardFn Forward() {
+    return [this](const std::vector<at::Tensor>& x, void* stream) {
+      return loader_->run(x, stream);
+    };
+  }
+
+  template <typename Fn>
+  Status Guarded(Fn&& fn) {
     try {
       c10::InferenceMode inference_mode;
-      // fp32 means fp32: the package's convolutions run through cuDNN, which reads this flag.
       at::globalContext().setAllowTF32CuDNN(false);
       at::globalContext().setAllowTF32CuBLAS(false);
-      std::vector<at::Tensor> produced;
-      runner_->Run(inputs, [this](const std::vector<at::Tensor>& x, void* stream) {
-        return loader_->run(x, stream);
-      }, &produced);
-      if (produced.size() != outputs_.size()) {
-        return Status::Internal("torch_aoti: '" + path_ + "' returned " +
-                                std::to_string(produced.size()) + " outputs, the zoo declares " +
-                                std::to_string(outputs_.size()));
-      }
-      outputs->clear();
-      for (at::Tensor& o : produced) {
-        auto host = std::make_shared<at::Tensor>(o.contiguous());
-        DType dtype;
-        if (!torch_backend::FromScalarType(host->scalar_type(), &dtype)) {
-          return Status::Unsupported("torch_aoti: '" + path_ + "': output dtype has no optic name");
-        }
-        Shape shape(host->sizes().begin(), host->sizes().end());
-        void* data = host->data_ptr();
-        outputs->push_back(Tensor::FromHolder(std::move(host), data, dtype, std::move(shape), {}));
-      }
-      return Status::OK();
+      return fn();
     } catch (const std::exception& e) {
       const std::string text = torch_backend::ErrorText("run failed for", path_, e);
       return Status::Internal("torch_aoti" + text.substr(5));  // "torch: ..." -> "torch_aoti: ..."
     }
   }
 
- private:
+  Status ToOutputs(std::vector<at::Tensor>& produced, std::vector<Tensor>* outputs) const {
+    if (produced.size() != outputs_.size()) {
+      return Status::Internal("torch_aoti: '" + path_ + "' returned " +
+                              std::to_string(produced.size()) + " outputs, the zoo declares " +
+                              std::to_string(outputs_.size()));
+    }
+    outputs->clear();
+    for (at::Tensor& o : produced) {
+      auto host = std::make_shared<at::Tensor>(o.contiguous());
+      DType dtype;
+      if (!torch_backend::FromScalarType(host->scalar_type(), &dtype)) {
+        return Status::Unsupported("torch_aoti: '" + path_ + "': output dtype has no optic name");
+      }
+      Shape shape(host->sizes().begin(), host->sizes().end());
+      void* data = host->data_ptr();
+      outputs->push_back(Tensor::FromHolder(std::move(host), data, dtype, std::move(shape), {}));
+    }
+    return Status::OK();
+  }
+
   std::unique_ptr<torch::inductor::AOTIModelPackageLoader> loader_;
   std::string path_;
   Precision precision_;
@@ -116,15 +171,25 @@ class AotiBackend final : public Backend {
 
   std::vector<OptionSpec> option_specs() const override {
     return {{"cuda_graph", OptionSpec::Type::kBool, {},
-             "capture each batch size in a CUDA graph once, then replay it (default false)"}};
+             "capture each batch size in a CUDA graph once, then replay it (default false)"},
+            {"pipeline_depth", OptionSpec::Type::kInt, {},
+             "batches in flight through Submit/Collect (default 3)"}};
   }
 
   Status Load(const std::string& path, const LoadOptions& options,
               std::unique_ptr<Model>* out) override {
     OPTIC_RETURN_IF_ERROR(ValidateLoadOptions(*this, options, path));
     bool graph = false;
+    int depth = 3;
     for (const auto& [k, v] : options.backend_options) {
       if (k == "cuda_graph") graph = Truthy(v);
+      if (k == "pipeline_depth") {
+        depth = std::atoi(v.c_str());
+        if (depth < 1 || depth > 16) {
+          return Status::InvalidArgument("torch_aoti: option pipeline_depth=" + v +
+                                         " is out of range 1..16");
+        }
+      }
     }
     std::string file;
     OPTIC_RETURN_IF_ERROR(PackageFor(path, options.precision, &file));
@@ -138,6 +203,7 @@ class AotiBackend final : public Backend {
     rs.device_index = options.device.index;
     rs.compute_dtype = torch_backend::ComputeDType(options.precision);
     rs.cuda_graph = graph;
+    rs.pipeline_depth = depth;
     std::unique_ptr<CudaRunner> runner;
     OPTIC_RETURN_IF_ERROR(torch_backend::CreateCudaRunner(rs, &runner));
     try {
