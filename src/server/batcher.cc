@@ -13,8 +13,14 @@ uint64_t Ns(Clock::duration d) {
 
 // Requests merge only when every input has the same dtype and non-batch dimensions.
 bool SameRowShape(const InferRequest& a, const InferRequest& b) {
-  if (a.inputs.size() != b.inputs.size()) return false;
+  if (a.inputs.size() != b.inputs.size() || a.bytes.size() != b.bytes.size()) return false;
   for (size_t i = 0; i < a.inputs.size(); ++i) {
+    if (i < a.bytes.size() && !a.bytes[i].shape.empty()) {
+      const Shape& x = a.bytes[i].shape;
+      const Shape& y = b.bytes[i].shape;
+      if (x.size() != y.size() || !std::equal(x.begin() + 1, x.end(), y.begin() + 1)) return false;
+      continue;
+    }
     const Shape& x = a.inputs[i].shape();
     const Shape& y = b.inputs[i].shape();
     if (a.inputs[i].dtype() != b.inputs[i].dtype() || x.size() != y.size() || x.empty()) return false;
@@ -36,6 +42,17 @@ Status DynamicBatcher::Create(const BatcherOptions& options,
                               std::vector<std::unique_ptr<Model>> instances,
                               std::shared_ptr<ModelStats> stats,
                               std::unique_ptr<DynamicBatcher>* out) {
+  return Create(options, std::move(instances), {}, std::move(stats), out);
+}
+
+Status DynamicBatcher::Create(const BatcherOptions& options,
+                              std::vector<std::unique_ptr<Model>> instances,
+                              std::vector<std::unique_ptr<InputStage>> stages,
+                              std::shared_ptr<ModelStats> stats,
+                              std::unique_ptr<DynamicBatcher>* out) {
+  if (!stages.empty() && stages.size() != instances.size()) {
+    return Status::Internal("one input stage per instance expected");
+  }
   if (instances.empty()) return Status::InvalidArgument("batcher needs at least one instance");
   if (options.max_batch_size < 0) return Status::InvalidArgument("max_batch_size must be >= 0");
   for (int p : options.preferred_batch_sizes) {
@@ -56,9 +73,10 @@ Status DynamicBatcher::Create(const BatcherOptions& options,
   if (!b->stats_) b->stats_ = std::make_shared<ModelStats>();
   if (b->options_.policies.empty()) b->options_.policies.push_back({});
   b->queues_.resize(levels);
-  for (auto& m : instances) {
+  for (size_t i = 0; i < instances.size(); ++i) {
     auto inst = std::make_unique<Instance>();
-    inst->model = std::move(m);
+    inst->model = std::move(instances[i]);
+    if (!stages.empty()) inst->stage = std::move(stages[i]);
     b->instances_.push_back(std::move(inst));
   }
   for (auto& inst : b->instances_) {
@@ -244,7 +262,7 @@ void DynamicBatcher::WorkerLoop(Instance* inst) {
     inst->batch.clear();
     lock.unlock();
     const size_t n = batch.size();
-    RunBatch(inst->model.get(), batch);
+    RunBatch(inst, batch);
     lock.lock();
     running_requests_ -= n;
     inst->busy = false;
@@ -252,15 +270,33 @@ void DynamicBatcher::WorkerLoop(Instance* inst) {
   }
 }
 
-void DynamicBatcher::RunBatch(Model* model, std::vector<std::unique_ptr<InferRequest>>& batch) {
+void DynamicBatcher::RunBatch(Instance* inst, std::vector<std::unique_ptr<InferRequest>>& batch) {
+  Model* model = inst->model.get();
   const auto t0 = Clock::now();
   for (auto& r : batch) stats_->RecordQueue(Ns(t0 - r->enqueued));
-  int64_t rows = 0;
-  for (auto& r : batch) rows += r->rows;
   Status status;
   std::vector<Tensor> inputs;
+  if (inst->stage) {
+    // Requests whose images fail are answered now; the rest run as one batch.
+    std::vector<Status> failures(batch.size());
+    status = inst->stage->Prepare(batch, &inputs, &failures);
+    if (status.ok()) {
+      std::vector<std::unique_ptr<InferRequest>> kept;
+      for (size_t k = 0; k < batch.size(); ++k) {
+        if (failures[k].ok()) {
+          kept.push_back(std::move(batch[k]));
+        } else {
+          batch[k]->done(failures[k], {});
+        }
+      }
+      batch = std::move(kept);
+      if (batch.empty()) return;
+    }
+  }
+  int64_t rows = 0;
+  for (auto& r : batch) rows += r->rows;
   const InferRequest& head = *batch.front();
-  for (size_t i = 0; i < head.inputs.size() && status.ok(); ++i) {
+  for (size_t i = 0; !inst->stage && i < head.inputs.size() && status.ok(); ++i) {
     if (batch.size() == 1 && Aligned(head.inputs[i])) {
       inputs.push_back(head.inputs[i]);
       continue;
@@ -318,6 +354,18 @@ Status DynamicBatcher::WarmUp(const std::vector<Tensor>& inputs, int count) {
       std::vector<Tensor> outputs;
       // No batch runs yet: the workers are idle until the first Enqueue, so this thread is the
       // instance's only caller.
+      OPTIC_RETURN_IF_ERROR(inst->model->Execute(inputs, &outputs).Prefixed("warm-up"));
+    }
+  }
+  return Status::OK();
+}
+
+Status DynamicBatcher::WarmUpStaged(int64_t n, int count) {
+  for (auto& inst : instances_) {
+    std::vector<Tensor> inputs;
+    OPTIC_RETURN_IF_ERROR(inst->stage->WarmUpInputs(n, &inputs).Prefixed("warm-up"));
+    for (int i = 0; i < count; ++i) {
+      std::vector<Tensor> outputs;
       OPTIC_RETURN_IF_ERROR(inst->model->Execute(inputs, &outputs).Prefixed("warm-up"));
     }
   }

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "codec.h"
 #include "model_stats.h"
 #include "optic/backend.h"
 
@@ -33,6 +34,7 @@ struct InferRequest {
   using Done = std::function<void(const Status& status, std::vector<Tensor> outputs)>;
   std::string id;
   std::vector<Tensor> inputs;  // in the model's input order; axis 0 is the batch when batching
+  std::vector<BytesInput> bytes;  // parallel to `inputs` where the served input is BYTES
   int64_t rows = 1;            // batch rows this request carries (1 when the model does not batch)
   uint32_t priority = 0;       // 0: the default level; 1 is the highest
   uint64_t timeout_us = 0;     // 0: the queue policy's default
@@ -59,9 +61,26 @@ struct BatcherOptions {
   std::vector<QueuePolicy> policies;  // one per level (index level-1); a single entry applies to all
 };
 
+// Builds a model's input tensors from a batch of requests whose served inputs are not the model's
+// own (JPEG bytes decoded into an image tensor). One per instance, used only by its worker.
+// Failure: a request whose data cannot be used gets its own Status in (*failures)[k] and no rows
+// in *inputs (the other requests run); a non-OK return fails the whole batch.
+class InputStage {
+ public:
+  virtual ~InputStage() = default;
+  virtual Status Prepare(const std::vector<std::unique_ptr<InferRequest>>& batch,
+                         std::vector<Tensor>* inputs, std::vector<Status>* failures) = 0;
+  // Model inputs for a warm-up batch of n rows (zero-filled).
+  virtual Status WarmUpInputs(int64_t n, std::vector<Tensor>* inputs) = 0;
+};
+
 class DynamicBatcher {
  public:
   static Status Create(const BatcherOptions& options, std::vector<std::unique_ptr<Model>> instances,
+                       std::shared_ptr<ModelStats> stats, std::unique_ptr<DynamicBatcher>* out);
+  // Same, with one InputStage per instance (or an empty vector for none).
+  static Status Create(const BatcherOptions& options, std::vector<std::unique_ptr<Model>> instances,
+                       std::vector<std::unique_ptr<InputStage>> stages,
                        std::shared_ptr<ModelStats> stats, std::unique_ptr<DynamicBatcher>* out);
   ~DynamicBatcher();  // Shutdown()
   DynamicBatcher(const DynamicBatcher&) = delete;
@@ -74,10 +93,14 @@ class DynamicBatcher {
   size_t InFlight() const;
   // Runs one warm-up batch on every instance, bypassing the queue; before the model is served.
   Status WarmUp(const std::vector<Tensor>& inputs, int count);
+  // With stages: each instance's warm-up inputs come from its stage (n rows).
+  Status WarmUpStaged(int64_t n, int count);
+  bool staged() const { return !instances_.empty() && instances_[0]->stage != nullptr; }
 
  private:
   struct Instance {
     std::unique_ptr<Model> model;
+    std::unique_ptr<InputStage> stage;  // may be null
     std::vector<std::unique_ptr<InferRequest>> batch;
     bool busy = false;
     std::condition_variable cv;
@@ -86,7 +109,7 @@ class DynamicBatcher {
   DynamicBatcher(BatcherOptions options, std::shared_ptr<ModelStats> stats);
   void SchedulerLoop();
   void WorkerLoop(Instance* instance);
-  void RunBatch(Model* model, std::vector<std::unique_ptr<InferRequest>>& batch);
+  void RunBatch(Instance* inst, std::vector<std::unique_ptr<InferRequest>>& batch);
   // Under mu_: moves timed-out requests to `expired`; returns the nearest remaining deadline.
   Clock::time_point ExpireLocked(Clock::time_point now,
                                  std::vector<std::unique_ptr<InferRequest>>* expired);

@@ -98,7 +98,111 @@ const json* Param(const json& obj, const char* key) {
   return v == p->end() ? nullptr : &*v;
 }
 
+// Standard base64 (RFC 4648) with optional padding; whitespace is not allowed.
+bool DecodeBase64(std::string_view in, std::string* out) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
+  if (in.size() % 4 == 1) return false;
+  out->clear();
+  out->reserve(in.size() * 3 / 4);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    const int v = value(c);
+    if (v < 0) return false;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  return true;
+}
+
+Status CollectStrings(const json& data, std::vector<std::string>* out, int64_t n,
+                      const std::string& name) {
+  if (data.is_array()) {
+    for (const auto& e : data) OPTIC_RETURN_IF_ERROR(CollectStrings(e, out, n, name));
+    return Status::OK();
+  }
+  if (static_cast<int64_t>(out->size()) >= n) {
+    return Bad("input '" + name + "': data has more elements than its shape");
+  }
+  if (!data.is_string()) {
+    return Bad("input '" + name + "': BYTES element " + std::to_string(out->size()) +
+               " is not a string");
+  }
+  out->push_back(data.get<std::string>());
+  return Status::OK();
+}
+
+// BYTES from JSON `data` (strings, or base64 strings with content_type "base64").
+Status JsonBytes(const json& in, const json& data, const std::string& name, BytesInput* b) {
+  const int64_t n = ShapeNumel(b->shape);
+  auto owned = std::make_shared<std::vector<std::string>>();
+  OPTIC_RETURN_IF_ERROR(CollectStrings(data, owned.get(), n, name));
+  if (static_cast<int64_t>(owned->size()) != n) {
+    return Bad("input '" + name + "': data has " + std::to_string(owned->size()) +
+               " elements, shape " + ShapeToString(b->shape) + " needs " + std::to_string(n));
+  }
+  if (const json* ct = Param(in, "content_type")) {
+    if (!ct->is_string() || (*ct != "base64" && *ct != "str")) {
+      return Bad("input '" + name + "': content_type must be \"base64\" or \"str\"");
+    }
+    if (*ct == "base64") {
+      for (size_t i = 0; i < owned->size(); ++i) {
+        std::string raw;
+        if (!DecodeBase64((*owned)[i], &raw)) {
+          return Bad("input '" + name + "': element " + std::to_string(i) + " is not valid base64");
+        }
+        (*owned)[i] = std::move(raw);
+      }
+    }
+  }
+  for (const auto& e : *owned) b->elements.emplace_back(e);
+  b->owned = std::move(owned);
+  return Status::OK();
+}
+
+// BYTES from the binary extension: `raw` holds exactly the serialized elements.
+Status BinaryBytes(std::string_view raw, const std::string& name, BytesInput* b) {
+  const int64_t n = ShapeNumel(b->shape);
+  size_t at = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (raw.size() - at < 4) {
+      return Bad("input '" + name + "': BYTES element " + std::to_string(i) +
+                 " has no 4-byte length prefix (" + std::to_string(raw.size() - at) + " bytes left)");
+    }
+    const auto* p = reinterpret_cast<const unsigned char*>(raw.data() + at);
+    const uint64_t len = uint64_t{p[0]} | uint64_t{p[1]} << 8 | uint64_t{p[2]} << 16 | uint64_t{p[3]} << 24;
+    at += 4;
+    if (raw.size() - at < len) {
+      return Bad("input '" + name + "': BYTES element " + std::to_string(i) + " claims " +
+                 std::to_string(len) + " bytes, " + std::to_string(raw.size() - at) + " remain");
+    }
+    b->elements.emplace_back(raw.substr(at, len));
+    at += len;
+  }
+  if (at != raw.size()) {
+    return Bad("input '" + name + "': " + std::to_string(raw.size() - at) +
+               " bytes after its " + std::to_string(n) + " BYTES elements");
+  }
+  return Status::OK();
+}
+
 }  // namespace
+
+std::string SpecDatatype(const IOSpec& spec) {
+  return spec.bytes ? "BYTES" : DTypeKServeName(spec.dtype);
+}
 
 Status ParseHeaderLength(std::string_view text, uint64_t* out) {
   if (text.empty() || text.size() > 18) {
@@ -146,6 +250,7 @@ Status ParseInferRequest(std::string_view body, std::optional<uint64_t> header_l
   auto inputs = j.find("inputs");
   if (inputs == j.end() || !inputs->is_array()) return Bad("request needs an 'inputs' array");
   r.inputs.resize(sig.inputs.size());
+  r.bytes.resize(sig.inputs.size());
   std::vector<bool> seen(sig.inputs.size(), false);
   uint64_t cursor = hlen;
   int64_t rows = -1;
@@ -166,9 +271,9 @@ Status ParseInferRequest(std::string_view body, std::optional<uint64_t> header_l
     const IOSpec& spec = sig.inputs[idx];
     auto dt = in.find("datatype");
     if (dt == in.end() || !dt->is_string()) return Bad("input '" + name + "' has no 'datatype'");
-    if (dt->get<std::string>() != DTypeKServeName(spec.dtype)) {
+    if (dt->get<std::string>() != SpecDatatype(spec)) {
       return Bad("input '" + name + "': datatype " + dt->get<std::string>() +
-                 " does not match the model's " + DTypeKServeName(spec.dtype));
+                 " does not match the model's " + SpecDatatype(spec));
     }
     auto sh = in.find("shape");
     if (sh == in.end()) return Bad("input '" + name + "' has no 'shape'");
@@ -178,6 +283,25 @@ Status ParseInferRequest(std::string_view body, std::optional<uint64_t> header_l
     OPTIC_RETURN_IF_ERROR(CheckShape(spec, shape, sig, limits, &in_rows));
     if (rows >= 0 && in_rows != rows) return Bad("inputs disagree on the batch size");
     rows = in_rows;
+    if (spec.bytes) {
+      BytesInput& b = r.bytes[idx];
+      b.shape = shape;
+      if (const json* bsize = Param(in, "binary_data_size")) {
+        if (!header_length) return Bad("input '" + name + "' has binary_data_size but the request has no Inference-Header-Content-Length");
+        if (!bsize->is_number_unsigned() || bsize->get<uint64_t>() > body.size() - cursor) {
+          return Bad("input '" + name + "': binary_data_size must be a byte count within the body's " +
+                     std::to_string(body.size() - cursor) + " remaining bytes");
+        }
+        const uint64_t n = bsize->get<uint64_t>();
+        OPTIC_RETURN_IF_ERROR(BinaryBytes(body.substr(cursor, n), name, &b));
+        cursor += n;
+      } else {
+        auto data = in.find("data");
+        if (data == in.end()) return Bad("input '" + name + "' has neither 'data' nor binary_data_size");
+        OPTIC_RETURN_IF_ERROR(JsonBytes(in, *data, name, &b));
+      }
+      continue;
+    }
     const uint64_t nbytes = static_cast<uint64_t>(ShapeNumel(shape)) * DTypeSize(spec.dtype);
     if (const json* bsize = Param(in, "binary_data_size")) {
       if (!header_length) return Bad("input '" + name + "' has binary_data_size but the request has no Inference-Header-Content-Length");

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,8 +23,20 @@ namespace optic::server {
 
 struct IOSpec {
   std::string name;
-  DType dtype = DType::kFP32;
+  DType dtype = DType::kFP32;  // meaningless when `bytes`
   Shape dims;  // without the batch dimension when max_batch_size > 0; -1 is variable
+  bool bytes = false;  // KServe BYTES (Triton TYPE_STRING): variable-length byte strings
+};
+// "BYTES" or the dtype's KServe name.
+std::string SpecDatatype(const IOSpec& spec);
+
+// A BYTES tensor: its shape and one byte string per element (row-major). The elements borrow
+// from the request body (binary extension, gRPC) or from `owned` (JSON strings, base64-decoded),
+// which a copy of this struct keeps alive.
+struct BytesInput {
+  Shape shape;
+  std::vector<std::string_view> elements;
+  std::shared_ptr<const std::vector<std::string>> owned;
 };
 
 struct ModelSignature {
@@ -42,7 +55,8 @@ struct RequestedOutput {
 
 struct ParsedInferRequest {
   std::string id;
-  std::vector<Tensor> inputs;  // in the signature's input order
+  std::vector<Tensor> inputs;  // in the signature's input order (empty Tensor for BYTES inputs)
+  std::vector<BytesInput> bytes;  // parallel to `inputs`; filled for BYTES inputs only
   int64_t rows = 1;
   int64_t priority = 0;
   uint64_t timeout_us = 0;
@@ -50,6 +64,10 @@ struct ParsedInferRequest {
   std::vector<RequestedOutput> outputs;  // empty: all outputs, JSON unless binary_output_default
 };
 
+// BYTES over JSON: `data` holds strings (their UTF-8 bytes are the elements, as in Triton); with
+// the input parameter "content_type": "base64" (MLServer's convention) each string is base64 and
+// decoded, so binary payloads such as JPEGs can travel in JSON. Binary extension: each element is a
+// 4-byte little-endian length followed by that many bytes, exactly shape's element count.
 // `header_length`: the Inference-Header-Content-Length value when present (binary extension);
 // then body[0, header_length) is JSON and the rest the tensors' bytes in input order.
 Status ParseInferRequest(std::string_view body, std::optional<uint64_t> header_length,

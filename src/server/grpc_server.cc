@@ -128,6 +128,7 @@ grpc::Status BuildBody(const inference::ModelInferRequest& req, std::string* bod
   params["binary_data_output"] = true;
   header["parameters"] = params;
   size_t raw_bytes = 0;
+  std::string serialized;  // bytes_contents in the binary extension's BYTES form
   for (int i = 0; i < req.inputs_size(); ++i) {
     const auto& in = req.inputs(i);
     json entry = {{"name", in.name()}, {"datatype", in.datatype()}, {"shape", Array(in.shape())}};
@@ -135,6 +136,17 @@ grpc::Status BuildBody(const inference::ModelInferRequest& req, std::string* bod
     if (raw) {
       p["binary_data_size"] = req.raw_input_contents(i).size();
       raw_bytes += req.raw_input_contents(i).size();
+    } else if (in.contents().bytes_contents_size() > 0) {
+      // Byte strings (JPEGs) need not be UTF-8, so they cannot become JSON strings.
+      const size_t before = serialized.size();
+      for (const auto& e : in.contents().bytes_contents()) {
+        const auto n = static_cast<uint32_t>(e.size());
+        const char len[4] = {static_cast<char>(n & 0xFF), static_cast<char>((n >> 8) & 0xFF),
+                             static_cast<char>((n >> 16) & 0xFF), static_cast<char>(n >> 24)};
+        serialized.append(len, 4);
+        serialized.append(e);
+      }
+      p["binary_data_size"] = serialized.size() - before;
     } else {
       grpc::Status s = ContentsJson(in, &entry["data"]);
       if (!s.ok()) return s;
@@ -150,9 +162,10 @@ grpc::Status BuildBody(const inference::ModelInferRequest& req, std::string* bod
   if (req.outputs_size() == 0) header.erase("outputs");
   std::string text = header.dump();
   *hlen = text.size();
-  body->reserve(text.size() + raw_bytes);
+  body->reserve(text.size() + raw_bytes + serialized.size());
   *body = std::move(text);
   for (const auto& r : req.raw_input_contents()) body->append(r);
+  body->append(serialized);
   return grpc::Status::OK;
 }
 

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "builtin_models.h"
+#include "ensemble.h"
 #include "optic/registry.h"
+#include "preprocess_stage.h"
 
 namespace optic::server {
 namespace fs = std::filesystem;
@@ -15,7 +18,7 @@ bool IsNumber(const std::string& s) {
 
 // Version folders the policy selects (Triton's default: the latest one).
 Status SelectVersions(const fs::path& model_dir, const inference::ModelConfig& config,
-                      std::vector<int64_t>* out) {
+                      bool folder_optional, std::vector<int64_t>* out) {
   std::vector<int64_t> all;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(model_dir, ec)) {
@@ -23,6 +26,7 @@ Status SelectVersions(const fs::path& model_dir, const inference::ModelConfig& c
     if (e.is_directory() && IsNumber(n)) all.push_back(std::stoll(n));
   }
   std::sort(all.begin(), all.end());
+  if (all.empty() && folder_optional) all.push_back(1);  // ensembles and built-ins have no file
   if (all.empty()) {
     return Status::NotFound("model folder '" + model_dir.string() +
                             "' has no numbered version folder (e.g. 1/model.onnx)");
@@ -141,12 +145,15 @@ Status ReconcileIO(const std::vector<TensorInfo>& model_io, bool batching, bool 
   return Status::OK();
 }
 
+bool IsEnsemble(const inference::ModelConfig& config) { return config.platform() == "ensemble"; }
+
 Status WarmUpModel(const ServedModel& m) {
   int batch = 1, count = 1;
   if (m.config.model_warmup_size() > 0) {
     batch = std::max<int>(1, m.config.model_warmup(0).batch_size());
     count = std::max<int>(1, m.config.model_warmup(0).count());
   }
+  if (m.batcher->staged()) return m.batcher->WarmUpStaged(batch, count);
   std::vector<Tensor> inputs;
   for (const auto& in : m.inputs) {
     Shape shape = in.dims;
@@ -160,6 +167,31 @@ Status WarmUpModel(const ServedModel& m) {
     inputs.push_back(std::move(t));
   }
   return m.batcher->WarmUp(inputs, count);
+}
+
+// One Model per device through optic's backend registry.
+Status LoadInstances(const std::string& repo, const std::string& name, int64_t version,
+                     const inference::ModelConfig& parsed, const std::string& backend_name,
+                     const std::vector<Device>& devices, std::vector<std::unique_ptr<Model>>* out) {
+  std::unique_ptr<Backend> backend;
+  OPTIC_RETURN_IF_ERROR(CreateBackend(backend_name, &backend));
+  std::string file;
+  const fs::path vdir = fs::path(repo) / name / std::to_string(version);
+  OPTIC_RETURN_IF_ERROR(FindModelFile(vdir, parsed, *backend, &file));
+  LoadOptions base;
+  base.batch_size = std::max(1, parsed.max_batch_size());
+  for (const auto& [key, value] : parsed.parameters()) {
+    OPTIC_RETURN_IF_ERROR(
+        ParseLoadOption(*backend, key + "=" + value.string_value(), &base).Prefixed("parameters"));
+  }
+  for (const Device& d : devices) {
+    LoadOptions options = base;
+    options.device = d;
+    std::unique_ptr<Model> model;
+    OPTIC_RETURN_IF_ERROR(backend->Load(file, options, &model));
+    out->push_back(std::move(model));
+  }
+  return Status::OK();
 }
 
 }  // namespace
@@ -208,6 +240,12 @@ Status ModelRepository::LoadAll() {
     }
   }
   std::sort(names.begin(), names.end());
+  // Ensembles after the models their steps use.
+  std::stable_partition(names.begin(), names.end(), [&](const std::string& n) {
+    inference::ModelConfig c;
+    return !ReadModelConfigFile((fs::path(dir_) / n / "config.pbtxt").string(), &c).ok() ||
+           !IsEnsemble(c);
+  });
   Status first;
   for (const auto& n : names) {
     Status s = Load(n);
@@ -223,18 +261,18 @@ Status ModelRepository::LoadVersion(const std::string& name, const inference::Mo
   m->version = version;
   m->config = parsed;
   m->max_batch_size = parsed.max_batch_size();
-  OPTIC_RETURN_IF_ERROR(BackendForConfig(parsed, &m->backend));
-  std::unique_ptr<Backend> backend;
-  OPTIC_RETURN_IF_ERROR(CreateBackend(m->backend, &backend));
-  std::string file;
-  const fs::path vdir = fs::path(dir_) / name / std::to_string(version);
-  OPTIC_RETURN_IF_ERROR(FindModelFile(vdir, parsed, *backend, &file));
-  LoadOptions base;
-  base.batch_size = std::max(1, parsed.max_batch_size());
-  for (const auto& [key, value] : parsed.parameters()) {
-    OPTIC_RETURN_IF_ERROR(
-        ParseLoadOption(*backend, key + "=" + value.string_value(), &base).Prefixed("parameters"));
+  m->stats = std::make_shared<ModelStats>();
+  if (IsEnsemble(parsed)) {
+    m->backend = "ensemble";
+    OPTIC_RETURN_IF_ERROR(EnsembleSignature(parsed, &m->signature));
+    m->inputs = m->signature.inputs;
+    m->outputs = m->signature.outputs;
+    OPTIC_RETURN_IF_ERROR(Ensemble::Create(*this, parsed, m->signature, &m->ensemble));
+    m->config.set_name(name);
+    *out = std::move(m);
+    return Status::OK();
   }
+  OPTIC_RETURN_IF_ERROR(BackendForConfig(parsed, &m->backend));
   std::vector<Device> devices;
   for (const auto& g : parsed.instance_group()) {
     const int count = g.count() > 0 ? g.count() : 1;
@@ -249,12 +287,10 @@ Status ModelRepository::LoadVersion(const std::string& name, const inference::Mo
   }
   if (devices.empty()) devices.push_back(Device{});
   std::vector<std::unique_ptr<Model>> instances;
-  for (const Device& d : devices) {
-    LoadOptions options = base;
-    options.device = d;
-    std::unique_ptr<Model> model;
-    OPTIC_RETURN_IF_ERROR(backend->Load(file, options, &model));
-    instances.push_back(std::move(model));
+  if (IsBuiltinBackend(m->backend)) {
+    OPTIC_RETURN_IF_ERROR(CreateBuiltinInstances(m->backend, parsed, devices.size(), &instances));
+  } else {
+    OPTIC_RETURN_IF_ERROR(LoadInstances(dir_, name, version, parsed, m->backend, devices, &instances));
   }
   const bool batching = m->max_batch_size > 0;
   m->config.set_name(name);
@@ -263,14 +299,41 @@ Status ModelRepository::LoadVersion(const std::string& name, const inference::Mo
     g->set_count(1);
     g->set_kind(inference::ModelInstanceGroup::KIND_CPU);
   }
+  // JPEG-in: the model's image input is served as a BYTES input that each instance's stage
+  // decodes per batch; the config reconciles against the model without that BYTES entry.
+  std::vector<std::unique_ptr<InputStage>> stages;
+  ImagePreprocessing pre;
+  const bool staged = parsed.has_optic_preprocessing();
+  if (staged) {
+    OPTIC_RETURN_IF_ERROR(ImagePreprocessingFromConfig(parsed, instances[0]->inputs(), &pre));
+    for (size_t i = 0; i < instances.size(); ++i) {
+      std::unique_ptr<InputStage> stage;
+      OPTIC_RETURN_IF_ERROR(CreateImageStage(pre, &stage));
+      stages.push_back(std::move(stage));
+    }
+    inference::ModelConfig without = m->config;
+    without.clear_input();
+    for (const auto& in : m->config.input()) {
+      if (in.name() != pre.served.name) *without.add_input() = in;
+    }
+    m->config = std::move(without);
+  }
   OPTIC_RETURN_IF_ERROR(ReconcileIO(instances[0]->inputs(), batching, true, &m->config, &m->inputs));
   OPTIC_RETURN_IF_ERROR(
       ReconcileIO(instances[0]->outputs(), batching, false, &m->config, &m->outputs));
+  if (staged) {
+    m->config.clear_input();
+    auto* in = m->config.add_input();
+    in->set_name(pre.served.name);
+    in->set_data_type(inference::TYPE_STRING);
+    in->add_dims(1);
+    m->inputs = {pre.served};
+  }
   m->signature = ModelSignature{m->inputs, m->outputs, m->max_batch_size};
   BatcherOptions bo;
   OPTIC_RETURN_IF_ERROR(BatcherOptionsFromConfig(parsed, &bo));
-  m->stats = std::make_shared<ModelStats>();
-  OPTIC_RETURN_IF_ERROR(DynamicBatcher::Create(bo, std::move(instances), m->stats, &m->batcher));
+  OPTIC_RETURN_IF_ERROR(
+      DynamicBatcher::Create(bo, std::move(instances), std::move(stages), m->stats, &m->batcher));
   OPTIC_RETURN_IF_ERROR(WarmUpModel(*m));
   *out = std::move(m);
   return Status::OK();
@@ -294,7 +357,12 @@ Status ModelRepository::Load(const std::string& name) {
                                 "' differs from its folder name '" + name + "'");
   }
   std::vector<int64_t> wanted;
-  if (s.ok()) s = SelectVersions(mdir, config, &wanted);
+  if (s.ok()) {
+    std::string backend;
+    const bool no_file = IsEnsemble(config) ||
+                         (BackendForConfig(config, &backend).ok() && IsBuiltinBackend(backend));
+    s = SelectVersions(mdir, config, no_file, &wanted);
+  }
   for (int64_t v : wanted) {
     if (!s.ok()) break;
     std::shared_ptr<ServedModel> m;
@@ -313,7 +381,7 @@ Status ModelRepository::Load(const std::string& name) {
     old = std::move(models_[name]);
     models_[name] = std::move(versions);
   }
-  for (auto& [v, m] : old) m->batcher->Shutdown();
+  for (auto& [v, m] : old) m->Shutdown();
   return Status::OK();
 }
 
@@ -327,7 +395,7 @@ Status ModelRepository::Unload(const std::string& name) {
     old = std::move(it->second);
     models_.erase(it);
   }
-  for (auto& [v, m] : old) m->batcher->Shutdown();
+  for (auto& [v, m] : old) m->Shutdown();
   return Status::OK();
 }
 
@@ -339,7 +407,7 @@ void ModelRepository::UnloadAll() {
     old.swap(models_);
   }
   for (auto& [n, versions] : old) {
-    for (auto& [v, m] : versions) m->batcher->Shutdown();
+    for (auto& [v, m] : versions) m->Shutdown();
   }
 }
 

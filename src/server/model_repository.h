@@ -22,6 +22,8 @@
 
 namespace optic::server {
 
+class Ensemble;
+
 struct ServedModel {
   std::string name;
   int64_t version = 0;
@@ -31,7 +33,12 @@ struct ServedModel {
   int max_batch_size = 0;
   ModelSignature signature;  // inputs, outputs and max_batch_size, for the codec
   std::shared_ptr<ModelStats> stats;
-  std::unique_ptr<DynamicBatcher> batcher;
+  std::unique_ptr<DynamicBatcher> batcher;  // null for an ensemble
+  std::shared_ptr<const Ensemble> ensemble;  // platform "ensemble": its steps run on other models
+  // Stops the batcher (draining it); nothing for an ensemble.
+  void Shutdown() {
+    if (batcher) batcher->Shutdown();
+  }
 };
 
 struct RepositoryEntry {

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ensemble.h"
+
 namespace optic::server {
 namespace {
 
@@ -34,7 +36,7 @@ json TensorMetadata(const std::vector<IOSpec>& specs, int max_batch) {
   for (const auto& s : specs) {
     Shape shape = s.dims;
     if (max_batch > 0) shape.insert(shape.begin(), -1);
-    out.push_back({{"name", s.name}, {"datatype", DTypeKServeName(s.dtype)}, {"shape", shape}});
+    out.push_back({{"name", s.name}, {"datatype", SpecDatatype(s)}, {"shape", shape}});
   }
   return out;
 }
@@ -223,18 +225,10 @@ void Router::Infer(const std::string& model, const std::string& version,
     reply(ErrorReply(s));
     return;
   }
-  auto req = std::make_unique<InferRequest>();
-  req->id = parsed->id;
-  req->inputs = std::move(parsed->inputs);
-  req->rows = parsed->rows;
-  req->priority = static_cast<uint32_t>(std::min<int64_t>(parsed->priority, 1 << 30));
-  req->timeout_us = parsed->timeout_us;
-  req->keep_alive = request.body;
-  req->arrival = arrival;
   ++inflight_;
   auto shared_reply = std::make_shared<std::function<void(HttpReply)>>(std::move(reply));
-  req->done = [this, m, parsed, shared_reply, arrival](const Status& status,
-                                                       std::vector<Tensor> outputs) {
+  InferRequest::Done done = [this, m, parsed, shared_reply, arrival](const Status& status,
+                                                                     std::vector<Tensor> outputs) {
     auto outs = std::make_shared<std::vector<Tensor>>(std::move(outputs));
     // Encoding (JSON numbers can be slow) runs on the front end's threads, not the instance's.
     post_([this, m, parsed, shared_reply, arrival, status, outs] {
@@ -252,7 +246,9 @@ void Router::Infer(const std::string& model, const std::string& version,
       if (s.ok()) {
         m->stats->RecordSuccess(NsSince(arrival));
       } else {
-        m->stats->RecordFailure(status.ok() ? FailReason::kOther
+        // A request's own bad data (a corrupt JPEG found while batching) is not a backend failure.
+        m->stats->RecordFailure(status.ok() || status.code() == StatusCode::kInvalidArgument
+                                    ? FailReason::kOther
                                 : status.code() == StatusCode::kUnavailable ? FailReason::kRejected
                                                                             : FailReason::kBackend,
                                 NsSince(arrival));
@@ -262,6 +258,20 @@ void Router::Infer(const std::string& model, const std::string& version,
       (*shared_reply)(std::move(r));
     });
   };
+  if (m->ensemble) {
+    m->ensemble->Run(parsed, request.body, std::move(done));
+    return;
+  }
+  auto req = std::make_unique<InferRequest>();
+  req->id = parsed->id;
+  req->inputs = parsed->inputs;  // shares memory; `parsed` lives until the reply
+  req->bytes = parsed->bytes;
+  req->rows = parsed->rows;
+  req->priority = static_cast<uint32_t>(std::min<int64_t>(parsed->priority, 1 << 30));
+  req->timeout_us = parsed->timeout_us;
+  req->keep_alive = request.body;
+  req->arrival = arrival;
+  req->done = std::move(done);
   s = m->batcher->Enqueue(std::move(req));
   if (!s.ok()) {
     --inflight_;
