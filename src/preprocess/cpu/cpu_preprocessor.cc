@@ -79,8 +79,13 @@ class CpuPreprocessor final : public Preprocessor {
     if (!s.ok()) return s;
     r->decoded_width = w->image.width;
     r->decoded_height = w->image.height;
-    ResizeCropNormalize(w->image.pixels.data(), w->image.width, w->image.height,
-                        w->image.channels, g, options_, &w->scratch, row);
+    SourceImage src;
+    src.data = w->image.pixels.data();
+    src.width = w->image.width;
+    src.height = w->image.height;
+    src.channels = w->image.channels;
+    src.stride = static_cast<size_t>(src.width) * src.channels;
+    ResizeCropNormalize(src, g, options_, &w->scratch, row);
     w->resize_ms += Ms(Clock::now() - t1);
     return Status::OK();
   }
