@@ -65,13 +65,13 @@ bool Competes(const Row& r) {
          (r.scenario.empty() || r.scenario == "offline" || r.scenario == "single_stream");
 }
 
-// Best entry per backend, then winner and runner-up. `better(a, b)`: a strictly better than b.
+// Best entry per configuration, then winner and runner-up. `better(a, b)`: a strictly better than b.
 template <typename Better>
-void Rank(const std::map<std::string, Entry>& best_by_backend, Better better,
+void Rank(const std::map<std::string, Entry>& best_by_config, Better better,
           std::optional<Entry>* winner, std::optional<Entry>* runner_up, bool* tie) {
   std::vector<Entry> all;
-  for (const auto& [backend, e] : best_by_backend) all.push_back(e);
-  // Stable on backend name (the map's order), so ties resolve alphabetically and reproducibly.
+  for (const auto& [config, e] : best_by_config) all.push_back(e);
+  // Stable on configuration name (the map's order), so ties resolve alphabetically and reproducibly.
   std::stable_sort(all.begin(), all.end(),
                    [&](const Entry& a, const Entry& b) { return better(a.value, b.value); });
   if (!all.empty()) *winner = all[0];
@@ -96,15 +96,15 @@ std::vector<WinnerCell> SelectWinners(const std::vector<Row>& rows) {
       ++acc.excluded;
       continue;
     }
-    Entry e{r.backend, r.precision, r.batch_size, 0, r.unstable(), r.file, r.line};
+    Entry e{r.backend, r.Config(), r.precision, r.batch_size, 0, r.unstable(), r.file, r.line};
     if (r.latency_ms.p50) {
       e.value = *r.latency_ms.p50;
-      auto [it, inserted] = acc.latency.emplace(r.backend, e);
+      auto [it, inserted] = acc.latency.emplace(e.config, e);
       if (!inserted && e.value < it->second.value) it->second = e;
     }
     if (r.throughput_per_s) {
       e.value = *r.throughput_per_s;
-      auto [it, inserted] = acc.throughput.emplace(r.backend, e);
+      auto [it, inserted] = acc.throughput.emplace(e.config, e);
       if (!inserted && e.value > it->second.value) it->second = e;
     }
   }
@@ -126,29 +126,42 @@ std::vector<Speedup> PrecisionSpeedups(const std::vector<Row>& rows) {
   using Key = std::tuple<std::string, std::string, std::string, std::string, int, int,
                          std::string, std::string>;
   auto key = [](const Row& r) {
-    return Key{r.Hardware(), r.model, r.backend, r.device, r.batch_size, r.threads, r.scenario,
+    return Key{r.Hardware(), r.model, r.Config(), r.device, r.batch_size, r.threads, r.scenario,
                r.kind};
   };
-  std::map<Key, const Row*> fp32;
+  std::multimap<Key, const Row*> fp32;
   for (const Row& r : rows) {
     if (r.ok() && r.precision == "fp32" && r.throughput_per_s && *r.throughput_per_s > 0 &&
         !r.concurrency) {
-      fp32[key(r)] = &r;
+      fp32.emplace(key(r), &r);
     }
   }
+  const std::vector<SeriesInfo> series = AssignSeries(rows);
   std::vector<Speedup> out;
-  for (const Row& r : rows) {
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& r = rows[i];
     if (!r.ok() || r.precision == "fp32" || !r.throughput_per_s || r.concurrency) continue;
-    auto it = fp32.find(key(r));
-    if (it == fp32.end()) continue;
-    const double base = *it->second->throughput_per_s;
-    out.push_back({r.Hardware(), r.model, r.backend, r.device, r.precision, r.scenario,
-                   r.batch_size, base, *r.throughput_per_s, *r.throughput_per_s / base,
-                   r.max_abs_err});
+    // The fp32 row of the same run; from another run only when it is the only one (a sweep of
+    // fp32 and a later one of fp16), never a guess between several runs.
+    auto [lo, hi] = fp32.equal_range(key(r));
+    const Row* base_row = nullptr;
+    int candidates = 0;
+    for (auto it = lo; it != hi; ++it) {
+      ++candidates;
+      const Row& f = *it->second;
+      if (r.run_id.empty() ? f.file == r.file : f.run_id == r.run_id) base_row = it->second;
+    }
+    if (!base_row && candidates == 1) base_row = lo->second;
+    if (!base_row) continue;
+    const double base = *base_row->throughput_per_s;
+    Speedup s{r.Hardware(), r.model, r.backend, r.Config(), r.device, r.precision, r.scenario,
+              series[i].label, r.batch_size, base, *r.throughput_per_s,
+              *r.throughput_per_s / base, r.max_abs_err};
+    out.push_back(std::move(s));
   }
   std::sort(out.begin(), out.end(), [](const Speedup& a, const Speedup& b) {
-    return std::tie(a.hardware, a.model, a.backend, a.precision, a.batch_size) <
-           std::tie(b.hardware, b.model, b.backend, b.precision, b.batch_size);
+    return std::tie(a.hardware, a.model, a.series, a.batch_size) <
+           std::tie(b.hardware, b.model, b.series, b.batch_size);
   });
   return out;
 }

@@ -27,12 +27,14 @@ struct PowerFit {
 };
 std::vector<PowerFit> FitPowerByHardware(const std::vector<Row>& rows);
 
-// Winner matrix: for each (hardware, model), the backend with the lowest p50 latency and the
-// one with the highest throughput, each with the runner-up (the best *other* backend). Only
-// successful bench rows of the offline/single_stream scenarios (or none given) compete; each
-// backend competes with its best row (any precision, batch, threads), which the cell names.
+// Winner matrix: for each (hardware, model), the configuration (backend plus its backend
+// options, Row::Config) with the lowest p50 latency and the one with the highest throughput,
+// each with the runner-up (the best *other* configuration: torch +cuda_graph and plain torch
+// are two). Only successful bench rows of the offline/single_stream scenarios (or none given)
+// compete; each configuration competes with its best row (any precision, batch, threads, run),
+// which the cell names.
 struct Entry {
-  std::string backend, precision;
+  std::string backend, config, precision;
   int batch_size = 0;
   double value = 0;
   bool unstable = false;
@@ -48,10 +50,24 @@ struct WinnerCell {
 };
 std::vector<WinnerCell> SelectWinners(const std::vector<Row>& rows);
 
-// Throughput of a reduced precision over fp32 for the same hardware, model, backend, device,
-// batch, threads, scenario and kind; both rows successful.
+// The line each row belongs to in the report's figures. Rows of one series (same hardware, model
+// and label) differ only in batch size or concurrency, so a line never jumps between two
+// measurements of one point. The label names what separates series within a hardware and model:
+// "torch fp16 +channels_last +cuda_graph", then, only where needed to tell rows apart, the
+// device, the scenario (unless offline), the threads and the run ("run 2026-11-22 01:04", or
+// the file when a row has no run_id). color_key is the label without the precision (precisions
+// share a colour and differ in dashes).
+struct SeriesInfo {
+  std::string label, color_key;
+};
+// Parallel to `rows`.
+std::vector<SeriesInfo> AssignSeries(const std::vector<Row>& rows);
+
+// Throughput of a reduced precision over fp32 for the same hardware, model, configuration
+// (backend and options), device, batch, threads, scenario, kind and run; both rows successful.
 struct Speedup {
-  std::string hardware, model, backend, device, precision, scenario;
+  std::string hardware, model, backend, config, device, precision, scenario;
+  std::string series;  // the reduced-precision row's AssignSeries label
   int batch_size = 0;
   double fp32_throughput = 0, throughput = 0, speedup = 0;
   std::optional<double> max_abs_err;  // parity of the reduced-precision row

@@ -10,11 +10,18 @@ namespace optic::report {
 
 namespace {
 
-// Keys are MatchKey, qualified by hardware when a side holds the same cell from several machines.
+// MatchKey plus the backend options: cell_id does not name them, and torch with and without
+// cuda_graph are different cells, not a before and an after.
+std::string CellKey(const Row& r) {
+  const std::string options = r.OptionsLabel();
+  return options.empty() ? r.MatchKey() : r.MatchKey() + " " + options;
+}
+
+// Keys are CellKey, qualified by hardware when a side holds the same cell from several machines.
 std::map<std::string, const Row*> Index(const std::vector<Row>& rows, bool with_hardware) {
   std::map<std::string, const Row*> out;
   for (const Row& r : rows) {
-    out[with_hardware ? r.MatchKey() + " @ " + r.Hardware() : r.MatchKey()] = &r;
+    out[with_hardware ? CellKey(r) + " @ " + r.Hardware() : CellKey(r)] = &r;
   }
   return out;
 }
@@ -22,7 +29,7 @@ std::map<std::string, const Row*> Index(const std::vector<Row>& rows, bool with_
 bool HasDuplicateKeys(const std::vector<Row>& rows) {
   std::set<std::string> seen;
   for (const Row& r : rows) {
-    if (!seen.insert(r.MatchKey()).second) return true;
+    if (!seen.insert(CellKey(r)).second) return true;
   }
   return false;
 }

@@ -14,11 +14,11 @@ json Opt(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); 
 
 json EntryJson(const std::optional<Entry>& e) {
   if (!e) return nullptr;
-  return {{"backend", e->backend}, {"precision", e->precision}, {"batch_size", e->batch_size},
+  return {{"backend", e->backend}, {"config", e->config}, {"precision", e->precision}, {"batch_size", e->batch_size},
           {"value", e->value},     {"unstable", e->unstable},   {"where", e->file + ":" + std::to_string(e->line)}};
 }
 
-json RowJson(const Row& r, int id) {
+json RowJson(const Row& r, int id, const SeriesInfo& series) {
   json stages = json::array();
   for (const auto& [name, ms] : r.stages_ms) stages.push_back({name, ms});
   const LatencyMs& l = r.latency_ms;
@@ -32,6 +32,10 @@ json RowJson(const Row& r, int id) {
           {"label", r.Label()},
           {"model", r.model},
           {"backend", r.backend},
+          {"config", r.Config()},
+          {"options", r.OptionsLabel()},
+          {"series", series.label},
+          {"color_key", series.color_key},
           {"device", r.device},
           {"precision", r.precision},
           {"batch_size", r.batch_size},
@@ -91,7 +95,11 @@ json Warnings(const Report& rep) {
 nlohmann::json ReportJson(const Report& rep) {
   json rows = json::array();
   int id = 0;
-  for (const Row& r : rep.results.rows) rows.push_back(RowJson(r, id++));
+  const std::vector<SeriesInfo> series = AssignSeries(rep.results.rows);
+  for (const Row& r : rep.results.rows) {
+    rows.push_back(RowJson(r, id, series[id]));
+    ++id;
+  }
   json winners = json::array();
   for (const auto& c : rep.winners) {
     winners.push_back({{"hardware", c.hardware}, {"model", c.model}, {"excluded", c.excluded},
@@ -109,6 +117,7 @@ nlohmann::json ReportJson(const Report& rep) {
   json speedups = json::array();
   for (const auto& s : rep.speedups) {
     speedups.push_back({{"hardware", s.hardware}, {"model", s.model}, {"backend", s.backend},
+                        {"config", s.config}, {"series", s.series},
                         {"device", s.device}, {"precision", s.precision}, {"batch_size", s.batch_size},
                         {"fp32_throughput", s.fp32_throughput}, {"throughput", s.throughput},
                         {"speedup", s.speedup}, {"max_abs_err", Opt(s.max_abs_err)}});

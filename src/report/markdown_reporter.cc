@@ -22,7 +22,7 @@ std::string Cell(std::string s) {
 
 std::string EntryText(const std::optional<Entry>& e, const char* unit) {
   if (!e) return "-";
-  std::string s = "**" + e->backend + "** " + Fmt(e->value) + " " + unit + " (" + e->precision +
+  std::string s = "**" + e->config + "** " + Fmt(e->value) + " " + unit + " (" + e->precision +
                   ", b" + std::to_string(e->batch_size) + ")";
   if (e->unstable) s += " ⚠ unstable";
   return s;
@@ -74,10 +74,10 @@ class MarkdownReporter : public Reporter {
     }
     if (!rep.speedups.empty()) {
       out << "\n## Reduced precision vs fp32 (throughput)\n\n"
-          << "| hardware | model | backend | precision | batch | fp32 /s | /s | speed-up | max abs err |\n"
+          << "| hardware | model | configuration | precision | batch | fp32 /s | /s | speed-up | max abs err |\n"
           << "|---|---|---|---|---|---|---|---|---|\n";
       for (const auto& s : rep.speedups) {
-        out << "| " << Cell(s.hardware) << " | " << s.model << " | " << s.backend << " | "
+        out << "| " << Cell(s.hardware) << " | " << s.model << " | " << Cell(s.series) << " | "
             << s.precision << " | " << s.batch_size << " | " << Fmt(s.fp32_throughput, 4) << " | "
             << Fmt(s.throughput, 4) << " | " << Fmt(s.speedup) << "x | " << Fmt(s.max_abs_err, 2)
             << " |\n";

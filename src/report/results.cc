@@ -197,7 +197,10 @@ Status LoadResultsFile(const std::string& path, const LoadOptions& options, Resu
     }
     row.file = path;
     row.line = line;
-    const std::string key = JsonString(row.host, "hostname") + "\n" + row.MatchKey();
+    // cell_id does not name the backend options, so rows of two configurations (files joined
+    // with cat) are two cells, not a re-run of one.
+    const std::string key =
+        JsonString(row.host, "hostname") + "\n" + row.MatchKey() + "\n" + row.OptionsLabel();
     auto [it, inserted] = index.emplace(key, rows.size());
     if (inserted) {
       rows.push_back(std::move(row));
@@ -240,8 +243,26 @@ std::string JsonString(const nlohmann::json& object, const char* key, const std:
   return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
 }
 
+std::string Row::OptionsLabel() const {
+  if (!settings.is_object()) return "";
+  auto it = settings.find("backend_options");
+  if (it == settings.end() || !it->is_object()) return "";
+  std::string out;
+  for (const auto& [key, value] : it->items()) {  // nlohmann::json objects iterate in key order
+    const std::string v = value.is_string() ? value.get<std::string>() : value.dump();
+    out += (out.empty() ? "+" : " +") + key;
+    if (v != "true") out += "=" + v;
+  }
+  return out;
+}
+
+std::string Row::Config() const {
+  const std::string options = OptionsLabel();
+  return options.empty() ? backend : backend + " " + options;
+}
+
 std::string Row::Label() const {
-  std::string s = model + " " + backend + " " + device + " " + precision + " b" +
+  std::string s = model + " " + Config() + " " + device + " " + precision + " b" +
                   std::to_string(batch_size);
   if (concurrency) s += " c" + std::to_string(*concurrency);
   return s;

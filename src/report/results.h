@@ -56,7 +56,13 @@ struct Row {
   std::string MatchKey() const;
   // "AMD EPYC 9654" for CPU rows, the GPU name for cuda rows (the device when the host is unknown).
   std::string Hardware() const;
-  // "resnet50 onnxruntime cpu fp32 b8": a short human label.
+  // settings.backend_options as a label: "+channels_last +cuda_graph" (a "true" flag by its name,
+  // anything else as +key=value, in key order); empty without options. Rows that differ here
+  // measured different configurations and are never one series or one competitor.
+  std::string OptionsLabel() const;
+  // The configuration that competes in the winner matrix: "torch +cuda_graph", or the backend.
+  std::string Config() const;
+  // "resnet50 onnxruntime cpu fp32 b8" ("resnet50 torch +cuda_graph cuda fp16 b1"): a short label.
   std::string Label() const;
 };
 

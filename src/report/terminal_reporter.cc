@@ -28,19 +28,22 @@ class TerminalReporter : public Reporter {
     std::vector<const Row*> rows;
     for (const Row& r : rep.results.rows) rows.push_back(&r);
     std::stable_sort(rows.begin(), rows.end(), [](const Row* a, const Row* b) {
-      return std::tie(a->model, a->kind, a->backend, a->device, a->precision, a->scenario,
-                      a->batch_size) <
-             std::tie(b->model, b->kind, b->backend, b->device, b->precision, b->scenario,
-                      b->batch_size);
+      return std::tuple(a->model, a->kind, a->Config(), a->device, a->precision, a->scenario,
+                        a->run_id, a->batch_size) <
+             std::tuple(b->model, b->kind, b->Config(), b->device, b->precision, b->scenario,
+                        b->run_id, b->batch_size);
     });
-    out << Line("%-16s %-6s %-12s %-7s %-5s %5s %4s %-13s %11s %9s %9s %9s  %s\n", "model", "kind",
-                "backend", "device", "prec", "batch", "conc", "scenario", "samples/s", "p50_ms",
+    // The backend column holds the configuration ("torch +cuda_graph"): options change results.
+    int width = 12;
+    for (const Row* r : rows) width = std::max(width, static_cast<int>(r->Config().size()));
+    out << Line("%-16s %-6s %-*s %-7s %-5s %5s %4s %-13s %11s %9s %9s %9s  %s\n", "model", "kind",
+                width, "backend", "device", "prec", "batch", "conc", "scenario", "samples/s", "p50_ms",
                 "p99_ms", "max_abs", "status");
     for (const Row* r : rows) {
       std::string status = r->ok() ? "ok" : r->status + ": " + r->error;
       status += Flags(*r);
-      out << Line("%-16s %-6s %-12s %-7s %-5s %5d %4s %-13s %11s %9s %9s %9s  %s\n", r->model.c_str(),
-                  r->kind.c_str(), r->backend.c_str(), r->device.c_str(), r->precision.c_str(),
+      out << Line("%-16s %-6s %-*s %-7s %-5s %5d %4s %-13s %11s %9s %9s %9s  %s\n", r->model.c_str(),
+                  r->kind.c_str(), width, r->Config().c_str(), r->device.c_str(), r->precision.c_str(),
                   r->batch_size, r->concurrency ? std::to_string(*r->concurrency).c_str() : "-",
                   r->scenario.empty() ? "-" : r->scenario.c_str(),
                   Fmt(r->throughput_per_s, 4).c_str(), Fmt(r->latency_ms.p50).c_str(),
@@ -50,7 +53,7 @@ class TerminalReporter : public Reporter {
       out << "\nwinners (best, runner-up) per hardware and model\n";
       for (const auto& c : rep.winners) {
         auto name = [](const std::optional<Entry>& e) {
-          return e ? e->backend + "/" + e->precision + "/b" + std::to_string(e->batch_size) +
+          return e ? e->config + "/" + e->precision + "/b" + std::to_string(e->batch_size) +
                          " " + Fmt(e->value)
                    : std::string("-");
         };

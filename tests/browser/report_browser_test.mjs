@@ -4,10 +4,14 @@
 //   - no console errors or page errors, and no network request besides the file itself;
 //   - every expected figure is a Chart.js chart with data points (Chart.instances);
 //   - the winner matrix, load-time and failure tables exist; the failed cells' reasons appear;
-//   - a report without GPU/e2e/load rows shows "No data for this figure" instead of charts.
+//   - a report without GPU/e2e/load rows shows "No data for this figure" instead of charts;
+//   - the report of the committed results (results/cpu, results/nvidia-h200/run-*) draws every
+//     figure its rows have data for, and no line has two points at one x (a line zigzagging
+//     between two backend configurations or two runs of the same cell).
 // Usage: node report_browser_test.mjs OPTIC_BINARY SOURCE_DIR OUT_DIR
-// Writes OUT_DIR/report.html and OUT_DIR/report.png (full page); with OPTIC_UPDATE_SCREENSHOT=1
-// also SOURCE_DIR/docs/img/report.png (the README's picture).
+// Writes OUT_DIR/report.html, OUT_DIR/report.png (full page) and OUT_DIR/report_results.png;
+// with OPTIC_UPDATE_SCREENSHOT=1 also SOURCE_DIR/docs/img/report.png (docs/report.md's picture,
+// from the fixture) and SOURCE_DIR/docs/img/report-results.png (the README's, from results/).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -56,6 +60,13 @@ fs.writeFileSync(cpuOnly, fs.readFileSync(path.join(src, fixture), 'utf8').split
   .filter((l) => l.includes('"fixture-cpu"') && l.includes('"kind": "bench"')).join('\n') + '\n');
 const partial = path.join(out, 'report_cpu_only.html');
 report([cpuOnly], partial);
+
+// The committed results, as the README's command builds them.
+const committedDirs = ['results/cpu', 'results/nvidia-h200/run-2026-11-21', 'results/nvidia-h200/run-2026-11-22'];
+const committed = committedDirs.filter((d) => fs.existsSync(path.join(src, d))).flatMap((d) =>
+  fs.readdirSync(path.join(src, d)).filter((f) => f.endsWith('.jsonl')).sort().map((f) => d + '/' + f));
+const resultsHtml = path.join(out, 'report_results.html');
+if (committed.length) report(committed, resultsHtml, ['--title', 'optic report: committed CPU and H200 results']);
 
 const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'optic-chromium-'));
 const context = await chromium.launchPersistentContext(userData, {
@@ -133,6 +144,51 @@ try {
   const c2 = await chartsOf(p2.page);
   check(c2.some((c) => c.figure === 'throughput-batch' && c.points > 0), 'CPU-only report: throughput chart drawn');
   await p2.page.screenshot({ path: path.join(out, 'report_cpu_only.png'), fullPage: true });
+
+  if (committed.length) {
+    const p3 = await open(resultsHtml);
+    check(p3.errors.length === 0, 'results/ report: no console errors' + (p3.errors.length ? ': ' + p3.errors.join(' | ') : ''));
+    // Which figures the rows have data for, from the page's own data.
+    const need = await p3.page.evaluate(() => {
+      const D = window.opticReport.data, rs = D.rows.filter((r) => r.status === 'ok');
+      const bench = rs.filter((r) => r.kind === 'bench' && r.concurrency === null);
+      return {
+        'throughput-batch': bench.some((r) => r.throughput !== null),
+        'latency-throughput': bench.some((r) => r.throughput !== null && r.latency.p50 !== null),
+        'memory-rss': bench.some((r) => r.peak_rss_mb !== null),
+        'memory-gpu': bench.some((r) => r.gpu_mem_peak_mb !== null),
+        'power-throughput': rs.some((r) => r.power_w !== null && r.throughput !== null),
+        'energy': rs.some((r) => r.energy_j !== null || r.cpu_energy_j !== null),
+        'speedup': D.speedups.length > 0,
+        'stages': rs.some((r) => r.kind === 'e2e' && r.stages_ms.length > 0),
+        'concurrency-throughput': rs.some((r) => r.concurrency !== null),
+      };
+    });
+    const c3 = await chartsOf(p3.page);
+    for (const [id, has] of Object.entries(need)) {
+      if (!has) continue;
+      const mine = c3.filter((c) => c.figure === id);
+      check(mine.length > 0 && mine.every((c) => c.points > 0 && c.drawn > 0),
+            `results/ report: figure ${id} drawn (${mine.length} chart(s), points ${mine.map((c) => c.points).join(',')})`);
+    }
+    check(need['throughput-batch'] && need['speedup'], 'results/ report: the committed rows have bench and fp16/bf16 pairs');
+    const zigzags = await p3.page.evaluate(() => Object.values(Chart.instances).flatMap((c) =>
+      c.data.datasets.filter((d) => d.showLine && d.data.length > 1)
+        .filter((d) => new Set(d.data.map((p) => p.x)).size !== d.data.length)
+        .map((d) => c.canvas.getAttribute('aria-label') + ': ' + d.label)));
+    check(zigzags.length === 0, 'results/ report: no line has two points at one x' + (zigzags.length ? ': ' + zigzags.join(' | ') : ''));
+    const labels = await p3.page.evaluate(() => Object.values(Chart.instances).flatMap((c) => c.data.datasets.map((d) => d.label)));
+    check(labels.some((l) => l.includes('+cuda_graph')), 'results/ report: backend options name their lines (+cuda_graph)');
+    await p3.page.screenshot({ path: path.join(out, 'report_results.png'), fullPage: true });
+    if (process.env.OPTIC_UPDATE_SCREENSHOT === '1') {
+      await p3.page.setViewportSize({ width: 1400, height: 2600 });
+      await p3.page.waitForTimeout(300);  // Chart.js redraws on resize
+      await p3.page.screenshot({ path: path.join(src, 'docs/img/report-results.png'), fullPage: false });
+      console.log('updated docs/img/report-results.png');
+    }
+  } else {
+    console.log('skip: no committed results under results/');
+  }
 } finally {
   await context.close();
   fs.rmSync(userData, { recursive: true, force: true });
