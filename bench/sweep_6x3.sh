@@ -9,7 +9,11 @@
 # far more than the others, so torch reference cells would spend most of the time budget.
 # One warm-up run (plus >= 200 ms): first inference and the correctness check already ran it.
 # Usage: bench/sweep_6x3.sh   (env: OPTIC=build/optic OUTDIR=results/cpu/sweep-6x3 TIMEOUT=40
-#        DURATION=1 MAXDUR=4 MINSAMPLES=6 WARMUP_RUNS=1 REFERENCE=onnxruntime MODELS=... BATCH=1-64)
+#        DURATION=1 MAXDUR=4 MINSAMPLES=6 WARMUP_RUNS=1 REFERENCE=onnxruntime MODELS=... BATCH=1-64
+#        NAME=sweep: files $OUTDIR/$NAME.{jsonl,log,load.txt})
+# Reproducibility rerun (same settings, a subset, its own file):
+#   NAME=rerun-subset MODELS=mobilenet_v2,resnet50 BATCH=1,8,64 bench/sweep_6x3.sh
+#   bench/reproducibility.py results/cpu/sweep-6x3/sweep.jsonl results/cpu/sweep-6x3/rerun-subset.jsonl
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OPTIC=${OPTIC:-build/optic}
@@ -23,9 +27,10 @@ MAXDUR=${MAXDUR:-4}
 MINSAMPLES=${MINSAMPLES:-6}
 WARMUP_RUNS=${WARMUP_RUNS:-1}
 REFERENCE=${REFERENCE:-onnxruntime}
+NAME=${NAME:-sweep}
 mkdir -p "$OUTDIR"
-LOG=$OUTDIR/sweep.log
-LOAD=$OUTDIR/load.txt
+LOG=$OUTDIR/$NAME.log
+LOAD=$OUTDIR/$NAME.load.txt
 # The machine is shared: sample the load average every 60 s for the whole run.
 ( while sleep 60; do echo "during $(date -u +%FT%TZ) $(uptime)"; done ) >>"$LOAD" &
 SAMPLER=$!
@@ -35,7 +40,7 @@ CMD=("$OPTIC" bench --models "$MODELS" --backends "$BACKENDS" --batch "$BATCH" -
      --threads 2 --scenario offline --duration-s "$DURATION" --max-duration-s "$MAXDUR"
      --min-samples "$MINSAMPLES" --warmup-runs "$WARMUP_RUNS" --reference "$REFERENCE"
      --timeout-s "$TIMEOUT" --models-dir models
-     --out "$OUTDIR/sweep.jsonl" --resume)
+     --out "$OUTDIR/$NAME.jsonl" --resume)
 echo "\$ ${CMD[*]}" | tee -a "$LOG" "$OUTDIR/commands.txt"
 /usr/bin/time -v "${CMD[@]}" >>"$LOG" 2>&1
 RC=$?

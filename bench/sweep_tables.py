@@ -17,7 +17,7 @@ def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-    rows = [r for r in rows if r.get("kind", "cell") == "cell"]
+    rows = [r for r in rows if r.get("kind", "bench") == "bench"]  # not ensemble or e2e rows
     status = collections.Counter(r["status"] for r in rows)
     unstable = sum(1 for r in rows if r["status"] == "ok" and not r.get("stable"))
     print(f"rows: {len(rows)}; " + ", ".join(f"{k} {v}" for k, v in sorted(status.items())) +
