@@ -195,5 +195,61 @@ TEST(PreprocessResize, ThreadCountDoesNotChangeOutput) {
   ASSERT_EQ(0, std::memcmp(outs[0].raw(), outs[1].raw(), outs[0].nbytes()));
 }
 
+// Gray input (one channel, replicated to RGB) and the NHWC / fp16 outputs, through both pass
+// orders of the resize: horizontal-first (60x70, an upscale) and vertical-first (500x375).
+TEST(PreprocessResize, GrayAndLayoutsInBothPassOrders) {
+  for (auto [w0, h0] : {std::pair{60, 70}, std::pair{500, 375}}) {
+    auto rgb = testing::MakeRgb(w0, h0, Pattern::kMixed);
+    std::vector<uint8_t> gray(static_cast<size_t>(w0) * h0);
+    for (size_t i = 0; i < gray.size(); ++i) gray[i] = rgb[3 * i + 1];
+    auto jpg = testing::EncodeJpeg(gray, w0, h0, TJPF_GRAY, TJSAMP_GRAY, 90);
+    int w, h;
+    auto dec = testing::ReferenceDecode(jpg, TJPF_GRAY, &w, &h);
+    std::vector<uint8_t> dec3(dec.size() * 3);
+    for (size_t i = 0; i < dec.size(); ++i) dec3[3 * i] = dec3[3 * i + 1] = dec3[3 * i + 2] = dec[i];
+    PreprocessOptions o;
+    o.dct_scaling = false;
+    o.threads = 1;
+    Tensor nchw = RunOne(o, jpg);
+    EXPECT_LE(MaxError(nchw, Reference(dec3, w, h, o)), 1e-5) << w0 << "x" << h0;
+    o.layout = Layout::kNHWC;
+    Tensor nhwc = RunOne(o, jpg);
+    o.dtype = DType::kFP16;
+    Tensor half = RunOne(o, jpg);
+    const int n = o.crop_width * o.crop_height;
+    for (int i = 0; i < n; ++i) {
+      for (int c = 0; c < 3; ++c) {
+        ASSERT_EQ(nhwc.GetAsDouble(i * 3 + c), nchw.GetAsDouble(c * n + i)) << w0 << " " << i;
+        ASSERT_NEAR(half.GetAsDouble(i * 3 + c), nchw.GetAsDouble(c * n + i), 2e-3);
+      }
+    }
+  }
+}
+
+// The resize tables are cached per worker while consecutive images share a size: a batch that
+// alternates sizes must give each image exactly what it gets alone.
+TEST(PreprocessResize, MixedSizesInOneBatchMatchSingleRuns) {
+  const std::pair<int, int> sizes[] = {{500, 375}, {60, 70}, {500, 375}, {640, 480}, {60, 70}};
+  std::vector<std::vector<uint8_t>> jpgs;
+  std::vector<ImageInput> in;
+  for (size_t i = 0; i < std::size(sizes); ++i) {
+    jpgs.push_back(testing::RgbJpeg(sizes[i].first, sizes[i].second, Pattern::kMixed, 90, 0, 7 + i));
+  }
+  for (auto& j : jpgs) in.push_back({"x.jpg", j.data(), j.size()});
+  PreprocessOptions o;
+  o.threads = 1;
+  std::unique_ptr<Preprocessor> p;
+  ASSERT_TRUE(CreatePreprocessor(o, Device{}, &p).ok());
+  Tensor b = Tensor::EmptyOrDie(o.dtype, PreprocessBatchShape(o, in.size()));
+  std::vector<ImageResult> res;
+  ASSERT_TRUE(p->Run(in, &b, &res).ok());
+  const size_t row = b.nbytes() / in.size();
+  for (size_t i = 0; i < in.size(); ++i) {
+    ASSERT_TRUE(res[i].status.ok());
+    Tensor alone = RunOne(o, jpgs[i]);
+    EXPECT_EQ(0, std::memcmp(static_cast<const uint8_t*>(b.raw()) + i * row, alone.raw(), row)) << i;
+  }
+}
+
 }  // namespace
 }  // namespace optic

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 namespace optic::preprocess {
 
 namespace {
@@ -15,30 +19,50 @@ namespace {
 #define OPTIC_CLONES
 #endif
 
-// acc[i] = sum_k w[k] * row(y0 + k)[i] over n contiguous bytes.
+// acc[i] = sum_k w[k] * row(k)[i] over n contiguous elements (bytes or floats), rows `stride`
+// elements apart. Up to 4 taps at a time are summed in registers (one pass over acc per 4 taps).
+template <int K, typename In>
+inline void VerticalTaps(const In* __restrict src, size_t stride, const float* __restrict w, int n,
+                         bool first, float* __restrict acc) {
+  const In* __restrict r[4];
+  float wk[4];
+  for (int k = 0; k < K; ++k) {
+    r[k] = src + static_cast<size_t>(k) * stride;
+    wk[k] = w[k];
+  }
+  for (int i = 0; i < n; ++i) {
+    float a = first ? 0.0f : acc[i];
+    for (int k = 0; k < K; ++k) a += wk[k] * static_cast<float>(r[k][i]);
+    acc[i] = a;
+  }
+}
+
+template <typename In>
+inline void VerticalSum(const In* __restrict src, size_t stride, int count,
+                        const float* __restrict w, int n, float* __restrict acc) {
+  for (int k0 = 0; k0 < count; k0 += 4) {
+    const In* s = src + static_cast<size_t>(k0) * stride;
+    const bool first = k0 == 0;
+    switch (std::min(4, count - k0)) {
+      case 1: VerticalTaps<1>(s, stride, w + k0, n, first, acc); break;
+      case 2: VerticalTaps<2>(s, stride, w + k0, n, first, acc); break;
+      case 3: VerticalTaps<3>(s, stride, w + k0, n, first, acc); break;
+      default: VerticalTaps<4>(s, stride, w + k0, n, first, acc); break;
+    }
+  }
+}
+
 OPTIC_CLONES
 void VerticalPass(const uint8_t* __restrict src, size_t stride, int count,
                   const float* __restrict w, int n, float* __restrict acc) {
-  const float w0 = w[0];
-  for (int i = 0; i < n; ++i) acc[i] = w0 * static_cast<float>(src[i]);
-  for (int k = 1; k < count; ++k) {
-    const uint8_t* __restrict r = src + static_cast<size_t>(k) * stride;
-    const float wk = w[k];
-    for (int i = 0; i < n; ++i) acc[i] += wk * static_cast<float>(r[i]);
-  }
+  VerticalSum(src, stride, count, w, n, acc);
 }
 
 // The same over float rows (the horizontally filtered rows of the horizontal-first order).
 OPTIC_CLONES
 void VerticalPassF(const float* __restrict src, size_t stride, int count,
                    const float* __restrict w, int n, float* __restrict acc) {
-  const float w0 = w[0];
-  for (int i = 0; i < n; ++i) acc[i] = w0 * src[i];
-  for (int k = 1; k < count; ++k) {
-    const float* __restrict r = src + static_cast<size_t>(k) * stride;
-    const float wk = w[k];
-    for (int i = 0; i < n; ++i) acc[i] += wk * r[i];
-  }
+  VerticalSum(src, stride, count, w, n, acc);
 }
 
 OPTIC_CLONES
@@ -47,10 +71,12 @@ void ToFloat(const uint8_t* __restrict src, int n, float* __restrict out) {
 }
 
 // out[x] = mul * sum_k w[k][x] * v[g[k][x]] + add for one channel (v already offset to it).
-OPTIC_CLONES
-void HorizontalPass(const float* __restrict v, const int32_t* __restrict g,
-                    const float* __restrict w, int taps, int n, float mul, float add,
-                    float* __restrict out) {
+// GCC's generic tuning turns v[g[x]] into scalar loads and inserts; explicit AVX-512 gathers are
+// about 2x faster on the AMD EPYC this was measured on, so that version is written out and
+// picked at run time.
+void HorizontalPassPortable(const float* __restrict v, const int32_t* __restrict g,
+                            const float* __restrict w, int taps, int n, float mul, float add,
+                            float* __restrict out) {
   for (int x = 0; x < n; ++x) out[x] = w[x] * v[g[x]];
   for (int k = 1; k < taps; ++k) {
     const int32_t* __restrict gk = g + static_cast<size_t>(k) * n;
@@ -59,6 +85,35 @@ void HorizontalPass(const float* __restrict v, const int32_t* __restrict g,
   }
   for (int x = 0; x < n; ++x) out[x] = out[x] * mul + add;
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx512f"))) void HorizontalPass512(
+    const float* __restrict v, const int32_t* __restrict g, const float* __restrict w, int taps,
+    int n, float mul, float add, float* __restrict out) {
+  const __m512 vm = _mm512_set1_ps(mul), va = _mm512_set1_ps(add);
+  for (int x = 0; x < n; x += 16) {
+    const __mmask16 m = n - x >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - x)) - 1);
+    __m512 acc = _mm512_setzero_ps();
+    for (int k = 0; k < taps; ++k) {
+      const size_t o = static_cast<size_t>(k) * n + x;
+      const __m512i idx = _mm512_maskz_loadu_epi32(m, g + o);
+      const __m512 px = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, v, 4);
+      acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w + o), px, acc);
+    }
+    _mm512_mask_storeu_ps(out + x, m, _mm512_fmadd_ps(acc, vm, va));
+  }
+}
+#endif
+
+using HorizontalFn = void (*)(const float*, const int32_t*, const float*, int, int, float, float,
+                              float*);
+HorizontalFn PickHorizontal() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (__builtin_cpu_supports("avx512f")) return HorizontalPass512;
+#endif
+  return HorizontalPassPortable;
+}
+const HorizontalFn HorizontalPass = PickHorizontal();
 
 // Writes one channel of one output row computed in `row` (fp32, contiguous) to its place:
 // NCHW fp32 rows are computed in place, so there is nothing to do.
