@@ -2,7 +2,7 @@
 """Where does loading a zoo TorchScript model spend its time on this machine's PyTorch?
 
 Times torch.jit.load, .to(cuda, dtype), torch.jit.freeze, torch.jit.optimize_for_inference and
-the first three forward passes, each step in a fresh child process with a time limit, so a step
+the first three forward passes (with and without the graph executor's optimizations), each step in a fresh child process with a time limit, so a step
 that never finishes (densenet201 stalled for >240 s in optic's load on PyTorch 2.11) is named
 instead of hanging the run. Prints one JSON line per (model, variant).
 
@@ -14,8 +14,9 @@ import multiprocessing as mp
 import time
 
 
-def run(path, device, dtype, freeze, optimize, q):
+def run(path, device, dtype, freeze, optimize, jit_opt, q):
     import torch
+    torch._C._set_graph_executor_optimize(jit_opt)
     t = {}
     t0 = time.perf_counter()
     m = torch.jit.load(path, map_location="cpu").eval()
@@ -58,9 +59,10 @@ def main():
     ctx = mp.get_context("spawn")
     for model in a.models.split(","):
         path = f"{a.models_dir}/{model}/model.pt"
-        for freeze, optimize in ((False, False), (True, False), (True, True)):
+        for freeze, optimize, jit_opt in ((True, False, True), (True, False, False),
+                                          (True, True, False)):
             q = ctx.Queue()
-            p = ctx.Process(target=run, args=(path, a.device, a.dtype, freeze, optimize, q))
+            p = ctx.Process(target=run, args=(path, a.device, a.dtype, freeze, optimize, jit_opt, q))
             t0 = time.perf_counter()
             p.start()
             last, status = {}, "timeout"
@@ -79,7 +81,8 @@ def main():
                 p.kill()
             p.join()
             print(json.dumps({"model": model, "device": a.device, "dtype": a.dtype,
-                              "freeze": freeze, "optimize": optimize, "status": status,
+                              "freeze": freeze, "optimize": optimize,
+                              "jit_optimize": jit_opt, "status": status,
                               "wall_s": round(time.perf_counter() - t0, 2), **last}), flush=True)
 
 

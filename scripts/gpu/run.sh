@@ -120,7 +120,7 @@ bench() {  # bench NAME extra-args...
   local name=$1; shift
   [ -n "${RESUME:-}" ] || rm -f "$OUT/$name.jsonl"  # RESUME=1: keep rows, skip their cells
   stage "$name" "$OPTIC" bench ${RESUME:+--resume} --models "$MODELS" --device cuda --precision "$PRECISIONS" \
-    --batch "$BATCHES" --scenario offline --duration-s "$DURATION_S" --timeout-s 240 \
+    --batch "$BATCHES" --scenario offline --duration-s "$DURATION_S" --timeout-s "${CELL_TIMEOUT:-240}" \
     --reference-device "${REFERENCE_DEVICE:-cuda}" \
     --out "$OUT/$name.jsonl" "$@"
 }
@@ -163,6 +163,15 @@ if has e2e; then  # issue 6: JPEG bytes -> ResNet-50, CPU vs GPU preprocessing, 
     --preprocess cpu,gpu --duration-s "$DURATION_S" --timeout-s 240 \
     --reference-device "${REFERENCE_DEVICE:-cuda}" \
     --backend-option torch:channels_last=true --out "$OUT/e2e.jsonl"
+fi
+# Optional (not in the default STAGES): JAX/XLA through the xla backend's embedded Python, when the
+# build found jax (src/backends/xla). Wheels the image lacks come from .whl/ (docs/gpu.md).
+if has xla; then
+  if compgen -G ".whl/*.whl" >/dev/null; then
+    $PY -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl &&
+      export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+  fi
+  bench bench_xla --backends xla
 fi
 if has manifest; then
   stage manifest $PY bench/gpu/manifest.py --out "$OUT/manifest.json" --build "$BUILD"

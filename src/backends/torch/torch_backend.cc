@@ -22,7 +22,14 @@
 // see ParseSettings). Debian's libtorch 1.13 is built with a generic BLAS (no MKL), so its plain
 // convolutions are slow: resnet50 at batch 1 took ~2.6 s per run plain or frozen and ~0.3-0.35 s
 // optimized, max |diff| 9e-5 (Python over the same libtorch, 2 loaded cores). pipeline_depth
-// (int, default 3): CUDA batches in flight (optic/pipelining.h). channels_last (bool, default false): NHWC weights and inputs
+// (int, default 3): CUDA batches in flight (optic/pipelining.h). cudnn_benchmark (bool, default
+// true): cuDNN autotuning per shape, as stock PyTorch inference scripts set it (on the H200 at
+// batch 256 fp16, optic's forward took 18.0 ms without it against stock eager's 15.1 ms with it).
+// jit_optimize (bool): the
+// TorchScript graph executor's profiling-guided optimizations (fusion) on the first runs; default
+// on with libtorch 1.x, off with 2.x, where TorchScript is deprecated and densenet201's second
+// forward pass did not finish within 45 s on PyTorch 2.11 (CUDA, with and without freeze and
+// optimize_for_inference: results/nvidia-h200/run-2026-11-22b/diag.log). channels_last (bool, default false): NHWC weights and inputs
 // (for tensor cores on CUDA).
 // Threads: LoadOptions::threads sets libtorch's intra-op pool (at::set_num_threads), which is
 // process-wide (per calling thread under OpenMP, which is why Execute sets it again); 0 means all
@@ -105,6 +112,12 @@ class TorchBackend final : public Backend {
             {"cuda_graph", OptionSpec::Type::kBool, {},
              "cuda only: capture each batch shape in a CUDA graph once, then replay it "
              "(default false)"},
+            {"cudnn_benchmark", OptionSpec::Type::kBool, {},
+             "cuda only: let cuDNN time its algorithms per input shape and keep the fastest "
+             "(default true; process-global in libtorch)"},
+            {"jit_optimize", OptionSpec::Type::kBool, {},
+             "TorchScript's graph-executor optimizations (profiling runs, then fusion) "
+             "(default true with libtorch 1.x, false with 2.x)"},
             {"pipeline_depth", OptionSpec::Type::kInt, {},
              "cuda only: batches in flight through Submit/Collect, each with its own "
              "buffers (default 3)"}};
@@ -173,6 +186,8 @@ class TorchBackend final : public Backend {
       if (key == "optimize") s->optimize = Truthy(value);
       if (key == "channels_last") s->channels_last = Truthy(value);
       if (key == "cuda_graph") s->cuda_graph = Truthy(value);
+      if (key == "jit_optimize") s->jit_optimize = Truthy(value);
+      if (key == "cudnn_benchmark") s->cudnn_benchmark = Truthy(value);
       if (key == "pipeline_depth") {
         s->pipeline_depth = std::atoi(value.c_str());
         if (s->pipeline_depth < 1 || s->pipeline_depth > 16) {

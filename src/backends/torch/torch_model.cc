@@ -2,6 +2,7 @@
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include <utility>
 
@@ -185,11 +186,16 @@ Status TorchModel::EnsureRunner() {
 
 void TorchModel::SetGlobals() const {
   if (at::get_num_threads() != settings_.threads) at::set_num_threads(settings_.threads);
+  // Per calling thread in libtorch; read when a method's executor first runs.
+  if (torch::jit::getGraphExecutorOptimize() != settings_.jit_optimize) {
+    torch::jit::setGraphExecutorOptimize(settings_.jit_optimize);
+  }
   if (device_.is_cuda()) {
     // PyTorch allows TF32 in cuDNN by default; fp32 must mean fp32 here.
     const bool tf32 = settings_.precision == Precision::kTF32;
     at::globalContext().setAllowTF32CuBLAS(tf32);
     at::globalContext().setAllowTF32CuDNN(tf32);
+    at::globalContext().setBenchmarkCuDNN(settings_.cudnn_benchmark);
   }
 }
 

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <torch/script.h>
+#include <torch/version.h>
 
 #include <string>
 #include <vector>
@@ -35,6 +36,8 @@ struct TorchSettings {
   bool optimize = true;        // torch::jit::optimize_for_inference after freezing
   bool channels_last = false;  // 4-d weights and inputs in NHWC memory order
   bool cuda_graph = false;     // CUDA: capture each batch shape once, then replay (torch_cuda_runner.h)
+  bool cudnn_benchmark = true;  // CUDA: cuDNN picks the fastest algorithm per shape
+  bool jit_optimize = TORCH_VERSION_MAJOR < 2;  // graph-executor profiling + fusion
   int pipeline_depth = 3;      // CUDA: batches in flight through Submit/Collect (optic/pipelining.h)
 };
 

@@ -120,6 +120,7 @@ class AotiModel final : public Model, public PhaseReporting, public PipelinedExe
       c10::InferenceMode inference_mode;
       at::globalContext().setAllowTF32CuDNN(false);
       at::globalContext().setAllowTF32CuBLAS(false);
+      at::globalContext().setBenchmarkCuDNN(true);  // the package's extern convolutions
       return fn();
     } catch (const std::exception& e) {
       const std::string text = torch_backend::ErrorText("run failed for", path_, e);
