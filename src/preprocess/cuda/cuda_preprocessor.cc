@@ -10,6 +10,7 @@
 #include "cpu/jpeg_decoder.h"
 #include "cuda_buffers.h"
 #include "geometry.h"
+#include "jpeg_structure.h"
 #include "nvjpeg_decoder.h"
 #include "resize_kernel.h"
 
@@ -20,17 +21,6 @@ namespace {
 enum class Route { kFail, kBatched, kSingle, kCpu };
 
 size_t Align(size_t n) { return (n + 15) & ~size_t{15}; }
-
-// A JPEG cut short has no EOI marker. nvJPEG may decode such data without an error, so those go
-// to libjpeg-turbo, which names the problem (or decodes the image if it is fine after all).
-bool HasEoi(const ImageInput& in) {
-  const size_t tail = std::min<size_t>(in.size, 256);
-  for (size_t k = 1; k < tail; ++k) {
-    const size_t i = in.size - 1 - k;
-    if (in.data[i] == 0xFF && in.data[i + 1] == 0xD9) return true;
-  }
-  return false;
-}
 
 class CudaPreprocessor final : public Preprocessor {
  public:
@@ -127,7 +117,11 @@ Status CudaPreprocessor::Run(const std::vector<ImageInput>& images, Tensor* batc
     r.width = r.decoded_width = headers_[i].width;
     r.height = r.decoded_height = headers_[i].height;
     const bool cmyk = headers_[i].colorspace == TJCS_CMYK || headers_[i].colorspace == TJCS_YCCK;
-    if (cmyk || !HasEoi(images[i])) routes_[i] = Route::kCpu;  // nvJPEG's RGB skips Adobe CMYK
+    // nvJPEG decodes some damaged streams without an error (a missing EOI, stray or out-of-order
+    // RSTn) where libjpeg-turbo, and so the CPU path, fails them: those go to libjpeg-turbo,
+    // which fails them with its reason (or decodes them, if the damage was harmless), as the CPU
+    // path would. nvJPEG's RGB output skips Adobe CMYK, so CMYK goes there too.
+    if (cmyk || !CheckJpegStructure(images[i].data, images[i].size).ok()) routes_[i] = Route::kCpu;
     else routes_[i] = nvjpeg_->BatchedSupports(images[i].data, images[i].size) ? Route::kBatched : Route::kSingle;
   }
   OPTIC_RETURN_IF_ERROR(StageJpegs(images));
