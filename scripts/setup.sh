@@ -34,6 +34,8 @@ APT_PACKAGES=(
   libopenblas0-openmp
   libturbojpeg0-dev libjs-chart.js chromium
   libboost-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc clang libclang-rt-14-dev wrk
+  # xla backend: embeds CPython (python3-dev: libpython3.11.so and headers) through pybind11
+  pybind11-dev python3-dev
 )
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -15,6 +15,11 @@ struct ExecutePhases {
   double h2d_ms = -1;      // host-to-device copy of the inputs (with their dtype/layout conversion)
   double compute_ms = -1;  // the forward pass (or the replay of its CUDA graph)
   double d2h_ms = -1;      // device-to-host copy of the outputs (with the conversion to fp32)
+  // Per-call cost of a language bridge around the framework (the xla backend's embedded Python:
+  // GIL, argument wrapping, result conversion), host wall time; -1 for backends without one.
+  // A backend without device events may time h2d/compute/d2h on the host around synchronizing
+  // calls instead (the xla backend does; its header says so).
+  double bridge_ms = -1;
 };
 
 class PhaseReporting {

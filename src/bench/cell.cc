@@ -98,7 +98,11 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
 
   rep->Phase("warmup");
   // Models that time their device phases (optic/phase_timing.h) get means over the steady state.
-  struct { double h2d = 0, compute = 0, d2h = 0; int64_t count = 0; bool on = false; } phases;
+  struct {
+    double h2d = 0, compute = 0, d2h = 0, bridge = 0;
+    int64_t count = 0, bridged = 0;
+    bool on = false;
+  } phases;
   const auto* timed = dynamic_cast<const PhaseReporting*>(model);
   QueryFn query = [&](int64_t i) {
     Status st = model->Execute(pool.batch(i + 1), &outputs);
@@ -108,6 +112,7 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
       phases.compute += p.compute_ms;
       phases.d2h += p.d2h_ms;
       ++phases.count;
+      if (p.bridge_ms >= 0) phases.bridge += p.bridge_ms, ++phases.bridged;
     }
     return st;
   };
@@ -180,6 +185,8 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
                                   {"compute", phases.compute / phases.count},
                                   {"d2h", phases.d2h / phases.count}};
   }
+  // A language bridge's per-call cost (the xla backend's embedded Python), mean over the steady state.
+  if (phases.bridged > 0) (*row)["bridge_overhead_ms"] = phases.bridge / phases.bridged;
   return Status::OK();
 }
 
