@@ -6,6 +6,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "grpc_internal.h"
 #include "grpc_service.grpc.pb.h"
 
 namespace optic::server {
@@ -195,6 +196,24 @@ grpc::Status ParseAnswer(const HttpReply& r, inference::ModelInferResponse* out)
   return grpc::Status::OK;
 }
 
+}  // namespace
+
+namespace grpc_detail {
+grpc::Status BuildBody(const inference::ModelInferRequest& req, std::string* body, size_t* hlen) {
+  return server::BuildBody(req, body, hlen);
+}
+grpc::Status ParseAnswer(const HttpReply& r, inference::ModelInferResponse* out) {
+  return server::ParseAnswer(r, out);
+}
+grpc::Status ErrorFromReply(const HttpReply& r) { return server::ErrorFromReply(r); }
+std::string InferTarget(const std::string& model, const std::string& version) {
+  return ModelTarget(model, version, "infer");
+}
+std::string Authorization(const grpc::CallbackServerContext* ctx) { return server::Authorization(ctx); }
+}  // namespace grpc_detail
+
+namespace {
+
 class Service final : public inference::GRPCInferenceService::CallbackService {
  public:
   explicit Service(Router* router) : router_(router) {}
@@ -293,6 +312,11 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
       reactor->Finish(r.status == 200 ? ParseAnswer(r, out) : ErrorFromReply(r));
     });
     return reactor;
+  }
+
+  grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>*
+  ModelStreamInfer(grpc::CallbackServerContext* ctx) override {
+    return grpc_detail::NewStreamReactor(router_, ctx);
   }
 
  private:

@@ -6,7 +6,7 @@ of its own (optic_preprocess), an averaging model (optic_average) and two ensemb
 decoded pixels against PIL, the JPEG-in output against the tensor classifier, BYTES over HTTP
 binary, JSON (base64) and gRPC, a corrupt JPEG inside a dynamic batch (its request gets 400 naming
 the element and reason, the others in the same batch succeed), the ensembles' results and their
-load-time graph checks.
+load-time graph checks, and gRPC ModelStreamInfer.
 Run: OPTIC_BINARY=build/optic .venv/bin/python -m pytest tests/server/test_jpeg_ensemble.py
 """
 import base64
@@ -379,3 +379,39 @@ def test_bad_preprocessing_config_fails_to_load(server, repo):
         (repo / name / "1").rmdir()
         (repo / name / "config.pbtxt").unlink()
         (repo / name).rmdir()
+
+
+def test_grpc_stream_infer(client, server):
+    """ModelStreamInfer: answers matched by id, a failing request answers with an error and the
+    stream goes on."""
+    import queue
+    answers = queue.Queue()
+    c = grpcclient.InferenceServerClient(url=server.grpc_url)
+    c.start_stream(callback=lambda result, error: answers.put((result, error)))
+    images = [jpeg(50 + k, 48, 40) for k in range(3)]
+    pixels = client.infer("pre32", [image_input(httpclient, images)]).as_numpy("pixels")
+    expect = client.infer("tiny", [tensor_input(httpclient, "input", pixels)]).as_numpy("output")
+    for k, d in enumerate(images):
+        c.async_stream_infer("jpeg_to_tiny", [image_input(grpcclient, [d], "IMAGE")],
+                             request_id=f"img{k}")
+    c.async_stream_infer("jpeg_to_tiny", [image_input(grpcclient, [b"junk"], "IMAGE")],
+                         request_id="bad")
+    c.async_stream_infer("no_such_model", [image_input(grpcclient, [images[0]], "IMAGE")],
+                         request_id="unknown")
+    c.async_stream_infer("tiny", [tensor_input(grpcclient, "input", pixels[:1])], request_id="t")
+    got, errors = {}, []
+    for _ in range(6):
+        result, error = answers.get(timeout=60)
+        if error is not None:
+            errors.append(error.message())
+        else:
+            got[result.get_response().id] = result.as_numpy(
+                "LOGITS" if result.get_response().model_name == "jpeg_to_tiny" else "output")
+    c.stop_stream()
+    c.close()
+    assert sorted(got) == ["img0", "img1", "img2", "t"]
+    for k in range(3):
+        np.testing.assert_allclose(got[f"img{k}"][0], expect[k], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got["t"][0], expect[0], rtol=1e-5, atol=1e-5)
+    assert any("not a JPEG" in e for e in errors), errors
+    assert any("no_such_model" in e for e in errors), errors
