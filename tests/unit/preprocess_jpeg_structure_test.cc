@@ -74,7 +74,7 @@ void ExpectFlagged(const Bytes& j, JpegStructureProblem p, const char* what, con
   std::printf("%-28s %s | CPU: %s\n", what, r.Describe().c_str(), why.c_str());
 }
 
-TEST(JpegStructure, GoodFilesPass) {
+TEST(PreprocessJpegStructure, GoodFilesPass) {
   const Bytes base = testing::RgbJpeg(500, 375, Pattern::kMixed, 90);
   ExpectOk(base, "baseline 4:2:0");
   EXPECT_EQ(CheckJpegStructure(base.data(), base.size()).scans, 1);
@@ -88,7 +88,7 @@ TEST(JpegStructure, GoodFilesPass) {
   ExpectOk(testing::EncodeJpeg(gray, 120, 80, TJPF_GRAY, TJSAMP_GRAY, 90), "grayscale");
 }
 
-TEST(JpegStructure, RestartIntervalPasses) {
+TEST(PreprocessJpegStructure, RestartIntervalPasses) {
   for (int flags : {0, TJFLAG_PROGRESSIVE}) {
     const Bytes j = WithRestartInterval(4, TJSAMP_420, flags);
     ASSERT_NE(Find(j, 0xDD, 2), 0u) << "TJ_RESTART gave no DRI marker: this libjpeg-turbo ignores it";
@@ -98,7 +98,7 @@ TEST(JpegStructure, RestartIntervalPasses) {
   }
 }
 
-TEST(JpegStructure, RestartMarkerWithoutIntervalFlagged) {
+TEST(PreprocessJpegStructure, RestartMarkerWithoutIntervalFlagged) {
   // As the GPU and bad-input tests corrupt an image: RST3 markers written over the middle of the
   // scan of an image with no DRI (nvJPEG decodes this without an error).
   Bytes j = testing::RgbJpeg(500, 375, Pattern::kMixed);
@@ -112,7 +112,7 @@ TEST(JpegStructure, RestartMarkerWithoutIntervalFlagged) {
   ExpectFlagged(k, JpegStructureProblem::kRestartWithoutInterval, "one RST0 without DRI", "RST0");
 }
 
-TEST(JpegStructure, RestartMarkerOutOfOrderFlagged) {
+TEST(PreprocessJpegStructure, RestartMarkerOutOfOrderFlagged) {
   Bytes j = WithRestartInterval(4, TJSAMP_420, 0);
   const size_t rst0 = Find(j, 0xD0, FirstScanData(j));
   ASSERT_GT(rst0, 0u);
@@ -125,7 +125,7 @@ TEST(JpegStructure, RestartMarkerOutOfOrderFlagged) {
   ExpectFlagged(k, JpegStructureProblem::kRestartOutOfOrder, "RST1 missing", "RST2");
 }
 
-TEST(JpegStructure, TruncatedFlagged) {
+TEST(PreprocessJpegStructure, TruncatedFlagged) {
   const Bytes good = testing::RgbJpeg(500, 375, Pattern::kMixed);
   ExpectFlagged(Bytes(good.begin(), good.begin() + good.size() / 2), JpegStructureProblem::kTruncated,
                 "cut in the scan", "truncated");
@@ -141,7 +141,7 @@ TEST(JpegStructure, TruncatedFlagged) {
   EXPECT_EQ(static_cast<int>(r.problem), static_cast<int>(JpegStructureProblem::kTruncated)) << r.Describe();
 }
 
-TEST(JpegStructure, TrailingBytesAfterEoiAllowed) {
+TEST(PreprocessJpegStructure, TrailingBytesAfterEoiAllowed) {
   // Decision: allowed, as libjpeg-turbo (it stops at EOI, no warning) and as cameras write them.
   Bytes j = testing::RgbJpeg(500, 375, Pattern::kMixed);
   const size_t eoi_end = j.size();
@@ -156,7 +156,7 @@ TEST(JpegStructure, TrailingBytesAfterEoiAllowed) {
   ExpectOk(f, "fill bytes before EOI");
 }
 
-TEST(JpegStructure, OtherDamageFlagged) {
+TEST(PreprocessJpegStructure, OtherDamageFlagged) {
   const Bytes good = testing::RgbJpeg(300, 200, Pattern::kMixed);
   // Bytes between two header segments (after the JFIF APP0 at offset 2).
   ASSERT_EQ(good[2], 0xFF);
