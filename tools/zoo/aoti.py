@@ -55,7 +55,13 @@ def export_aoti(fmt: str, name: str, model, check: torch.Tensor, reference: np.n
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
     gpu = copy.deepcopy(model).to("cuda", dtype)  # the CPU fp32 model stays as it is
-    example = torch.randn(2, *check.shape[1:], device="cuda", dtype=dtype)  # not 1: stays dynamic
+    # The example's batch is Inductor's size hint: max-autotune times its kernel choices at this
+    # size, so a package meant for large batches wants OPTIC_AOTI_HINT_BATCH=256 (not 1: a batch
+    # of 1 would be specialized away).
+    hint = int(os.environ.get("OPTIC_AOTI_HINT_BATCH", "2"))
+    if not 2 <= hint <= MAX_BATCH:
+        raise export_error(f"OPTIC_AOTI_HINT_BATCH={hint} is outside 2..{MAX_BATCH}")
+    example = torch.randn(hint, *check.shape[1:], device="cuda", dtype=dtype)
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     t0 = time.monotonic()
     with torch.no_grad():
@@ -76,4 +82,4 @@ def export_aoti(fmt: str, name: str, model, check: torch.Tensor, reference: np.n
     del gpu, program, runner
     torch.cuda.empty_cache()
     return {"note": f"compiled in {compile_s:.1f}s, rel err {rel:.1e}, dynamic batch 1..{MAX_BATCH}",
-            "compile_s": round(compile_s, 2), "inductor_configs": configs}
+            "compile_s": round(compile_s, 2), "inductor_configs": configs, "hint_batch": hint}

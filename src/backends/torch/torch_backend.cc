@@ -37,6 +37,7 @@
 // only: libtorch refuses a second call, so later values are ignored.
 // No optimized-model cache (model_cache false): freezing takes well under a second.
 #include <ATen/Parallel.h>
+#include <torch/csrc/jit/passes/inliner.h>
 #include <torch/cuda.h>
 #include <torch/script.h>
 #include <torch/version.h>
@@ -236,6 +237,10 @@ class TorchBackend final : public Backend {
         if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
       }
     }
+    // Without the graph executor's optimizations nothing inlines submodule calls at run time,
+    // and a frozen module has dropped its submodules' methods (on PyTorch 2.11: "Couldn't find
+    // method: 'forward' on class ... Flatten"): inline them into forward() first.
+    if (!s.jit_optimize) torch::jit::Inline(*module->get_method("forward").graph());
     if (s.freeze) *module = torch::jit::freeze(*module);
     if (s.optimize) *module = torch::jit::optimize_for_inference(*module);
     return Status::OK();
