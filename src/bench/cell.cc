@@ -185,7 +185,7 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
                                   {"compute", phases.compute / phases.count},
                                   {"d2h", phases.d2h / phases.count}};
   }
-  // A language bridge's per-call cost (the xla backend's embedded Python), mean over the steady state.
+  // A language bridge's per-call cost (the xla backend's embedded Python), steady-state mean.
   if (phases.bridged > 0) (*row)["bridge_overhead_ms"] = phases.bridge / phases.bridged;
   return Status::OK();
 }

@@ -84,7 +84,8 @@ TEST_F(XlaTest, CapabilitiesAreHonest) {
     EXPECT_NE(std::find(c.precisions.begin(), c.precisions.end(), p), c.precisions.end())
         << PrecisionName(p);
   }
-  const bool cuda = std::find(c.devices.begin(), c.devices.end(), DeviceType::kCUDA) != c.devices.end();
+  const bool cuda =
+      std::find(c.devices.begin(), c.devices.end(), DeviceType::kCUDA) != c.devices.end();
   const bool tf32 =
       std::find(c.precisions.begin(), c.precisions.end(), Precision::kTF32) != c.precisions.end();
   EXPECT_EQ(cuda, tf32) << "tf32 is offered exactly when JAX sees a GPU";

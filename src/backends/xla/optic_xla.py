@@ -86,7 +86,8 @@ def _device(kind, index):
         return jax.devices("cpu")[0]
     gpus = jax.devices("gpu") if gpu_count() else []
     if index >= len(gpus):
-        raise RuntimeError("device cuda:%d not available to JAX (%d GPU(s) seen)" % (index, len(gpus)))
+        raise RuntimeError("device cuda:%d not available to JAX (%d GPU(s) seen)"
+                           % (index, len(gpus)))
     return gpus[index]
 
 
@@ -186,7 +187,8 @@ class Program:
         specs = []
         for name, dtype, dims in self.inputs:
             if any(d < 0 for d in dims[1:]):
-                raise NotImplementedError("input '%s' has a symbolic dimension beyond the batch" % name)
+                raise NotImplementedError(
+                    "input '%s' has a symbolic dimension beyond the batch" % name)
             shape = [batch if d < 0 else d for d in dims]
             specs.append(jax.ShapeDtypeStruct(shape, np.float32 if dtype == "fp32" else dtype))
         # Compiling through the jit (not lower().compile()) fills the jit's own executable cache.

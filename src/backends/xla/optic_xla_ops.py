@@ -115,7 +115,8 @@ def average_pool(ctx, x, auto_pad=None, ceil_mode=0, count_include_pad=0, dilati
     n = len(kernel_shape)
     strides, dilations = list(strides or [1] * n), list(dilations or [1] * n)
     padding = _pool_padding(x, kernel_shape, strides, dilations, pads, ceil_mode)
-    window, stride, dil = (1, 1) + tuple(kernel_shape), (1, 1) + tuple(strides), (1, 1) + tuple(dilations)
+    window, stride = (1, 1) + tuple(kernel_shape), (1, 1) + tuple(strides)
+    dil = (1, 1) + tuple(dilations)
     total = lax.reduce_window(x.astype(jnp.float32), 0.0, lax.add, window, stride, padding,
                               window_dilation=dil)
     if count_include_pad or all(p == (0, 0) for p in padding):

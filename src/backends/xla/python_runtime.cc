@@ -25,7 +25,9 @@ Status Initialize() {
   // Starting "from" the configured executable makes Python find its pyvenv.cfg, hence the venv's
   // site-packages where jax lives, exactly as that python would.
   PyStatus st = PyConfig_SetBytesString(&config, &config.executable, OPTIC_XLA_PYTHON);
-  if (!PyStatus_Exception(st)) st = PyConfig_SetBytesString(&config, &config.program_name, OPTIC_XLA_PYTHON);
+  if (!PyStatus_Exception(st)) {
+    st = PyConfig_SetBytesString(&config, &config.program_name, OPTIC_XLA_PYTHON);
+  }
   if (!PyStatus_Exception(st)) st = Py_InitializeFromConfig(&config);
   PyConfig_Clear(&config);
   if (PyStatus_Exception(st)) {
@@ -41,7 +43,7 @@ Runtime& Get() {
     r->status = Initialize();
     if (!r->status.ok()) return r;
     {
-      py::gil_scoped_acquire gil;  // Py_Initialize left it held by this thread; this is a no-op lock
+      py::gil_scoped_acquire gil;  // Py_Initialize left the GIL with this thread: a no-op
       const std::string dir = ModuleDir();
       try {
         py::module_::import("sys").attr("path").attr("insert")(0, dir);

@@ -16,7 +16,8 @@ namespace py = pybind11;
 using Clock = std::chrono::steady_clock;
 
 Status ToInfo(const py::handle& item, TensorInfo* info) {
-  auto [name, dtype, dims] = item.cast<std::tuple<std::string, std::string, std::vector<int64_t>>>();
+  using Info = std::tuple<std::string, std::string, std::vector<int64_t>>;
+  auto [name, dtype, dims] = item.cast<Info>();
   info->name = name;
   info->shape = dims;
   return ParseDType(dtype, &info->dtype).Prefixed("xla: tensor '" + name + "'");
