@@ -120,7 +120,7 @@ bench() {  # bench NAME extra-args...
   local name=$1; shift
   [ -n "${RESUME:-}" ] || rm -f "$OUT/$name.jsonl"  # RESUME=1: keep rows, skip their cells
   stage "$name" "$OPTIC" bench ${RESUME:+--resume} --models "$MODELS" --device cuda --precision "$PRECISIONS" \
-    --batch "$BATCHES" --scenario offline --duration-s "$DURATION_S" --timeout-s "${CELL_TIMEOUT:-240}" \
+    --batch "$BATCHES" --scenario "${SCENARIO:-offline}" --duration-s "$DURATION_S" --timeout-s "${CELL_TIMEOUT:-240}" \
     --reference-device "${REFERENCE_DEVICE:-cuda}" \
     --out "$OUT/$name.jsonl" "$@"
 }

@@ -2,6 +2,9 @@
 // concurrently than one after another). Members share the cell's backend, precision, threads and
 // batch; each query runs every member on the same batch and averages their first outputs.
 #include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include "bench/cell_load.h"
@@ -15,6 +18,66 @@ namespace optic::bench {
 using nlohmann::json;
 
 namespace {
+
+// One long-lived thread per member, so a concurrent query costs a wake-up, not thread creation:
+// libtorch keeps per-thread state (cuDNN v8's benchmark cache of execution plans is
+// thread_local), and a fresh thread per query re-tuned every convolution (the H200 ensemble ran
+// at 0.03-0.17x of sequential that way, results/nvidia-h200/run-2026-11-22d).
+class MemberWorkers {
+ public:
+  using Job = std::function<Status(size_t member, int64_t query)>;
+  MemberWorkers(size_t n, Job job) : job_(std::move(job)), status_(n) {
+    for (size_t m = 0; m < n; ++m) threads_.emplace_back([this, m] { Loop(m); });
+  }
+  ~MemberWorkers() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  // Runs query `i` on every member at once; returns when all are done.
+  std::vector<Status> Run(int64_t i) {
+    std::unique_lock<std::mutex> lock(mu_);
+    query_ = i;
+    pending_ = threads_.size();
+    ++generation_;
+    wake_.notify_all();
+    done_.wait(lock, [&] { return pending_ == 0; });
+    return status_;
+  }
+
+ private:
+  void Loop(size_t m) {
+    uint64_t seen = 0;
+    for (;;) {
+      int64_t i;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+        i = query_;
+      }
+      Status st = job_(m, i);
+      std::lock_guard<std::mutex> lock(mu_);
+      status_[m] = std::move(st);
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  Job job_;
+  std::mutex mu_;
+  std::condition_variable wake_, done_;
+  std::vector<Status> status_;
+  std::vector<std::thread> threads_;
+  uint64_t generation_ = 0;
+  size_t pending_ = 0;
+  int64_t query_ = 0;
+  bool stop_ = false;
+};
+
 
 // outputs[m] = member m's outputs; *avg = elementwise mean of their first outputs.
 Status Average(const std::vector<std::vector<Tensor>>& outputs, Tensor* avg) {
@@ -70,13 +133,11 @@ Status RunEnsembleCell(const CellSpec& c, CellReporter* rep, json* row) {
     }
     return Average(outs, &seq_avg);
   };
+  MemberWorkers workers(members.size(), [&](size_t m, int64_t i) {
+    return members[m].model->Execute(pool.batch(i), &outs[m]);
+  });
   QueryFn concurrent = [&](int64_t i) {
-    std::vector<Status> status(members.size());
-    std::vector<std::thread> threads;
-    for (size_t m = 0; m < members.size(); ++m) {
-      threads.emplace_back([&, m] { status[m] = members[m].model->Execute(pool.batch(i), &outs[m]); });
-    }
-    for (auto& t : threads) t.join();
+    const std::vector<Status> status = workers.Run(i);
     for (size_t m = 0; m < members.size(); ++m) OPTIC_RETURN_IF_ERROR(status[m].Prefixed(c.members[m]));
     return Average(outs, &con_avg);
   };

@@ -63,7 +63,9 @@ TEST_F(TorchCudaTest, EveryPrecisionMatchesCpuFp32) {
       LoadOptions o;
       o.device = {DeviceType::kCUDA, 0};
       o.precision = p;
-      o.backend_options = {{"channels_last", channels_last}};
+      // cuDNN's autotuner may pick Winograd/FFT algorithms whose fp32 error (rel_l2 3.1e-4 on
+      // tiny_cnn on the H200) exceeds fp32's 1e-4: strict parity is checked without it.
+      o.backend_options = {{"channels_last", channels_last}, {"cudnn_benchmark", "false"}};
       Tensor y;
       s = RunOnce(o, &y);
       ASSERT_TRUE(s.ok()) << PrecisionName(p) << ": " << s.ToString();
