@@ -21,11 +21,11 @@ MD=$OUT/server_overhead.md
 TMP=$(mktemp -d)
 trap 'kill $SERVER_PID 2>/dev/null || true; rm -rf "$TMP"' EXIT
 
-"$OPTIC" serve --model-repository examples/model-repository --http-port 0 --http-threads 2 \
+"$OPTIC" serve --model-repository examples/model-repository --http-port 0 --grpc-port -1 --http-threads 2 \
   >"$TMP/serve.out" 2>"$TMP/serve.err" &
 SERVER_PID=$!
 for _ in $(seq 100); do grep -q listening "$TMP/serve.out" 2>/dev/null && break; sleep 0.1; done
-ADDR=$(sed -n 's/.*listening on http:\/\/\(.*\)$/\1/p' "$TMP/serve.out")
+ADDR=$(sed -n 's/.*listening on http:\/\/\([^,]*\).*$/\1/p' "$TMP/serve.out")
 [ -n "$ADDR" ] || { echo "server did not start:"; cat "$TMP/serve.err"; exit 1; }
 echo "server at $ADDR"
 
