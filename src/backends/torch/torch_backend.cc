@@ -12,8 +12,9 @@
 //   cpu:     fp32, bf16 (weights and activations in bfloat16; fast with AVX-512 BF16/AMX, correct
 //            everywhere). fp16 only with libtorch 2.x: 1.13 has no Half conv kernels on the CPU.
 //   cuda[:N] (only where torch::cuda::is_available()): fp32 (TF32 off in cuBLAS and cuDNN),
-//            tf32, fp16, bf16. Inputs are copied host->device and outputs device->host inside
-//            Execute (accepts_device_tensors is false).
+//            tf32, fp16, bf16. Host inputs are copied host->device and outputs device->host
+//            inside Execute; inputs already on the model's CUDA device are read there
+//            (accepts_device_tensors; a CPU model still refuses device inputs).
 // Low-precision models take and return fp32 tensors; the conversion happens inside Execute.
 //
 // Options: freeze (bool, default true): torch::jit::freeze inlines the weights as constants and
@@ -95,6 +96,7 @@ class TorchBackend final : public Backend {
     if (CudaAvailable()) {
       c.devices.push_back(DeviceType::kCUDA);
       c.precisions = PrecisionsOn(DeviceType::kCUDA);  // a superset of the CPU's
+      c.accepts_device_tensors = true;  // on the model's own CUDA device (torch_model.cc)
     }
     c.dynamic_batch = true;
     c.model_cache = false;

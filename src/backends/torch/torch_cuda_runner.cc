@@ -192,6 +192,16 @@ class TorchCudaRunner final : public CudaRunner {
       const Tensor& t = inputs[i];
       const auto type = ToScalarType(t.dtype());
       const std::vector<int64_t> shape(t.shape().begin(), t.shape().end());
+      if (!t.is_host()) {  // already on this device (checked by the model): a D2D upload
+        if (t.device().index != device_.index()) {
+          throw std::invalid_argument("input " + std::to_string(i) + " is on cuda:" +
+                                      std::to_string(t.device().index) + ", the model on cuda:" +
+                                      std::to_string(device_.index()));
+        }
+        src.push_back(at::from_blob(const_cast<void*>(t.raw()), shape,
+                                    at::TensorOptions().dtype(type).device(device_)));
+        continue;
+      }
       if (t.nbytes() > 0 && IsPinned(t.raw())) {
         src.push_back(at::from_blob(const_cast<void*>(t.raw()), shape, at::TensorOptions().dtype(type)));
         continue;

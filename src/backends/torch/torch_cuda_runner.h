@@ -6,7 +6,8 @@
 // libtorch's pool: uploads, compute, downloads. Batch i+1's upload therefore overlaps batch i's
 // forward pass and batch i-1's download (optic/pipelining.h). Run() is Submit() + Collect().
 // Per batch: host inputs -> (pinned staging, skipped when the caller's memory is already page-
-// locked) -> device (upload stream) -> cast to the compute dtype, channels-last if asked ->
+// locked) -> device (upload stream; inputs already on the model's device are copied device to
+// device, e.g. a batch that GPU preprocessing wrote) -> cast to the compute dtype, channels-last if asked ->
 // forward or CUDA-graph replay -> outputs cast to fp32 (compute stream) -> pinned host tensors
 // (download stream). Events split each batch into H2D, compute and D2H device time
 // (optic/phase_timing.h). With cuda_graph, one graph per input shape is captured on the first

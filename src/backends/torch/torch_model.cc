@@ -84,10 +84,16 @@ Status TorchModel::CheckBatch(const std::vector<Tensor>& inputs) const {
     }
   }
   for (size_t i = 0; i < inputs.size() && s.ok(); ++i) {
-    if (!inputs[i].is_host()) {
-      s = Status::Unsupported("input " + std::to_string(i) + " is on " +
-                              DeviceName(inputs[i].device()) +
-                              "; this backend takes host tensors and copies them itself");
+    // Host tensors anywhere; device tensors only on the model's own CUDA device (read there by
+    // a device-to-device copy on the model's upload stream, after the producer finished).
+    const Device& d = inputs[i].device();
+    const bool own_device = device_.is_cuda() && d.type == DeviceType::kCUDA &&
+                            d.index == device_.index();
+    if (!inputs[i].is_host() && !own_device) {
+      s = Status::Unsupported("input " + std::to_string(i) + " is on " + DeviceName(d) +
+                              "; this model takes host tensors" +
+                              (device_.is_cuda() ? " or tensors on " + DeviceName(settings_.device)
+                                                 : std::string()));
     }
   }
   return s.ok() ? s : Status(s.code(), "torch: '" + path_ + "': " + s.message());
