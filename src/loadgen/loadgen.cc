@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -24,6 +26,25 @@ size_t DtypeBytes(const std::string& t) {
   if (t == "FP32" || t == "INT32" || t == "UINT32") return 4;
   if (t == "FP16" || t == "BF16" || t == "INT16" || t == "UINT16") return 2;
   return 1;
+}
+
+std::string Base64(const std::string& in) {
+  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const uint32_t v = uint32_t(uint8_t(in[i])) << 16 | uint32_t(uint8_t(in[i + 1])) << 8 | uint8_t(in[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out += k[(v >> s) & 63];
+  }
+  if (i < in.size()) {
+    uint32_t v = uint32_t(uint8_t(in[i])) << 16;
+    if (i + 1 < in.size()) v |= uint32_t(uint8_t(in[i + 1])) << 8;
+    out += k[(v >> 18) & 63];
+    out += k[(v >> 12) & 63];
+    out += i + 1 < in.size() ? k[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
 }
 
 // Per-thread sample buffers merged at the end: no lock on the hot path.
@@ -77,6 +98,28 @@ Status LoadGenerator::Create(const LoadSettings& settings, std::unique_ptr<LoadG
     for (int64_t d : shape) n *= d;
     const std::string dt = in["datatype"];
     json entry = {{"name", in["name"]}, {"shape", shape}, {"datatype", dt}};
+    if (dt == "BYTES") {
+      if (settings.bytes_file.empty()) {
+        return Status::InvalidArgument("input " + in["name"].get<std::string>() +
+                                       " is BYTES: pass --bytes-file (e.g. a JPEG for a JPEG-in model)");
+      }
+      std::ifstream f(settings.bytes_file, std::ios::binary);
+      if (!f) return Status::NotFound("--bytes-file '" + settings.bytes_file + "' cannot be read");
+      const std::string content((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      if (settings.binary) {
+        const auto len = static_cast<uint32_t>(content.size());
+        const char prefix[4] = {char(len & 0xFF), char((len >> 8) & 0xFF), char((len >> 16) & 0xFF),
+                                char(len >> 24)};
+        const size_t at = raw.size();
+        for (int64_t i = 0; i < n; ++i) raw.append(prefix, 4).append(content);
+        entry["parameters"] = {{"binary_data_size", raw.size() - at}};
+      } else {
+        entry["parameters"] = {{"content_type", "base64"}};
+        entry["data"] = std::vector<std::string>(static_cast<size_t>(n), Base64(content));
+      }
+      inputs.push_back(entry);
+      continue;
+    }
     if (settings.binary) {
       const size_t bytes = static_cast<size_t>(n) * DtypeBytes(dt);
       entry["parameters"] = {{"binary_data_size", bytes}};

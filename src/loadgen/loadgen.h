@@ -32,6 +32,9 @@ struct LoadSettings {
   uint64_t seed = 1;
   std::string auth_token;
   std::string device_label = "cpu";  // what the server runs on, for the results rows
+  // Contents of every element of a BYTES input (e.g. one JPEG, for JPEG-in models); binary:
+  // length-prefixed elements, JSON: base64 strings with content_type "base64".
+  std::string bytes_file;
 };
 
 struct ServerSplit {  // per request, from the server's statistics delta; ms

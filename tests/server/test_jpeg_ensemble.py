@@ -415,3 +415,23 @@ def test_grpc_stream_infer(client, server):
     np.testing.assert_allclose(got["t"][0], expect[0], rtol=1e-5, atol=1e-5)
     assert any("not a JPEG" in e for e in errors), errors
     assert any("no_such_model" in e for e in errors), errors
+
+
+def test_optic_load_sends_jpeg_bytes(server, tmp_path):
+    """optic load --bytes-file drives a JPEG-in model (binary and JSON/base64) and writes rows."""
+    image = tmp_path / "x.jpg"
+    image.write_bytes(jpeg(60, 64, 48))
+    out = tmp_path / "rows.jsonl"
+    for extra in ([], ["--json"]):
+        r = subprocess.run([BINARY, "load", "--url", server.url, "--model", "jpeg_to_tiny",
+                            "--bytes-file", str(image), "--concurrency", "2", "--duration-s", "1",
+                            "--warmup-s", "0.2", "--output", str(out), *extra],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 2 and all(row["throughput_per_s"] > 0 for row in rows)
+    assert "--bytes-file" in rows[0]["command"]
+    r = subprocess.run([BINARY, "load", "--url", server.url, "--model", "pre32",
+                        "--concurrency", "1", "--duration-s", "1"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "pass --bytes-file" in r.stderr

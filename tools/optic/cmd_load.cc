@@ -104,6 +104,7 @@ void AddLoadCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--max-inflight", f->s.max_inflight, "open loop: client threads")->check(CLI::Range(1, 4096));
   cmd->add_option("--seed", f->s.seed, "input data and arrival schedule seed");
   cmd->add_option("--auth-token", f->s.auth_token, "bearer token");
+  cmd->add_option("--bytes-file", f->s.bytes_file, "contents of each BYTES input element (e.g. a JPEG for a JPEG-in model)");
   cmd->add_option("--device-label", f->s.device_label, "what the server runs on, recorded in rows");
   cmd->add_option("--output", f->output, "append results rows (.jsonl) for optic report");
   cmd->callback([&ctx, f] {
@@ -114,7 +115,8 @@ void AddLoadCommand(CLI::App& app, Context& ctx) {
                  (f->concurrency.empty() ? "" : " --concurrency " + f->concurrency) +
                  (f->rates.empty() ? "" : " --rate " + f->rates) +
                  " --duration-s " + std::to_string(f->s.duration_s) +
-                 " --warmup-s " + std::to_string(f->s.warmup_s) + " --seed " + std::to_string(f->s.seed);
+                 " --warmup-s " + std::to_string(f->s.warmup_s) + " --seed " + std::to_string(f->s.seed) +
+                 (f->s.bytes_file.empty() ? "" : " --bytes-file " + f->s.bytes_file);
     ctx.exit_code = Run(*f);
   });
 }
