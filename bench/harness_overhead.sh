@@ -34,7 +34,7 @@ RAW=$BASE.jsonl
 [ -x "$OPTIC" ] || { echo "no optic binary at $OPTIC (set OPTIC=)" >&2; exit 2; }
 [ -f "$ONNX" ] || { echo "no $ONNX (run optic models export)" >&2; exit 2; }
 
-BACKENDS=$("$OPTIC" backends 2>/dev/null | awk 'NR>1{print $1}' | tr '\n' ' ' || true)
+BACKENDS=$("$OPTIC" backends 2>/dev/null | awk '/^[^ ]/{print $1}' | tr '\n' ' ' || true)
 has_backend() { [[ " $BACKENDS " == *" $1 "* ]]; }
 BENCHMARK_APP=""
 if [ -x .venv/bin/benchmark_app ]; then BENCHMARK_APP=.venv/bin/benchmark_app
