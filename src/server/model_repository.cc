@@ -306,6 +306,7 @@ Status ModelRepository::LoadVersion(const std::string& name, const inference::Mo
   const bool staged = parsed.has_optic_preprocessing();
   if (staged) {
     OPTIC_RETURN_IF_ERROR(ImagePreprocessingFromConfig(parsed, instances[0]->inputs(), &pre));
+    if (max_image_pixels_ > 0) pre.options.max_pixels = std::min(pre.options.max_pixels, max_image_pixels_);
     for (size_t i = 0; i < instances.size(); ++i) {
       std::unique_ptr<InputStage> stage;
       OPTIC_RETURN_IF_ERROR(CreateImageStage(pre, &stage));

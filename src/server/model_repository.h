@@ -51,6 +51,9 @@ struct RepositoryEntry {
 class ModelRepository {
  public:
   explicit ModelRepository(std::string dir);
+  // Server-wide cap on decoded image size (width * height) for JPEG-in models, applied over each
+  // config's optic_preprocessing.max_pixels; 0 = the configs' own limits. Set before LoadAll.
+  void set_max_image_pixels(int64_t pixels) { max_image_pixels_ = pixels; }
   ~ModelRepository();  // unloads everything (drains)
 
   // Loads every model folder; the first error is returned, the others stay in Index().
@@ -70,6 +73,7 @@ class ModelRepository {
   Status LoadVersion(const std::string& name, const inference::ModelConfig& config,
                      int64_t version, std::shared_ptr<ServedModel>* out);
   std::string dir_;
+  int64_t max_image_pixels_ = 0;
   std::mutex load_mu_;  // serializes Load/Unload
   mutable std::mutex mu_;
   std::map<std::string, std::map<int64_t, std::shared_ptr<ServedModel>>> models_;

@@ -109,10 +109,10 @@ def pil_reference(data):
 
 
 class Server:
-    def __init__(self, repo):
+    def __init__(self, repo, *extra):
         self.proc = subprocess.Popen(
             [BINARY, "serve", "--model-repository", str(repo), "--http-port", "0",
-             "--grpc-port", "0", "--exit-timeout-s", "10"],
+             "--grpc-port", "0", "--exit-timeout-s", "10", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         m = re.search(r"listening on http://([\d.]+):(\d+), grpc ([\d.]+:\d+)", line)
@@ -435,3 +435,19 @@ def test_optic_load_sends_jpeg_bytes(server, tmp_path):
                         "--concurrency", "1", "--duration-s", "1"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode != 0 and "pass --bytes-file" in r.stderr
+
+
+def test_server_wide_image_pixel_cap(repo):
+    """--max-image-pixels caps every JPEG-in model below its config's max_pixels."""
+    s = Server(repo, "--max-image-pixels", "2000")
+    try:
+        c = httpclient.InferenceServerClient(url=s.url)
+        ok = c.infer("pre32", [image_input(httpclient, [jpeg(70, 40, 40)])])  # 1600 pixels
+        assert ok.as_numpy("pixels").shape == (1, 3, 32, 32)
+        with pytest.raises(InferenceServerException) as e:
+            c.infer("pre32", [image_input(httpclient, [jpeg(71, 50, 50)])])  # 2500 pixels
+        assert e.value.status() == "400" and "2000" in e.value.message(), e.value.message()
+        c.close()
+    finally:
+        s.stop()
+    assert s.proc.returncode == 0

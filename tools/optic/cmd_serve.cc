@@ -25,6 +25,7 @@ struct Flags {
   int port = 8000, grpc_port = 8001, threads = 2, exit_timeout_s = 30;
   double max_body_mb = 64;
   int64_t max_elements = int64_t{1} << 27;
+  int64_t max_image_pixels = 0;
   bool exit_on_error = false;
 };
 
@@ -37,6 +38,7 @@ int Run(const Flags& f) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   server::ModelRepository repository(f.repository);
+  repository.set_max_image_pixels(f.max_image_pixels);
   server::HttpOptions http_options;
   http_options.host = f.host;
   http_options.port = f.port;
@@ -122,6 +124,9 @@ void AddServeCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--http-threads", f->threads, "HTTP I/O threads")->check(CLI::Range(1, 256));
   cmd->add_option("--max-body-mb", f->max_body_mb, "largest request body (413 above)")->check(CLI::PositiveNumber);
   cmd->add_option("--max-elements", f->max_elements, "largest tensor in elements (400 above)")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-image-pixels", f->max_image_pixels,
+                  "JPEG-in models: cap on width*height per image, over each config's max_pixels (400 above)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--auth-token", f->auth_token, "require 'Authorization: Bearer TOKEN' ($OPTIC_AUTH_TOKEN)");
   cmd->add_option("--exit-timeout-s", f->exit_timeout_s, "drain time after SIGTERM")->check(CLI::NonNegativeNumber);
   cmd->add_flag("--exit-on-error", f->exit_on_error, "exit when any model fails to load");
