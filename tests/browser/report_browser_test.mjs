@@ -62,7 +62,11 @@ const partial = path.join(out, 'report_cpu_only.html');
 report([cpuOnly], partial);
 
 // The committed results, as the README's command builds them.
-const committedDirs = ['results/cpu', 'results/nvidia-h200/run-2026-11-21', 'results/nvidia-h200/run-2026-11-22'];
+// The CPU results and the H200 runs of 2026-11-22 (b: pipelined vs synchronous vs pageable; c: six
+// models; e: CUDA graphs, torch_aoti, ensemble; f: end to end). Older runs are superseded.
+const committedDirs = ['results/cpu', 'results/nvidia-h200/run-2026-11-22b',
+  'results/nvidia-h200/run-2026-11-22c', 'results/nvidia-h200/run-2026-11-22e',
+  'results/nvidia-h200/run-2026-11-22e/offline', 'results/nvidia-h200/run-2026-11-22f'];
 const committed = committedDirs.filter((d) => fs.existsSync(path.join(src, d))).flatMap((d) =>
   fs.readdirSync(path.join(src, d)).filter((f) => f.endsWith('.jsonl')).sort().map((f) => d + '/' + f));
 const resultsHtml = path.join(out, 'report_results.html');
