@@ -103,17 +103,19 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
     int64_t count = 0, bridged = 0;
     bool on = false;
   } phases;
+  auto record = [&](const ExecutePhases& p) {  // steady state only
+    if (!phases.on || p.compute_ms < 0) return;
+    phases.h2d += p.h2d_ms;
+    phases.compute += p.compute_ms;
+    phases.d2h += p.d2h_ms;
+    ++phases.count;
+    if (p.bridge_ms >= 0) phases.bridge += p.bridge_ms, ++phases.bridged;
+  };
   const auto* timed = dynamic_cast<const PhaseReporting*>(model);
   QueryFn query = [&](int64_t i) {
     Status st = model->Execute(pool.batch(i + 1), &outputs);
     ExecutePhases p;
-    if (st.ok() && phases.on && timed && timed->LastPhases(&p)) {
-      phases.h2d += p.h2d_ms;
-      phases.compute += p.compute_ms;
-      phases.d2h += p.d2h_ms;
-      ++phases.count;
-      if (p.bridge_ms >= 0) phases.bridge += p.bridge_ms, ++phases.bridged;
-    }
+    if (st.ok() && timed && timed->LastPhases(&p)) record(p);
     return st;
   };
   int64_t warm_runs = 0;
@@ -142,12 +144,7 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
         CollectFn collect = [&]() {
           ExecutePhases p;
           OPTIC_RETURN_IF_ERROR(pipelined->Collect(&outputs, &p));
-          if (phases.on && p.compute_ms >= 0) {
-            phases.h2d += p.h2d_ms;
-            phases.compute += p.compute_ms;
-            phases.d2h += p.d2h_ms;
-            ++phases.count;
-          }
+          record(p);
           return Status::OK();
         };
         OPTIC_RETURN_IF_ERROR(RunPipelinedLoop(submit, collect, depth, c.batch_size, c.settings, &r));

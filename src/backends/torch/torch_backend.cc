@@ -43,7 +43,6 @@
 #include <torch/script.h>
 #include <torch/version.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -58,8 +57,8 @@ namespace {
 namespace fs = std::filesystem;
 using torch_backend::TorchModel;
 using torch_backend::TorchSettings;
-
-bool Truthy(const std::string& v) { return v == "true" || v == "1"; }
+using torch_backend::Truthy;
+using torch_backend::ParsePipelineDepth;
 
 // libtorch 1.x has no Half convolution on the CPU.
 constexpr bool kCpuHalf = TORCH_VERSION_MAJOR >= 2;
@@ -191,12 +190,7 @@ class TorchBackend final : public Backend {
       if (key == "cuda_graph") s->cuda_graph = Truthy(value);
       if (key == "jit_optimize") s->jit_optimize = Truthy(value);
       if (key == "cudnn_benchmark") s->cudnn_benchmark = Truthy(value);
-      if (key == "pipeline_depth") {
-        s->pipeline_depth = std::atoi(value.c_str());
-        if (s->pipeline_depth < 1 || s->pipeline_depth > 16) {
-          return Status::InvalidArgument("option pipeline_depth=" + value + " is out of range 1..16");
-        }
-      }
+      if (key == "pipeline_depth") OPTIC_RETURN_IF_ERROR(ParsePipelineDepth(value, &s->pipeline_depth));
     }
     // optimize_for_inference exists for oneDNN on the CPU; on CUDA it only adds conv+add+relu
     // fusion, and with PyTorch 2.11 it did not finish on densenet201 within 240 s (GPU machine,

@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 
+#include <cstdlib>
 #include <utility>
 
 namespace optic::torch_backend {
@@ -272,6 +273,16 @@ Status TorchModel::RunForward(const std::vector<Tensor>& inputs, std::vector<Ten
                                result.tagKind() + ", not tensors or tuples/lists of tensors");
   }
   return ToOutputs(produced, outputs);
+}
+
+bool Truthy(const std::string& value) { return value == "true" || value == "1"; }
+
+Status ParsePipelineDepth(const std::string& value, int* depth) {
+  *depth = std::atoi(value.c_str());
+  if (*depth < 1 || *depth > 16) {
+    return Status::InvalidArgument("option pipeline_depth=" + value + " is out of range 1..16");
+  }
+  return Status::OK();
 }
 
 Status TorchModel::ToOutputs(std::vector<at::Tensor>& produced, std::vector<Tensor>* outputs) {

@@ -89,6 +89,11 @@ c10::ScalarType ToScalarType(DType dtype);
 bool FromScalarType(c10::ScalarType type, DType* out);
 c10::ScalarType ComputeDType(Precision precision);  // kFloat, kHalf or kBFloat16
 
+// Option values shared by the torch and torch_aoti backends (already validated by type): a
+// kBool value, and pipeline_depth (1..16, else kInvalidArgument naming the option).
+bool Truthy(const std::string& value);
+Status ParsePipelineDepth(const std::string& value, int* depth);
+
 // "torch: <what> '<path>': <reason>", with libtorch's backtrace cut off.
 std::string ErrorText(const std::string& what, const std::string& path, const std::exception& e);
 

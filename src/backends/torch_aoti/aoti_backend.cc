@@ -22,7 +22,6 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
-#include <cstdlib>
 #include <filesystem>
 
 #include "optic/backend.h"
@@ -37,8 +36,6 @@ namespace {
 namespace fs = std::filesystem;
 using torch_backend::CudaRunner;
 using torch_backend::CudaRunnerSettings;
-
-bool Truthy(const std::string& v) { return v == "true" || v == "1"; }
 
 bool CudaAvailable() {
   try {
@@ -183,13 +180,9 @@ class AotiBackend final : public Backend {
     bool graph = false;
     int depth = 3;
     for (const auto& [k, v] : options.backend_options) {
-      if (k == "cuda_graph") graph = Truthy(v);
+      if (k == "cuda_graph") graph = torch_backend::Truthy(v);
       if (k == "pipeline_depth") {
-        depth = std::atoi(v.c_str());
-        if (depth < 1 || depth > 16) {
-          return Status::InvalidArgument("torch_aoti: option pipeline_depth=" + v +
-                                         " is out of range 1..16");
-        }
+        OPTIC_RETURN_IF_ERROR(torch_backend::ParsePipelineDepth(v, &depth).Prefixed("torch_aoti"));
       }
     }
     std::string file;
