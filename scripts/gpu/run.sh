@@ -11,13 +11,15 @@
 # Machines without the Debian dev packages optic builds against (nlohmann-json, CLI11, GTest,
 # TurboJPEG, protobuf, Boost headers) get them from .gpu-debs/*.deb (made on a Debian 12 machine
 # with `apt-get download`, see docs/gpu.md), unpacked into a private prefix; nothing is installed
-# into the system. OpenVINO is off here (its wheel is too large to carry); ONNX Runtime is the
-# carried .deps/onnxruntime (CPU).
+# into the system. OpenVINO comes from .ov/ov.tgz when carried (scripts/gpu/fetch_openvino.sh;
+# off otherwise); ONNX Runtime is the carried .deps/onnxruntime (CPU), when carried.
 #
-# Stages (comma-separated STAGES, in this order): build, export, diag, parity, tests, bench,
-# sync, pageable, graph, aoti, ensemble, stock, preprocess, e2e, manifest. Not in the default
-# list: diag (TorchScript load timings), sync/pageable (the offline loop with one batch in flight /
-# with pageable inputs, against bench's pipelined default), preprocess, e2e. Each stage's output goes to $OUT/<stage>.*; a failing stage is
+# Stages (comma-separated STAGES, in this order): build, export, export_ma, diag, parity, tests,
+# bench, sync, pageable, graph, aoti, bench_ma, ensemble, stock, preprocess, e2e, xla, cpu,
+# manifest. Not in the default list: export_ma/bench_ma (the max-autotune AOTI package of
+# ResNet-50 and its rows), diag (TorchScript load timings), sync/pageable (the offline loop with
+# one batch in flight / with pageable inputs, against bench's pipelined default), preprocess, e2e,
+# xla, cpu (CPU frameworks on this machine's cores). Each stage's output goes to $OUT/<stage>.*; a failing stage is
 # logged and the run goes on, so one broken path does not cost the whole GPU session; the exit
 # status is the number of failed stages. Never changes clocks, power limits or any GPU setting.
 set -uo pipefail
@@ -29,6 +31,13 @@ STAGES=${STAGES:-build,export,parity,tests,bench,graph,aoti,ensemble,stock,manif
 MODELS=${MODELS:-resnet50,vgg19,densenet201,efficientnet_b0,mobilenet_v2,vit_b_16}
 AOTI_MODELS=${AOTI_MODELS-resnet50}  # empty: no AOTInductor compile
 AOTI_FORMATS=${AOTI_FORMATS:-aoti}  # aoti = aoti-fp32,aoti-fp16
+AOTI_JOBS=${AOTI_JOBS:-1}  # models compiled at once (export.py --jobs); 16 cores take 4-6
+AOTI_VARIANTS=${AOTI_VARIANTS:-plain,graph}  # aoti stage: without / with CUDA graphs
+# The xla backend reads ONNX, the cpu stage's onnxruntime too: EXPORT_FORMATS=torchscript,onnx.
+EXPORT_FORMATS=${EXPORT_FORMATS:-torchscript}
+CPU_BACKENDS=${CPU_BACKENDS:-onnxruntime,torch}  # cpu stage: CPU frameworks on this machine's cores
+CPU_BATCHES=${CPU_BATCHES:-1,16,64}
+MA_DIR=${MA_DIR:-$ROOT/models-max-autotune}  # export_ma / bench_ma: max-autotune AOTI package
 BATCHES=${BATCHES:-1,4,16,64,256}
 PRECISIONS=${PRECISIONS:-fp32,fp16}
 DURATION_S=${DURATION_S:-1}
@@ -69,6 +78,14 @@ export LD_LIBRARY_PATH=$ARCH_LIB:$ROOT/.deps/onnxruntime/lib:${LD_LIBRARY_PATH:-
 export PKG_CONFIG_PATH=$ARCH_LIB/pkgconfig:${PKG_CONFIG_PATH:-}
 export PATH=$DEPS/usr/bin:/usr/local/cuda/bin:$PATH
 TORCH_PREFIX=$($PY -c "import torch.utils; print(torch.utils.cmake_prefix_path)")
+# OpenVINO's C++ runtime, cut from its wheel by scripts/gpu/fetch_openvino.sh, when carried as
+# .ov/ov.tgz (the cpu stage's openvino rows); otherwise the backend is left out.
+OV_ARGS=(-DOPTIC_WITH_OPENVINO=OFF)
+if [ -f .ov/ov.tgz ]; then
+  [ -f /tmp/optic-ov/.done ] || { mkdir -p /tmp/optic-ov && tar xzf .ov/ov.tgz -C /tmp/optic-ov &&
+    touch /tmp/optic-ov/.done; }
+  OV_ARGS=(-DOPTIC_WITH_OPENVINO=ON -DOpenVINO_DIR=/tmp/optic-ov/openvino/cmake)
+fi
 
 # With the pip wheel's Torch config loaded first, protobuf::libprotobuf (FindProtobuf) reached
 # no link line on the GPU machine (CMake 4); the prefix's libprotobuf is named explicitly instead.
@@ -76,7 +93,7 @@ configure_and_build() {
   cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_PREFIX_PATH="$DEPS/usr;$TORCH_PREFIX" \
     -DOPTIC_PYTHON="$(command -v $PY)" -DOPTIC_WITH_TORCH=ON -DOPTIC_WITH_CUDA=ON \
-    -DOPTIC_WITH_OPENVINO=OFF -DCMAKE_CUDA_ARCHITECTURES=90 \
+    "${OV_ARGS[@]}" -DCMAKE_CUDA_ARCHITECTURES=90 \
     -DCUDAToolkit_ROOT=/usr/local/cuda -DOPTIC_TEST_MODELS="$ROOT/models" \
     -DCMAKE_CXX_STANDARD_LIBRARIES="$ARCH_LIB/libprotobuf.so" &&
   ninja -C "$BUILD" -j "$JOBS" ${BUILD_TARGETS:-all}
@@ -88,11 +105,20 @@ if has export; then
   # TorchScript for the torch backend, tiny models for the tests, AOTInductor packages (compile
   # time = cold load; recorded as compile_s in models/manifest.json).
   stage export_torchscript $PY tools/zoo/export.py --out models --models "${EXPORT_MODELS:-$MODELS}" \
-    --formats torchscript
+    --formats "$EXPORT_FORMATS"
   stage export_tiny $PY tools/zoo/export.py --out models --models tiny_cnn,tiny_mlp --formats onnx,torchscript
   [ -z "$AOTI_MODELS" ] ||
-    stage export_aoti $PY tools/zoo/export.py --out models --models "$AOTI_MODELS" --formats "$AOTI_FORMATS"
+    stage export_aoti $PY tools/zoo/export.py --out models --models "$AOTI_MODELS" --formats "$AOTI_FORMATS" \
+      --jobs "$AOTI_JOBS"
   cp models/manifest.json "$OUT/zoo_manifest.json"
+fi
+# Issue 5's 1.6x target: ResNet-50 fp16 compiled by AOTInductor with max-autotune (minutes of
+# kernel autotuning at batch 256) into its own zoo ($MA_DIR, with the TorchScript file for the
+# reference), so the default package in models/ stays as it is. Not in the default STAGES.
+if has export_ma; then
+  stage export_ma env OPTIC_AOTI_CONFIGS='{"max_autotune": true}' OPTIC_AOTI_HINT_BATCH=256 \
+    $PY tools/zoo/export.py --out "$MA_DIR" --models resnet50 --formats torchscript,aoti-fp16
+  cp "$MA_DIR/manifest.json" "$OUT/zoo_manifest_max_autotune.json"
 fi
 
 if has diag; then
@@ -119,7 +145,8 @@ fi
 bench() {  # bench NAME extra-args...
   local name=$1; shift
   [ -n "${RESUME:-}" ] || rm -f "$OUT/$name.jsonl"  # RESUME=1: keep rows, skip their cells
-  stage "$name" "$OPTIC" bench ${RESUME:+--resume} --models "$MODELS" --device cuda --precision "$PRECISIONS" \
+  stage "$name" "$OPTIC" bench ${RESUME:+--resume} --models "$MODELS" --device "${BENCH_DEVICE:-cuda}" \
+    --precision "$PRECISIONS" \
     --batch "$BATCHES" --scenario "${SCENARIO:-offline}" --duration-s "$DURATION_S" --timeout-s "${CELL_TIMEOUT:-240}" \
     --reference-device "${REFERENCE_DEVICE:-cuda}" \
     --out "$OUT/$name.jsonl" "$@"
@@ -138,8 +165,15 @@ if has graph; then
     --backend-option torch:cuda_graph=true
 fi
 if has aoti; then
-  MODELS=$AOTI_MODELS bench bench_aoti --backends torch_aoti
-  MODELS=$AOTI_MODELS bench bench_aoti_graph --backends torch_aoti --backend-option torch_aoti:cuda_graph=true
+  [[ ",$AOTI_VARIANTS," != *",plain,"* ]] || MODELS=$AOTI_MODELS bench bench_aoti --backends torch_aoti
+  [[ ",$AOTI_VARIANTS," != *",graph,"* ]] ||
+    MODELS=$AOTI_MODELS bench bench_aoti_graph --backends torch_aoti --backend-option torch_aoti:cuda_graph=true
+fi
+# The max-autotune package (export_ma) beside the TorchScript path at batch 256, in one run with
+# the stock stage: stock eager, then optic's paths, so the ratio comes from one machine and call.
+if has bench_ma; then
+  MODELS=resnet50 PRECISIONS=fp16 BATCHES=${MA_BATCHES:-1,256} bench bench_aoti_ma --backends torch_aoti \
+    --models-dir "$MA_DIR" --backend-option torch_aoti:cuda_graph=true
 fi
 if has ensemble; then
   rm -f "$OUT/ensemble.jsonl"
@@ -172,6 +206,12 @@ if has xla; then
       export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
   fi
   bench bench_xla --backends xla
+fi
+# Issue 5 item 4: CPU frameworks on this machine's cores (all of them: --threads 0), so CPU and
+# GPU rows come from one machine. Needs ONNX files (EXPORT_FORMATS=torchscript,onnx).
+if has cpu; then
+  BATCHES=$CPU_BATCHES PRECISIONS=fp32 BENCH_DEVICE=cpu REFERENCE_DEVICE=cpu \
+    bench bench_cpu --backends "$CPU_BACKENDS" --threads 0
 fi
 if has manifest; then
   stage manifest $PY bench/gpu/manifest.py --out "$OUT/manifest.json" --build "$BUILD"

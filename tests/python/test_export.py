@@ -113,6 +113,17 @@ def test_same_seed_is_byte_identical(zoo, tmp_path):
     assert other != first
 
 
+def test_parallel_jobs_give_the_same_files_and_manifest(zoo, tmp_path):
+    # --jobs runs the per-model workers at once; the parent alone writes the manifest, so every
+    # model's entry must be there and the files must be the serial run's bytes.
+    assert run_export(tmp_path, "--jobs", "2") == 0
+    serial, parallel = read_manifest(zoo)["models"], read_manifest(tmp_path)["models"]
+    assert sorted(parallel) == sorted(serial)
+    for name, entry in serial.items():
+        for fmt, rec in entry["files"].items():
+            assert parallel[name]["files"][fmt]["sha256"] == rec["sha256"], (name, fmt)
+
+
 def test_unknown_model_exits_2(tmp_path):
     proc = subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path),
                            "--models", "tiny_cnn,resnet5"], capture_output=True, text=True)

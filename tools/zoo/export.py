@@ -20,6 +20,7 @@ other models' entries. Exit codes: 0 ok, 1 an export or validation failed, 2 bad
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import functools
 import inspect
 import hashlib
@@ -402,6 +403,9 @@ def parse_args(argv):
                    help=f"comma-separated from {','.join(FORMATS)} (default onnx,torchscript)")
     p.add_argument("--seed", type=int, default=0, help="base seed for the random weights")
     p.add_argument("--force", action="store_true", help="re-export even if up to date")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="models exported at once (each in its own process; default 1). For slow "
+                        "compiles such as AOTInductor on a many-core machine")
     p.add_argument("--worker-result", type=Path, help=argparse.SUPPRESS)  # see run_worker
     return p.parse_args(argv)  # argparse exits with code 2 on a bad value
 
@@ -428,7 +432,8 @@ def run_worker(name: str, todo, args) -> tuple[dict | None, bool]:
 
 def worker_main(args) -> int:
     """The worker side of run_worker: exports the given formats of one model."""
-    torch.set_num_threads(os.cpu_count() or 1)
+    # With --jobs N the parent gives each worker its share of the cores.
+    torch.set_num_threads(int(os.environ.get("OPTIC_EXPORT_THREADS", os.cpu_count() or 1)))
     (name,) = args.models
     manifest = load_manifest(args.out / "manifest.json")  # the parent keeps it current
     ok = export_model(name, args.out, args.formats, args.seed, manifest)
@@ -452,21 +457,34 @@ def main(argv=None) -> int:
     # after each model, so an interrupted run keeps what it finished.
     write_manifest(manifest_path, manifest)
 
-    failed = []
+    if args.jobs < 1:
+        print("--jobs: must be >= 1", file=sys.stderr)
+        return 2
+    if args.jobs > 1:
+        os.environ["OPTIC_EXPORT_THREADS"] = str(max(1, (os.cpu_count() or 1) // args.jobs))
+    plans = []
     for name in args.models:
         todo = plan_formats(args.out, manifest["models"].get(name), args.formats, args.seed,
                             args.force)
         for fmt in args.formats:
             if fmt not in todo:
                 print(f"[{name}] {fmt}: up to date, skipped", flush=True)
-        if not todo:
-            continue
-        entry, ok = run_worker(name, todo, args)
-        if entry is not None:
-            manifest["models"][name] = entry
-            write_manifest(manifest_path, manifest)
-        if not ok:
-            failed.append(name)
+        if todo:
+            plans.append((name, todo))
+
+    # Workers run in parallel; only this thread touches the manifest, as each worker finishes
+    # (a worker reads its own model's old entry, which no other worker changes).
+    failed = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {pool.submit(run_worker, name, todo, args): name for name, todo in plans}
+        for fut in concurrent.futures.as_completed(futures):
+            name = futures[fut]
+            entry, ok = fut.result()
+            if entry is not None:
+                manifest["models"][name] = entry
+                write_manifest(manifest_path, manifest)
+            if not ok:
+                failed.append(name)
 
     if failed:
         print(f"export failed for: {', '.join(failed)}", file=sys.stderr)
