@@ -14,7 +14,12 @@ using tcp = asio::ip::tcp;
 
 class HttpClient::Impl {
  public:
-  Impl(std::string host, std::string port) : host(std::move(host)), port(std::move(port)) {}
+  Impl(std::string host, std::string port) : host(std::move(host)), port(std::move(port)) {
+    // Beast sizes each socket read by the buffer's free capacity (at least 512 bytes) and the
+    // parser drains it into the body after every read, so without room reserved a 602 KB
+    // response is read 512 bytes per recv (see src/server/http_server.cc).
+    buffer.reserve(64 * 1024);
+  }
   beast::error_code Connect() {
     beast::error_code ec;
     socket.close(ec);
