@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "bench/cell_load.h"
+#include "bench/host_load.h"
 #include "bench/pool.h"
 #include "bench/resources.h"
 #include "bench/results.h"
@@ -131,6 +132,8 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
   if (!rapl.available()) settings["rapl"] = "unavailable: " + rapl.reason();
   if (!gpu && !c.device.is_cpu()) settings["gpu_monitor"] = "unavailable: " + gpu_reason;
   rep->Phase("steady");
+  HostLoadMeter host_load;
+  host_load.Start();
   rapl.Start();
   if (gpu) gpu->Start();
   phases.on = true;
@@ -167,6 +170,7 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
   const double joules = rapl.Stop();
   GpuSample g;
   if (gpu) g = gpu->Stop();
+  WriteHostLoad(host_load.Stop(), row);
 
   WriteSteadyResult(r, row);
   if (rapl.available() && r.samples > 0) (*row)["cpu_energy_j_per_inference"] = joules / r.samples;

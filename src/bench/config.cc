@@ -290,6 +290,12 @@ Status ConfigFromJson(const json& j, BenchConfig* out) {
     } else if (key == "reference" || key == "models_dir" || key == "out") {
       if (!v.is_string()) return Status::InvalidArgument("config: '" + key + "' must be a string");
       (key == "reference" ? c.reference : key == "models_dir" ? c.models_dir : c.out) = v.get<std::string>();
+    } else if (key == "repeat") {
+      if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > kMaxRepeat) {
+        return Status::InvalidArgument("config: 'repeat' must be an integer from 1 to " +
+                                       std::to_string(kMaxRepeat) + ", got " + v.dump());
+      }
+      c.repeat = v.get<int>();
     } else if (key == "resume") {
       if (!v.is_boolean()) return Status::InvalidArgument("config: 'resume' must be true or false");
       c.resume = v.get<bool>();

@@ -78,6 +78,10 @@ struct CellSpec {
 nlohmann::json CellToJson(const CellSpec& c);
 Status CellFromJson(const nlohmann::json& j, CellSpec* out);
 
+// Upper bound of BenchConfig::repeat: a guard against a typo (--repeat 300 for 3), not a limit of
+// the harness.
+inline constexpr int kMaxRepeat = 100;
+
 // The whole sweep.
 struct BenchConfig {
   std::vector<std::string> models;        // empty: built-in default
@@ -103,6 +107,9 @@ struct BenchConfig {
   std::string models_dir;
   std::string out = "results.jsonl";
   bool resume = false;
+  // Runs of every cell, each in its own child process, interleaved: pass 1 runs every cell once,
+  // pass 2 again, ... (docs/bench.md, "Repeats"). 1 = today's single run.
+  int repeat = 1;
   // Set by the built-in default grid: single_stream only at batch 1 (MLPerf's one sample per
   // query), offline at every batch size; an explicit grid runs every combination.
   bool single_stream_batch1_only = false;

@@ -5,6 +5,7 @@
 
 #include "bench/cell_load.h"
 #include "bench/e2e_images.h"
+#include "bench/host_load.h"
 #include "bench/resources.h"
 #include "bench/results.h"
 #include "bench/scenarios.h"
@@ -184,12 +185,15 @@ Status RunE2E(const CellSpec& c, CellReporter* rep, json* row) {
   rep->Phase("steady");
   RaplMeter rapl = RaplMeter::Open();
   if (!rapl.available()) settings["rapl"] = "unavailable: " + rapl.reason();
+  HostLoadMeter host_load;
+  host_load.Start();
   rapl.Start();
   counting = true;
   SteadyResult r;
   OPTIC_RETURN_IF_ERROR(RunClosedLoop(e2e_query, c.batch_size, c.settings, &r));
   counting = false;
   const double joules = rapl.Stop();
+  WriteHostLoad(host_load.Stop(), row);
   WriteSteadyResult(r, row);  // e2e runs no server scenario: r.server stays null
   if (rapl.available() && r.samples > 0) (*row)["cpu_energy_j_per_inference"] = joules / r.samples;
   const double n = static_cast<double>(std::max<int64_t>(1, sums.queries));

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "bench/cell_load.h"
+#include "bench/host_load.h"
 #include "bench/pool.h"
 #include "bench/resources.h"
 #include "bench/results.h"
@@ -158,18 +159,24 @@ Status RunEnsembleCell(const CellSpec& c, CellReporter* rep, json* row) {
   double mean_ms;
   rep->Phase("warmup_sequential");
   OPTIC_RETURN_IF_ERROR(Warmup(sequential, c.settings, &runs, &mean_ms));
+  HostLoadMeter seq_load, con_load;
   rep->Phase("steady_sequential");
+  seq_load.Start();
   OPTIC_RETURN_IF_ERROR(RunClosedLoop(sequential, c.batch_size, c.settings, &seq));
+  const HostLoad seq_host = seq_load.Stop();
   rep->Phase("warmup_concurrent");
   OPTIC_RETURN_IF_ERROR(Warmup(concurrent, c.settings, &runs, &mean_ms));
   rep->Phase("steady_concurrent");
+  con_load.Start();
   OPTIC_RETURN_IF_ERROR(RunClosedLoop(concurrent, c.batch_size, c.settings, &con));
+  const HostLoad con_host = con_load.Stop();
 
   const double speedup = seq.throughput_per_s() > 0 ? con.throughput_per_s() / seq.throughput_per_s() : 0;
   const double rss = PeakRssMb();
   for (const bool is_concurrent : {false, true}) {
     json r = *row;
     r.update(Measurement(is_concurrent ? con : seq));
+    WriteHostLoad(is_concurrent ? con_host : seq_host, &r);
     const char* mode = is_concurrent ? "concurrent" : "sequential";
     r["cell_id"] = c.CellId() + "|" + mode;
     r["ensemble"] = {{"members", c.members}, {"mode", mode},

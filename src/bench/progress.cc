@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "report/repeats.h"
+
 namespace optic::bench {
 
 using nlohmann::json;
@@ -13,10 +15,6 @@ std::string Duration(double s) {
   if (s < 60) std::snprintf(buf, sizeof(buf), "%.0fs", s);
   else std::snprintf(buf, sizeof(buf), "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
   return buf;
-}
-std::string Config(const json& r) {
-  return r.value("backend", "?") + " " + r.value("precision", "?") + " b" +
-         std::to_string(r.value("batch_size", 0)) + " t" + std::to_string(r.value("threads", 0));
 }
 }  // namespace
 
@@ -86,44 +84,75 @@ void Progress::End() {
 
 void PrintSummary(const std::vector<json>& rows, FILE* out) {
   std::map<std::string, int> counts;
+  for (const json& r : rows) ++counts[r.value("status", "?")];
+  // The same medians optic report shows (report/repeats.h): a cell run with --repeat competes
+  // with the median of its repeats, a cell run once with its row.
+  std::vector<report::Row> typed;
+  for (const json& r : rows) {
+    report::Row row;
+    if (report::ParseRow(r.dump(), &row).ok()) typed.push_back(std::move(row));
+  }
+  const std::vector<report::Row> cells = report::CollapseRepeats(typed);
   struct Best {
-    const json* latency = nullptr;
-    const json* throughput = nullptr;
+    const report::Row* latency = nullptr;
+    const report::Row* throughput = nullptr;
   };
   std::map<std::string, Best> best;
-  for (const json& r : rows) {
-    const std::string status = r.value("status", "?");
-    ++counts[status];
-    if (status != "ok" || r.value("kind", "") != "bench") continue;
-    Best& b = best[r.value("model", "?")];
-    const std::string scenario = r.value("scenario", "");
-    if (scenario == "single_stream" && r["latency_ms"]["p50"].is_number() &&
-        (!b.latency || r["latency_ms"]["p50"].get<double>() < (*b.latency)["latency_ms"]["p50"].get<double>())) {
+  bool repeated = false;
+  for (const report::Row& r : cells) {
+    if (!r.ok() || r.kind != "bench") continue;
+    Best& b = best[r.model];
+    repeated = repeated || r.repeats_aggregated > 1;
+    if (r.scenario == "single_stream" && r.latency_ms.p50 &&
+        (!b.latency || *r.latency_ms.p50 < *b.latency->latency_ms.p50)) {
       b.latency = &r;
     }
-    if (scenario == "offline" && r["throughput_per_s"].is_number() &&
-        (!b.throughput || r["throughput_per_s"].get<double>() > (*b.throughput)["throughput_per_s"].get<double>())) {
+    if (r.scenario == "offline" && r.throughput_per_s &&
+        (!b.throughput || *r.throughput_per_s > *b.throughput->throughput_per_s)) {
       b.throughput = &r;
     }
   }
+  // "(unstable)", and with repeats " x3 spread 1.04" (or "!" past the 10% rule).
+  auto notes = [](const report::Row& r) {
+    std::string s = r.unstable() ? " (unstable)" : "";
+    if (r.repeats_aggregated > 1) {
+      char buf[48];
+      std::snprintf(buf, sizeof buf, " x%d spread %.2f%s", r.repeats_aggregated,
+                    r.repeat_spread.value_or(0.0),
+                    r.repeat_spread && *r.repeat_spread > report::kRepeatSpreadRule ? "!" : "");
+      s += buf;
+    }
+    return s;
+  };
+  auto config = [](const report::Row& r) {
+    return r.backend + " " + r.precision + " b" + std::to_string(r.batch_size) + " t" + std::to_string(r.threads);
+  };
+  const int w = repeated ? 52 : 34;  // room for the repeats note
   std::fprintf(out, "\nrows:");
   for (const auto& [status, n] : counts) std::fprintf(out, " %s %d", status.c_str(), n);
-  std::fprintf(out, "\n\n%-16s | %-34s %10s | %-34s %10s\n", "model", "best latency (single_stream)",
-               "p50 ms", "best throughput (offline)", "img/s");
-  std::fprintf(out, "%s\n", std::string(112, '-').c_str());
+  std::fprintf(out, "\n\n%-16s | %-*s %10s | %-*s %10s\n", "model", w, "best latency (single_stream)",
+               "p50 ms", w, repeated ? "best throughput (offline), median of repeats" : "best throughput (offline)",
+               "img/s");
+  std::fprintf(out, "%s\n", std::string(2 * w + 44, '-').c_str());
   for (const auto& [model, b] : best) {
     std::string lat_cfg = "-", thr_cfg = "-";
     char lat[32] = "-", thr[32] = "-";
     if (b.latency) {
-      lat_cfg = Config(*b.latency) + ((*b.latency)["stable"].get<bool>() ? "" : " (unstable)");
-      std::snprintf(lat, sizeof(lat), "%.2f", (*b.latency)["latency_ms"]["p50"].get<double>());
+      lat_cfg = config(*b.latency) + notes(*b.latency);
+      std::snprintf(lat, sizeof(lat), "%.2f", *b.latency->latency_ms.p50);
     }
     if (b.throughput) {
-      thr_cfg = Config(*b.throughput) + ((*b.throughput)["stable"].get<bool>() ? "" : " (unstable)");
-      std::snprintf(thr, sizeof(thr), "%.1f", (*b.throughput)["throughput_per_s"].get<double>());
+      thr_cfg = config(*b.throughput) + notes(*b.throughput);
+      std::snprintf(thr, sizeof(thr), "%.1f", *b.throughput->throughput_per_s);
     }
-    std::fprintf(out, "%-16s | %-34s %10s | %-34s %10s\n", model.c_str(), lat_cfg.c_str(), lat,
+    std::fprintf(out, "%-16s | %-*s %10s | %-*s %10s\n", model.c_str(), w, lat_cfg.c_str(), lat, w,
                  thr_cfg.c_str(), thr);
+  }
+  if (repeated) {
+    const std::vector<std::string> over = report::SpreadViolations(cells);
+    std::fprintf(out, "\nrepeats: medians shown; spread = max/min throughput across repeats; %zu cell(s) over %.2f%s\n",
+                 over.size(), report::kRepeatSpreadRule, over.empty() ? "" : ":");
+    for (const auto& c : over) std::fprintf(out, "  %s\n", c.c_str());
   }
   // End-to-end rows: the stage split and the cost against the model alone (docs/bench.md).
   bool e2e_header = false;

@@ -192,6 +192,41 @@ Status PlanCells(const BenchConfig& c, const Zoo* zoo, const std::string& work, 
   return Status::OK();
 }
 
+std::vector<std::string> RowIds(const CellSpec& c) {
+  if (c.kind == CellKind::kEnsemble) return {c.CellId() + "|sequential", c.CellId() + "|concurrent"};
+  return {c.CellId()};
+}
+
+DoneRepeats FindDoneRepeats(const std::vector<nlohmann::json>& rows) {
+  DoneRepeats done;
+  for (const auto& r : rows) {
+    auto id = r.find("cell_id");
+    if (id == r.end() || !id->is_string()) continue;
+    auto rep = r.find("repeat");
+    const int repeat = rep != r.end() && rep->is_number_integer() ? rep->get<int>() : 1;
+    done.insert({id->get<std::string>(), repeat});
+  }
+  return done;
+}
+
+std::vector<Job> ScheduleJobs(std::vector<Planned>& plan, int repeats, const DoneRepeats& done,
+                              int* skipped) {
+  std::vector<Job> jobs;
+  std::vector<bool> any(plan.size(), false);
+  for (int pass = 1; pass <= repeats; ++pass) {
+    for (size_t i = 0; i < plan.size(); ++i) {
+      if (pass > 1 && !plan[i].unsupported.empty()) continue;
+      bool have = true;
+      for (const auto& id : RowIds(plan[i].cell)) have = have && done.count({id, pass});
+      if (have) continue;
+      jobs.push_back({&plan[i], pass});
+      any[i] = true;
+    }
+  }
+  *skipped = static_cast<int>(std::count(any.begin(), any.end(), false));
+  return jobs;
+}
+
 std::string PickReference(const BenchConfig& c, const Zoo* zoo, const CellSpec& cell) {
   CellSpec probe = cell;
   probe.precision = Precision::kFP32;

@@ -5,8 +5,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 
+#include "bench/host_load.h"
 #include "bench/manifest.h"
 #include "bench/process.h"
 #include "bench/results.h"
@@ -49,12 +51,15 @@ class Runner {
     fs::create_directories(cell.work_dir, ec);
     const std::string cell_file = cell.work_dir + ".json";
     std::ofstream(cell_file) << CellToJson(cell).dump();
+    // What the machine was doing as the cell started (docs/bench.md, "Contention").
+    const std::optional<double> load = LoadAvg1m();
     Status s = RunCellProcess(opt_.self_exe, cell_file, cell.work_dir + ".log", cell.settings.timeout_s,
                               [&](const std::string& phase) { progress_->Phase(phase); }, outcome);
     fs::remove_all(cell.work_dir, ec);  // caches and generated files can be large
     std::vector<json> rows;
     json row = skeleton;
     row["timestamp"] = UtcTimestamp();
+    row["loadavg_1m"] = load ? json(*load) : json(nullptr);
     if (!s.ok()) {
       row["error"] = "could not start the cell: " + s.ToString();
       return {row};
@@ -119,11 +124,6 @@ class Runner {
   int refs_ = 0;
 };
 
-std::vector<std::string> RowIds(const CellSpec& c) {
-  if (c.kind == CellKind::kEnsemble) return {c.CellId() + "|sequential", c.CellId() + "|concurrent"};
-  return {c.CellId()};
-}
-
 }  // namespace
 
 Status RunSweep(const SweepOptions& opt, Progress* progress, SweepResult* out) {
@@ -157,48 +157,56 @@ Status RunSweep(const SweepOptions& opt, Progress* progress, SweepResult* out) {
     return Status::OK();
   }
 
-  std::set<std::string> done_ids;
+  DoneRepeats done;
   if (c.resume) {
     std::vector<json> old;
     int bad = 0;
     OPTIC_RETURN_IF_ERROR(ReadRows(c.out, &old, &bad));
-    for (const json& r : old) {
-      if (r.contains("cell_id") && r["cell_id"].is_string()) done_ids.insert(r["cell_id"].get<std::string>());
-    }
+    done = FindDoneRepeats(old);
     if (bad) progress->Note("resume: skipped " + std::to_string(bad) + " unreadable line(s) in " + c.out);
   }
   ResultsWriter writer;
   OPTIC_RETURN_IF_ERROR(writer.Open(c.out));
   RunInfo run{NewRunId(), opt.command, Versions(), HostManifest()};
 
-  std::vector<Planned*> todo;
   std::set<std::string> grid_ids;
-  for (auto& p : plan) {
-    bool done = true;
-    for (const auto& id : RowIds(p.cell)) {
-      grid_ids.insert(id);
-      done = done && done_ids.count(id);
-    }
-    if (done) ++out->skipped;
-    else todo.push_back(&p);
+  for (const auto& p : plan) {
+    for (const auto& id : RowIds(p.cell)) grid_ids.insert(id);
   }
-  if (out->skipped) progress->Note("resume: " + std::to_string(out->skipped) + " cell(s) already have rows");
+  const std::vector<Job> todo = ScheduleJobs(plan, c.repeat, done, &out->skipped);
+  if (c.resume) {
+    int unused = 0;
+    const size_t have = ScheduleJobs(plan, c.repeat, {}, &unused).size() - todo.size();
+    if (have) {
+      progress->Note("resume: " + std::to_string(have) + (c.repeat > 1 ? " run(s) of cells" : " cell(s)") +
+                     " already have rows");
+    }
+  }
   Runner runner(opt, c, need_zoo ? &zoo : nullptr, scratch.path, progress);
   progress->Begin(static_cast<int>(todo.size()));
   for (size_t i = 0; i < todo.size(); ++i) {
-    CellSpec& cell = todo[i]->cell;
-    progress->CellStart(static_cast<int>(i), cell.CellId());
+    CellSpec& cell = todo[i].planned->cell;
+    const std::string& unsupported = todo[i].planned->unsupported;
+    std::string label = cell.CellId();
+    if (c.repeat > 1) label += " #" + std::to_string(todo[i].repeat) + "/" + std::to_string(c.repeat);
+    progress->CellStart(static_cast<int>(i), label);
+    auto skeleton = [&] {
+      json row = RowSkeleton(cell, run);
+      row["repeat"] = todo[i].repeat;
+      row["repeats"] = c.repeat;
+      return row;
+    };
     std::vector<json> rows;
     std::string ref_error;
-    if (!todo[i]->unsupported.empty()) {
-      json row = RowSkeleton(cell, run);
+    if (!unsupported.empty()) {
+      json row = skeleton();
       row["status"] = "unsupported";
-      row["error"] = todo[i]->unsupported;
+      row["error"] = unsupported;
       rows.push_back(row);
     } else {
       if (cell.kind == CellKind::kBench) ref_error = runner.EnsureReference(&cell, run);
       ChildOutcome outcome;
-      rows = runner.Run(cell, RowSkeleton(cell, run), &outcome);
+      rows = runner.Run(cell, skeleton(), &outcome);
     }
     for (json& row : rows) {
       if (!ref_error.empty()) row["parity_error"] = ref_error;

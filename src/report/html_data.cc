@@ -62,7 +62,11 @@ json RowJson(const Row& r, int id, const SeriesInfo& series) {
           {"parity_reference", r.parity_reference},
           {"stages_ms", stages},
           {"concurrency", r.concurrency ? json(*r.concurrency) : json(nullptr)},
-          {"server", r.server}};
+          {"server", r.server},
+          {"repeats", r.repeats_aggregated},
+          {"repeat_spread", Opt(r.repeat_spread)},
+          {"contended", r.contended ? json(*r.contended) : json(nullptr)},
+          {"host_other_cpu", Opt(r.host_other_cpu)}};
 }
 
 json Machines(const std::vector<Row>& rows) {

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "report/repeats.h"
 #include "report/report.h"
 
 namespace optic::report {
@@ -96,6 +97,7 @@ class MarkdownReporter : public Reporter {
         if (!r.ok()) out << "| " << Cell(r.Label()) << " | " << r.status << " | " << Cell(r.error) << " |\n";
       }
     }
+    WriteRepeats(rows, out);
     int unstable = 0;
     for (const Row& r : rows) unstable += r.ok() && r.unstable();
     if (unstable) out << "\n" << unstable << " successful row(s) are marked unstable (throughput or latency varied more than 10% between the last windows).\n";
@@ -117,6 +119,30 @@ class MarkdownReporter : public Reporter {
   }
 
  private:
+  // Cells measured several times (optic bench --repeat): the median shown everywhere above, and
+  // how far the repeats were apart (max/min throughput, judged by the 10% rule).
+  static void WriteRepeats(const std::vector<Row>& rows, std::ostream& out) {
+    std::vector<const Row*> repeated;
+    for (const Row& r : rows) {
+      if (r.repeats_aggregated > 1) repeated.push_back(&r);
+    }
+    if (repeated.empty()) return;
+    int over = 0;
+    for (const Row* r : repeated) over += r->repeat_spread && *r->repeat_spread > kRepeatSpreadRule;
+    out << "\n## Repeats\n\n" << repeated.size() << " cell(s) ran more than once, each repeat in a "
+        << "fresh process; the tables show the median. Spread: max/min throughput across repeats; "
+        << over << " cell(s) exceed " << Fmt(kRepeatSpreadRule) << ".\n\n"
+        << "| cell | scenario | repeats | median /s | median p50 ms | spread | within 10% | contended |\n"
+        << "|---|---|---|---|---|---|---|---|\n";
+    for (const Row* r : repeated) {
+      const bool within = !r->repeat_spread || *r->repeat_spread <= kRepeatSpreadRule;
+      out << "| " << Cell(r->Label()) << " | " << r->scenario << " | " << r->repeats_aggregated
+          << " | " << Fmt(r->throughput_per_s, 4) << " | " << Fmt(r->latency_ms.p50) << " | "
+          << Fmt(r->repeat_spread) << " | " << (within ? "yes" : "**no**") << " | "
+          << (r->contended ? (*r->contended ? "yes" : "no") : "-") << " |\n";
+    }
+  }
+
   static void WriteComparison(const Report& rep, std::ostream& out) {
     const Comparison& c = *rep.comparison;
     out << "\n## Comparison with `" << rep.options.compare_base << "`\n\n" << c.regressions

@@ -102,7 +102,10 @@ Status ParseOptionalParts(const json& o, Row* r) {
       {"energy_j_per_inference", &r->energy_j_per_inference},
       {"cpu_energy_j_per_inference", &r->cpu_energy_j_per_inference},
       {"max_abs_err", &r->max_abs_err},
-      {"max_rel_err", &r->max_rel_err}};
+      {"max_rel_err", &r->max_rel_err},
+      {"host_other_cpu", &r->host_other_cpu},
+      {"cpu_steal_pct", &r->cpu_steal_pct},
+      {"loadavg_1m", &r->loadavg_1m}};
   for (const auto& [name, dst] : numbers) OPTIC_RETURN_IF_ERROR(GetNumber(o, name, dst));
   OPTIC_RETURN_IF_ERROR(GetObject(o, "stages_ms", &stages));
   if (stages.is_object()) {
@@ -120,6 +123,15 @@ Status ParseOptionalParts(const json& o, Row* r) {
   if (o.contains("samples") && !o["samples"].is_null()) {
     if (!o["samples"].is_number_integer()) return FieldError("samples", "an integer", o["samples"]);
     r->samples = o["samples"].get<long long>();
+  }
+  if (o.contains("contended") && !o["contended"].is_null()) {
+    if (!o["contended"].is_boolean()) return FieldError("contended", "a boolean", o["contended"]);
+    r->contended = o["contended"].get<bool>();
+  }
+  OPTIC_RETURN_IF_ERROR(GetInt(o, "repeat", false, &r->repeat));
+  OPTIC_RETURN_IF_ERROR(GetInt(o, "repeats", false, &r->repeats));
+  if (r->repeat < 1 || r->repeats < 1) {
+    return Status::InvalidArgument("fields 'repeat' and 'repeats' must be >= 1");
   }
   if (o.contains("stable") && !o["stable"].is_null()) {
     if (!o["stable"].is_boolean()) return FieldError("stable", "a boolean", o["stable"]);
@@ -199,8 +211,10 @@ Status LoadResultsFile(const std::string& path, const LoadOptions& options, Resu
     row.line = line;
     // cell_id does not name the backend options, so rows of two configurations (files joined
     // with cat) are two cells, not a re-run of one.
-    const std::string key =
+    // Repeats of one cell (optic bench --repeat) are not re-runs: each index keeps its own row.
+    std::string key =
         JsonString(row.host, "hostname") + "\n" + row.MatchKey() + "\n" + row.OptionsLabel();
+    if (row.repeat > 1) key += "\n#" + std::to_string(row.repeat);
     auto [it, inserted] = index.emplace(key, rows.size());
     if (inserted) {
       rows.push_back(std::move(row));

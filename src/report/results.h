@@ -49,6 +49,16 @@ struct Row {
   std::optional<int> concurrency;
   nlohmann::json server, ensemble, settings, versions, host;  // free-form, shown as given
   std::string command;
+  // Repeats (optic bench --repeat): this row's 1-based index and how many the sweep ran; 1 and 1
+  // when the file does not say.
+  int repeat = 1, repeats = 1;
+  // Contention during the steady state (docs/results-schema.md); absent when not measured.
+  std::optional<double> host_other_cpu, cpu_steal_pct, loadavg_1m;
+  std::optional<bool> contended;
+  // Set by CollapseRepeats (report/repeats.h) on a row that stands for several ok repeats of one
+  // cell: how many, and max/min of their throughputs. 1 and absent for a row as read.
+  int repeats_aggregated = 1;
+  std::optional<double> repeat_spread;
 
   bool ok() const { return status == "ok"; }
   bool unstable() const { return stable.has_value() && !*stable; }

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <tuple>
 
+#include "report/repeats.h"
 #include "report/report.h"
 
 namespace optic::report {
@@ -19,6 +20,8 @@ std::string Flags(const Row& r) {
   std::string f;
   if (r.unstable()) f += " unstable";
   if (r.latency_ms.p99 && !r.p99_valid) f += " p99-low-samples";
+  if (r.contended.value_or(false)) f += " contended";
+  if (r.repeat_spread && *r.repeat_spread > kRepeatSpreadRule) f += " repeats-disagree";
   return f;
 }
 
@@ -36,18 +39,27 @@ class TerminalReporter : public Reporter {
     // The backend column holds the configuration ("torch +cuda_graph"): options change results.
     int width = 12;
     for (const Row* r : rows) width = std::max(width, static_cast<int>(r->Config().size()));
-    out << Line("%-16s %-6s %-*s %-7s %-5s %5s %4s %-13s %11s %9s %9s %9s  %s\n", "model", "kind",
+    // Repeated cells (optic bench --repeat) add a column: median of how many runs, max/min.
+    const bool repeated = std::any_of(rows.begin(), rows.end(), [](const Row* r) { return r->repeats_aggregated > 1; });
+    auto repeats = [&](const Row* r) -> std::string {
+      if (!repeated) return "";
+      if (r->repeats_aggregated < 2) return Line(" %13s", "-");
+      return Line(" %4dx %7s", r->repeats_aggregated, Fmt(r->repeat_spread).c_str());
+    };
+    out << Line("%-16s %-6s %-*s %-7s %-5s %5s %4s %-13s %11s %9s %9s %9s", "model", "kind",
                 width, "backend", "device", "prec", "batch", "conc", "scenario", "samples/s", "p50_ms",
-                "p99_ms", "max_abs", "status");
+                "p99_ms", "max_abs")
+        << (repeated ? Line(" %13s", "repeats/sprd") : "") << "  status\n";
     for (const Row* r : rows) {
       std::string status = r->ok() ? "ok" : r->status + ": " + r->error;
       status += Flags(*r);
-      out << Line("%-16s %-6s %-*s %-7s %-5s %5d %4s %-13s %11s %9s %9s %9s  %s\n", r->model.c_str(),
+      out << Line("%-16s %-6s %-*s %-7s %-5s %5d %4s %-13s %11s %9s %9s %9s", r->model.c_str(),
                   r->kind.c_str(), width, r->Config().c_str(), r->device.c_str(), r->precision.c_str(),
                   r->batch_size, r->concurrency ? std::to_string(*r->concurrency).c_str() : "-",
                   r->scenario.empty() ? "-" : r->scenario.c_str(),
                   Fmt(r->throughput_per_s, 4).c_str(), Fmt(r->latency_ms.p50).c_str(),
-                  Fmt(r->latency_ms.p99).c_str(), Fmt(r->max_abs_err, 2).c_str(), status.c_str());
+                  Fmt(r->latency_ms.p99).c_str(), Fmt(r->max_abs_err, 2).c_str())
+          << repeats(r) << "  " << status << "\n";
     }
     if (!rep.winners.empty()) {
       out << "\nwinners (best, runner-up) per hardware and model\n";

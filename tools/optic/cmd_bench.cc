@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <limits>
 
 #include "bench/cell.h"
 #include "bench/config.h"
@@ -20,6 +21,8 @@ namespace {
 
 using bench::BenchConfig;
 
+constexpr int kRepeatNotGiven = std::numeric_limits<int>::min();  // --repeat 0 is an error
+
 struct Flags {
   std::string config, models, backends, batch, precision, device, threads, scenario, out,
       models_dir, ensemble, reference, reference_device, validate, image_class, preprocess;
@@ -28,6 +31,7 @@ struct Flags {
          warmup_ms = -1, max_queue_delay_ms = -1;
   int64_t min_samples = 0;
   int warmup_runs = -1, pipeline_depth = -1;
+  int repeat = kRepeatNotGiven;
   uint64_t seed = 0;
   bool resume = false, list = false, e2e = false, pageable_inputs = false;
   std::string command = "optic bench";
@@ -78,6 +82,13 @@ Status ToConfig(const Flags& f, BenchConfig* c) {
   if (!f.reference.empty()) c->reference = f.reference;
   if (!f.reference_device.empty()) OPTIC_RETURN_IF_ERROR(ParseDevice(f.reference_device, &c->reference_device));
   if (f.resume) c->resume = true;
+  if (f.repeat != kRepeatNotGiven) {
+    if (f.repeat < 1 || f.repeat > bench::kMaxRepeat) {
+      return Status::InvalidArgument("--repeat: must be from 1 to " + std::to_string(bench::kMaxRepeat) +
+                                     ", got " + std::to_string(f.repeat));
+    }
+    c->repeat = f.repeat;
+  }
   auto& s = c->settings;
   if (f.duration_s > 0) {
     s.min_duration_s = f.duration_s;
@@ -195,7 +206,11 @@ void AddBenchCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--reference-device", f->reference_device,
                   "device the fp32 reference runs on (default cpu)");
   cmd->add_option("--seed", f->seed, "input pool and arrival schedule seed");
-  cmd->add_flag("--resume", f->resume, "skip cells whose cell_id already has a row in --out");
+  cmd->add_flag("--resume", f->resume,
+                "skip cells (and repeats) that already have a row in --out");
+  cmd->add_option("--repeat", f->repeat,
+                  "run every cell N times, each in a fresh process, interleaved (pass 1 runs all "
+                  "cells, then pass 2, ...); reports use the median (default 1)");
   cmd->add_flag("--list", f->list, "print the cells and stop");
   cmd->add_option("--validate", f->validate, "check a results file against the schema and stop");
   cmd->callback([&ctx, f] { ctx.exit_code = Run(*f); });

@@ -101,16 +101,25 @@
     }
   };
   R.build.rows = function () {
-    const s = section('rows', 'All rows', 'Every row as measured. Underlined dotted percentiles come from fewer samples than they need (p90: 64, p99: 662, p99.9: 6,636) and are not trustworthy. Parity: error of the outputs against ' + (uniq(rows.map((r) => r.parity_reference).filter((x) => x))[0] || 'the reference') + '.');
+    const s = section('rows', 'All rows', 'Every row as measured. Underlined dotted percentiles come from fewer samples than they need (p90: 64, p99: 662, p99.9: 6,636) and are not trustworthy. Parity: error of the outputs against ' + (uniq(rows.map((r) => r.parity_reference).filter((x) => x))[0] || 'the reference') + '.' +
+      (rows.some((r) => r.repeats > 1) ? ' A cell run several times (optic bench --repeat) is one row of medians; "repeats" gives how many and the spread, max/min throughput across them (above ' + fmt(1.1) + ': the repeats disagree by more than the 10% rule).' : ''));
     const pct = (r, p) => { const c = num(r.latency[p]); if (r.latency[p] !== null && !r.valid[p]) { c.classList.add('invalid'); c.title = 'too few samples for this percentile'; } return c; };
     const sorted = rows.slice().sort((a, b) => (a.model + a.kind + a.series + a.device).localeCompare(b.model + b.kind + b.series + b.device) || a.batch_size - b.batch_size || (a.concurrency || 0) - (b.concurrency || 0));
+    const repeated = rows.some((r) => r.repeats > 1);
+    const spreadCell = (r) => {
+      if (!(r.repeats > 1)) return td('');
+      const c = td(r.repeats + '× · ' + (r.repeat_spread === null ? '–' : fmt(r.repeat_spread)));
+      if (r.repeat_spread !== null && r.repeat_spread > 1.1) c.append(el('span', { class: 'badge warn', text: 'spread' }));
+      return c;
+    };
     const d = el('details', { open: '' }, [el('summary', { text: rows.length + ' rows' }),
-      table(['model', 'kind', 'backend', 'device', 'prec', 'batch', 'thr', 'conc', 'scenario', 'status', 'samples/s', 'p50 ms', 'p90 ms', 'p99 ms', '#samples', 'max abs err', 'max rel err', 'source'],
+      table(['model', 'kind', 'backend', 'device', 'prec', 'batch', 'thr', 'conc', 'scenario', 'status', 'samples/s', 'p50 ms', 'p90 ms', 'p99 ms', '#samples'].concat(repeated ? ['repeats · spread'] : [], ['max abs err', 'max rel err', 'source']),
         sorted.map((r) => el('tr', {}, [td(r.model), td(r.kind), td(r.config), td(r.device), td(r.precision), num(r.batch_size), num(r.threads),
           td(r.concurrency === null ? '' : String(r.concurrency)), td(r.scenario),
-          td([r.status === 'ok' ? 'ok' : el('span', { class: 'badge bad', text: r.status }), isUnstable(r) ? el('span', { class: 'badge warn', text: 'unstable' }) : null]),
-          num(r.throughput, 4), num(r.latency.p50), pct(r, 'p90'), pct(r, 'p99'), num(r.samples, 6), num(r.max_abs_err, 2), num(r.max_rel_err, 2),
-          td(el('code', { text: r.where }))])), { tall: true })]);
+          td([r.status === 'ok' ? 'ok' : el('span', { class: 'badge bad', text: r.status }), isUnstable(r) ? el('span', { class: 'badge warn', text: 'unstable' }) : null,
+            r.contended === true ? el('span', { class: 'badge warn', text: 'contended', title: 'other processes used ' + fmt(r.host_other_cpu) + ' cores during the timed phase' }) : null]),
+          num(r.throughput, 4), num(r.latency.p50), pct(r, 'p90'), pct(r, 'p99'), num(r.samples, 6)].concat(repeated ? [spreadCell(r)] : [], [num(r.max_abs_err, 2), num(r.max_rel_err, 2),
+          td(el('code', { text: r.where }))]))), { tall: true })]);
     s.append(d);
   };
   R.build.machines = function () {
