@@ -32,8 +32,8 @@ bool ParseLoadAvg(const std::string& text, double* one_min);
 // Above this much CPU used by other processes during the timed window a row is `contended`.
 // 0.1 cores: on the 2-core machines optic is developed on, a cell with all threads busy loses
 // about 5% of its CPU to 0.1 cores of other work, half the 10% stability rule; and it is well
-// above what the measurement itself reads on an idle machine (clock-tick rounding of /proc/stat,
-// the sweep parent waiting on the cell: a few hundredths of a core).
+// above the measurement's own error (whole clock ticks at each end of the window: 0.02 cores on
+// 2 CPUs over 1 s; the sweep parent sleeps in poll() while the cell runs).
 inline constexpr double kContendedCores = 0.1;
 
 struct HostLoad {

@@ -1,6 +1,7 @@
 // The sweep: expands a BenchConfig into cells, runs each in its own child process (reference
-// cells first, once per model/batch, cached in the output directory), appends one row per cell
-// to the results file, shows progress and prints the summary.
+// cells first, once per model/batch, cached in the output directory), `repeat` times in
+// interleaved passes (sweep_plan.h, ScheduleJobs), appends one row per cell and repeat to the
+// results file, shows progress and prints the summary.
 // Threading: runs on the calling thread; one sweep per results file at a time.
 #pragma once
 
