@@ -157,6 +157,22 @@ std::string ValidateRow(const json& row) {
     return "status ok without throughput_per_s, latency_ms.p50 or samples";
   }
   if (row.contains("server") && !row["server"].is_object()) return "server is not an object";
+  // Optional fields of repeats and contention (docs/results-schema.md): typed when present.
+  for (const char* k : {"repeat", "repeats"}) {
+    if (row.contains(k) && (!row[k].is_number_integer() || row[k].get<int64_t>() < 1)) {
+      return std::string(k) + " is not an integer >= 1: " + row[k].dump();
+    }
+  }
+  if (row.contains("repeat") && row.contains("repeats") && row["repeat"].is_number_integer() &&
+      row["repeat"].get<int64_t>() > row["repeats"].get<int64_t>()) {
+    return "repeat " + row["repeat"].dump() + " > repeats " + row["repeats"].dump();
+  }
+  for (const char* k : {"host_other_cpu", "cpu_steal_pct", "loadavg_1m"}) {
+    if (row.contains(k) && !HasType(row[k], kNum | kNull)) return std::string(k) + " is not a number or null";
+  }
+  if (row.contains("contended") && !HasType(row["contended"], kBool | kNull)) {
+    return "contended is not a bool or null";
+  }
   if (row["scenario"] == "server" && ok) {
     for (const char* k : {"target_qps", "achieved_qps", "late_fraction", "generator_fell_behind"}) {
       if (!row["server"].contains(k)) return std::string("server row without server.") + k;

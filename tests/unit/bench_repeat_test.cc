@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "bench/config.h"
+#include "bench/results.h"
 #include "bench/sweep_plan.h"
 
 namespace optic::bench {
@@ -108,6 +109,28 @@ TEST(ScheduleJobs, EnsembleNeedsBothRowsOfARepeat) {
   // Only the sequential row of repeat 1 was written: repeat 1 runs again.
   EXPECT_EQ(ScheduleJobs(plan, 2, {{ids[0], 1}}, &skipped).size(), 2u);
   EXPECT_EQ(ScheduleJobs(plan, 2, {{ids[0], 1}, {ids[1], 1}}, &skipped).size(), 1u);
+}
+
+TEST(RepeatRows, SchemaCheckerTypesTheNewFields) {
+  CellSpec cell;
+  cell.model = "m";
+  cell.backend = "null";
+  json row = RowSkeleton(cell, RunInfo{"run", "optic bench", json::object(), json::object()});
+  ASSERT_EQ(ValidateRow(row), "");
+  row["repeat"] = 2;
+  row["repeats"] = 3;
+  row["host_other_cpu"] = 0.25;
+  row["cpu_steal_pct"] = nullptr;
+  row["contended"] = true;
+  row["loadavg_1m"] = 1.5;
+  EXPECT_EQ(ValidateRow(row), "");
+  for (const auto& [k, v] : std::vector<std::pair<std::string, json>>{
+           {"repeat", 0}, {"repeat", 4}, {"repeats", "3"}, {"host_other_cpu", "high"},
+           {"contended", 1}, {"loadavg_1m", json::array()}}) {
+    json bad = row;
+    bad[k] = v;
+    EXPECT_NE(ValidateRow(bad), "") << k << " = " << v.dump();
+  }
 }
 
 }  // namespace

@@ -148,9 +148,10 @@ int Run(const Flags& f) {
   }
   if (f.list) return 0;
   bench::PrintSummary(result.rows, stdout);
-  std::printf("\n%d cells run (%d ok, %d unsupported, %d failed, %d timeout), %d skipped (resume); rows in %s\n",
-              result.cells, result.ok, result.unsupported, result.failed, result.timeout,
-              result.skipped, opt.config.out.c_str());
+  // With --repeat every run of a cell counts: 2 cells x 3 repeats are 6 runs.
+  std::printf("\n%d %s (%d ok, %d unsupported, %d failed, %d timeout), %d skipped (resume); rows in %s\n",
+              result.cells, opt.config.repeat > 1 ? "cell runs" : "cells run", result.ok,
+              result.unsupported, result.failed, result.timeout, result.skipped, opt.config.out.c_str());
   return result.failed + result.timeout > 0 ? 1 : 0;
 }
 
