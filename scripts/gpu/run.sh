@@ -9,17 +9,18 @@
 #   MODELS=resnet50 BATCHES=1,256 scripts/gpu/run.sh
 #
 # Machines without the Debian dev packages optic builds against (nlohmann-json, CLI11, GTest,
-# TurboJPEG, protobuf, Boost headers) get them from .gpu-debs/*.deb (made on a Debian 12 machine
+# TurboJPEG, protobuf, Boost headers, gRPC) get them from .gpu-debs/*.deb (made on a Debian 12 machine
 # with `apt-get download`, see docs/gpu.md), unpacked into a private prefix; nothing is installed
 # into the system. OpenVINO comes from .ov/ov.tgz when carried (scripts/gpu/fetch_openvino.sh;
 # off otherwise); ONNX Runtime is the carried .deps/onnxruntime (CPU), when carried.
 #
 # Stages (comma-separated STAGES, in this order): build, export, export_ma, diag, parity, tests,
-# bench, sync, pageable, graph, aoti, bench_ma, ensemble, stock, preprocess, e2e, xla, cpu,
+# bench, sync, pageable, graph, aoti, bench_ma, ensemble, stock, preprocess, e2e, serve, xla, cpu,
 # manifest. Not in the default list: export_ma/bench_ma (the max-autotune AOTI package of
 # ResNet-50 and its rows), diag (TorchScript load timings), sync/pageable (the offline loop with
 # one batch in flight / with pageable inputs, against bench's pipelined default), preprocess, e2e,
-# xla, cpu (CPU frameworks on this machine's cores). Each stage's output goes to $OUT/<stage>.*; a failing stage is
+# serve (optic serve + optic load on the GPU, scripts/gpu/serve_bench.sh), xla, cpu (CPU
+# frameworks on this machine's cores). Each stage's output goes to $OUT/<stage>.*; a failing stage is
 # logged and the run goes on, so one broken path does not cost the whole GPU session; the exit
 # status is the number of failed stages. Never changes clocks, power limits or any GPU setting.
 set -uo pipefail
@@ -65,18 +66,34 @@ stage() {
 }
 
 # --- dependencies from .gpu-debs into a private prefix ---------------------------------------
+# scripts/gpu/fetch_debs.sh makes .gpu-debs (the list and why each is there). The prefix is
+# unpacked again whenever the set of .debs changed.
 DEPS=/tmp/optic-gpu-deps
-if [ -d .gpu-debs ] && [ ! -f $DEPS/.done ]; then
-  mkdir -p $DEPS
+ARCH_LIB=$DEPS/usr/lib/x86_64-linux-gnu
+if [ -d .gpu-debs ] && [ "$(cat $DEPS/.done 2>/dev/null)" != "$(ls .gpu-debs)" ]; then
+  rm -rf $DEPS && mkdir -p $DEPS
   for f in .gpu-debs/*.deb; do dpkg -x "$f" $DEPS; done
   # Debian's .pc files spell out /usr (not ${prefix}); point them at the prefix.
   find $DEPS -name '*.pc' -exec sed -i "s|=/usr|=$DEPS/usr|g" {} +
-  touch $DEPS/.done
+  # -dev links whose library is not carried (libssl.so -> libssl.so.3, libz.so ->
+  # /lib/.../libz.so.1.2.13, ...): point them at the same soname, carried or the system's
+  # (Ubuntu's libssl3t64/zlib1g), so FindOpenSSL/FindZLIB find them.
+  for l in "$ARCH_LIB"/*.so; do
+    [ -L "$l" ] || continue
+    t=$(readlink "$l")
+    case "$t" in /*) ;; *) [ -e "$l" ] && continue ;; esac
+    base=$(basename "$l"); tb=$(basename "$t"); ver=${tb#"$base".}; major=${ver%%.*}
+    [ "$ver" != "$tb" ] && [ -n "$major" ] || continue
+    if [ -e "$ARCH_LIB/$base.$major" ]; then ln -sfn "$base.$major" "$l"
+    elif [ -e "/usr/lib/x86_64-linux-gnu/$base.$major" ]; then ln -sfn "/usr/lib/x86_64-linux-gnu/$base.$major" "$l"
+    else echo "run.sh: $l -> $t: no $base.$major carried or in the system" >&2; fi
+  done
+  ls .gpu-debs >$DEPS/.done
 fi
-ARCH_LIB=$DEPS/usr/lib/x86_64-linux-gnu
 export LD_LIBRARY_PATH=$ARCH_LIB:$ROOT/.deps/onnxruntime/lib:${LD_LIBRARY_PATH:-}
 export PKG_CONFIG_PATH=$ARCH_LIB/pkgconfig:${PKG_CONFIG_PATH:-}
 export PATH=$DEPS/usr/bin:/usr/local/cuda/bin:$PATH
+export OPTIC_DEPS_PREFIX=$DEPS/usr  # serve_bench.sh builds its gRPC client against it
 TORCH_PREFIX=$($PY -c "import torch.utils; print(torch.utils.cmake_prefix_path)")
 # OpenVINO's C++ runtime, cut from its wheel by scripts/gpu/fetch_openvino.sh, when carried as
 # .ov/ov.tgz (the cpu stage's openvino rows); otherwise the backend is left out.
@@ -88,17 +105,39 @@ if [ -f .ov/ov.tgz ]; then
 fi
 
 # With the pip wheel's Torch config loaded first, protobuf::libprotobuf (FindProtobuf) reached
-# no link line on the GPU machine (CMake 4); the prefix's libprotobuf is named explicitly instead.
+# no link line on the GPU machine (CMake 4): Caffe2Config.cmake defines protobuf::libprotobuf as an
+# alias of an empty target (its protobuf is linked in). The prefix's libprotobuf is named
+# explicitly instead, and protoc/grpc_cpp_plugin are the prefix's (protoc must match that
+# libprotobuf). SERVER (default AUTO) is OPTIC_WITH_SERVER; when a build with the server fails,
+# the build is retried with SERVER=OFF so the other stages still run (the serve stage then fails).
+SERVER=${SERVER:-AUTO}
 configure_and_build() {
+  local server=$1 tools=()
+  [ -x $DEPS/usr/bin/protoc ] && tools+=(-DProtobuf_PROTOC_EXECUTABLE=$DEPS/usr/bin/protoc)
+  [ -x $DEPS/usr/bin/grpc_cpp_plugin ] && tools+=(-DOPTIC_GRPC_CPP_PLUGIN=$DEPS/usr/bin/grpc_cpp_plugin)
   cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_PREFIX_PATH="$DEPS/usr;$TORCH_PREFIX" \
     -DOPTIC_PYTHON="$(command -v $PY)" -DOPTIC_WITH_TORCH=ON -DOPTIC_WITH_CUDA=ON \
     "${OV_ARGS[@]}" -DCMAKE_CUDA_ARCHITECTURES=90 \
     -DCUDAToolkit_ROOT=/usr/local/cuda -DOPTIC_TEST_MODELS="$ROOT/models" \
+    -DOPTIC_WITH_SERVER="$server" "${tools[@]}" \
     -DCMAKE_CXX_STANDARD_LIBRARIES="$ARCH_LIB/libprotobuf.so" &&
   ninja -C "$BUILD" -j "$JOBS" ${BUILD_TARGETS:-all}
 }
-if has build; then stage build configure_and_build || { log "build failed: stopping"; exit 99; }; fi
+if has build; then
+  if ! stage build configure_and_build "$SERVER"; then
+    if [ "$SERVER" != OFF ]; then
+      failed=$((failed - 1))  # counted once, by the retry
+      mv "$OUT/build.log" "$OUT/build_with_server.log"
+      log "build with OPTIC_WITH_SERVER=$SERVER failed (build_with_server.log): retrying without the server"
+      stage build configure_and_build OFF || { log "build failed: stopping"; exit 99; }
+      failed=$((failed + 1))  # the server build did fail
+    else
+      log "build failed: stopping"; exit 99
+    fi
+  fi
+  grep -q "skipping optic serve" "$OUT/build.log" && log "build: $(grep -m1 'skipping optic serve' "$OUT/build.log")"
+fi
 OPTIC=$BUILD/optic
 
 if has export; then
@@ -197,6 +236,12 @@ if has e2e; then  # issue 6: JPEG bytes -> ResNet-50, CPU vs GPU preprocessing, 
     --preprocess cpu,gpu --duration-s "$DURATION_S" --timeout-s 240 \
     --reference-device "${REFERENCE_DEVICE:-cuda}" \
     --backend-option torch:channels_last=true --out "$OUT/e2e.jsonl"
+fi
+# Issue 7: optic serve on the GPU (ResNet-50 fp16 TorchScript, dynamic batching): offline bench at
+# the batch cap vs HTTP/gRPC closed-loop load, JPEG-in with GPU and CPU decode (serve_bench.sh
+# header; needs the build with the server and models/resnet50/model.pt from the export stage).
+if has serve; then
+  stage serve env OUT="$OUT/serve" OPTIC="$OPTIC" DEVICE=cuda PYTHON=$PY bash scripts/gpu/serve_bench.sh
 fi
 # Optional (not in the default STAGES): JAX/XLA through the xla backend's embedded Python, when the
 # build found jax (src/backends/xla). Wheels the image lacks come from .whl/ (docs/gpu.md).
