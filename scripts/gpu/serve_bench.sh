@@ -226,6 +226,15 @@ start_server() {
         cat "$OUT/server.log"
         return 0
       fi
+      # Models load before the server listens: one that failed (UNAVAILABLE in the log) keeps
+      # the server not ready for good. Go on with the tensor model if it is ready (the steps of
+      # the failed ones fail on their own), rather than wait out SERVER_TIMEOUT_S.
+      if grep -q "UNAVAILABLE" "$OUT/server.log" &&
+        http_get "http://$HTTP/v2/models/$MODEL/ready" /dev/null 2>/dev/null; then
+        echo "server not ready (a model failed to load; see below), $MODEL ready after $((SECONDS - t0)) s"
+        cat "$OUT/server.log"
+        return 1
+      fi
     fi
     sleep 1
   done

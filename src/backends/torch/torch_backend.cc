@@ -39,6 +39,7 @@
 // No optimized-model cache (model_cache false): freezing takes well under a second.
 #include <ATen/Parallel.h>
 #include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/cuda.h>
 #include <torch/script.h>
 #include <torch/version.h>
@@ -236,9 +237,17 @@ class TorchBackend final : public Backend {
     // Without the graph executor's optimizations nothing inlines submodule calls at run time,
     // and a frozen module has dropped its submodules' methods (on PyTorch 2.11: "Couldn't find
     // method: 'forward' on class ... Flatten"): inline them into forward() first.
+    // The passes below read the graph executor's optimize flag, which is per thread and which
+    // Execute turns off on its thread with jit_optimize=false. Frozen with the flag off, a module
+    // has lost its submodules' methods (the second model of an optic serve process failed its
+    // warm-up, run on the loading thread: "Couldn't find method: 'forward2' on class ... ReLU").
+    // Prepare runs with the flag on, the state of a fresh thread, and restores it after.
+    const bool executor_optimize = torch::jit::getGraphExecutorOptimize();
+    torch::jit::setGraphExecutorOptimize(true);
     if (!s.jit_optimize) torch::jit::Inline(*module->get_method("forward").graph());
     if (s.freeze) *module = torch::jit::freeze(*module);
     if (s.optimize) *module = torch::jit::optimize_for_inference(*module);
+    torch::jit::setGraphExecutorOptimize(executor_optimize);
     return Status::OK();
   }
 
