@@ -2,7 +2,8 @@
 # optic serve next to a real Triton Inference Server (issue 7), in one run, interleaved.
 #   bench/server_vs_triton.sh [BUILD_DIR]     (default: build; uses BUILD_DIR/optic)
 # Env: PAIRS=3 rounds, DURATION=8 s per stage, CONCURRENCY=1,2,4,8 (optic load), WRK_C="1 8",
-#      OUT=results/cpu/server-vs-triton/<UTC time>, TRITON_VENV=.venv-triton.
+#      OUT=results/cpu/server-vs-triton/<UTC time>, TRITON_VENV=.venv-triton, NOTE (into the
+#      manifest, e.g. which source the optic binary was built from).
 # Both servers serve the identity model on 1x3x224x224 FP32 with the same config (max batch 8,
 # dynamic batching, queue delay 0, one CPU instance): optic from examples/model-repository/identity
 # (null backend: a C++ copy), Triton 2.51 (nvidia-pytriton's bundled tritonserver) from
@@ -75,6 +76,7 @@ echo "optic serve at $OPTIC_HTTP (grpc $OPTIC_GRPC), tritonserver at $TRITON_HTT
   echo "date_utc: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "command: ${BENCH_COMMAND:-PAIRS=$PAIRS DURATION=$DURATION CONCURRENCY=$CONCURRENCY WRK_C=\"$WRK_C\" bench/server_vs_triton.sh $BUILD}"
   echo "optic_commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo ' (src modified)')"
+  [ -z "${NOTE:-}" ] || echo "note: $NOTE"
   echo "optic_binary: $OPTIC ($(grep -E '^CMAKE_BUILD_TYPE' "$BUILD/CMakeCache.txt" 2>/dev/null | cut -d= -f2))"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
   echo "nproc: $(nproc)"
