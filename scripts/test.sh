@@ -8,4 +8,4 @@ scripts/build.sh
 build/optic models export --models tiny_cnn,tiny_mlp
 (cd build && ctest --output-on-failure -j2 --timeout 900)
 .venv/bin/python -m pytest -q tests/python
-scripts/sanitize.sh  # server/batcher unit tests under ASan+UBSan (build-sanitize; ~7 min cold on 2 cores)
+scripts/sanitize.sh  # server unit tests and the real server under pytest, ASan+UBSan (build-sanitize; ~10-12 min cold on 2 cores, ~1 min warm)
