@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "bench/results.h"
+#include "integration/bench_rows.h"
 #include "integration/optic_child.h"
 
 namespace optic::bench {
@@ -21,15 +22,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 using optic::testing::RunOptic;
 using optic::testing::SpawnOptic;
-
-std::vector<json> Rows(const std::string& path) {
-  std::vector<json> rows;
-  int bad = 0;
-  EXPECT_TRUE(ReadRows(path, &rows, &bad).ok());
-  EXPECT_EQ(bad, 0);
-  for (const json& r : rows) EXPECT_EQ(ValidateRow(r), "") << r.dump();
-  return rows;
-}
 
 class BenchRepeat : public ::testing::Test {
  protected:

@@ -12,6 +12,7 @@
 #include <map>
 #include <thread>
 
+#include "integration/bench_rows.h"
 #include "integration/optic_child.h"
 #include "bench/results.h"
 #include "optic/registry.h"
@@ -25,15 +26,6 @@ namespace fs = std::filesystem;
 using optic::testing::RunOptic;
 using optic::testing::SpawnOptic;
 const std::string& kOptic = optic::testing::OpticBinary();
-
-std::vector<json> Rows(const std::string& path) {
-  std::vector<json> rows;
-  int bad = 0;
-  EXPECT_TRUE(ReadRows(path, &rows, &bad).ok());
-  EXPECT_EQ(bad, 0);
-  for (const json& r : rows) EXPECT_EQ(ValidateRow(r), "") << r.dump();
-  return rows;
-}
 
 class BenchSweep : public ::testing::Test {
  protected:
