@@ -35,21 +35,7 @@ rm -f "$JSONL"
   --warmup-s 2 --output "$JSONL" | tee "$TMP/load.txt"
 
 # wrk: the same request body and headers.
-python3 - "$TMP" <<'PY'
-import json, sys
-tmp = sys.argv[1]
-n = 3 * 224 * 224 * 4
-h = json.dumps({"inputs": [{"name": "input", "shape": [1, 3, 224, 224], "datatype": "FP32",
-                            "parameters": {"binary_data_size": n}}],
-                "outputs": [{"name": "output", "parameters": {"binary_data": True}}]}).encode()
-open(f"{tmp}/body.bin", "wb").write(h + bytes(n))
-open(f"{tmp}/post.lua", "w").write(f'''
-wrk.method = "POST"
-local f = io.open("{tmp}/body.bin", "rb"); wrk.body = f:read("*all"); f:close()
-wrk.headers["Inference-Header-Content-Length"] = "{len(h)}"
-wrk.headers["Content-Type"] = "application/octet-stream"
-''')
-PY
+python3 bench/wrk_identity_request.py "$TMP"
 WRK=""
 for c in 1 8; do
   t=$(( c < 2 ? 1 : 2 ))

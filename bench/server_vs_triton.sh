@@ -91,21 +91,7 @@ echo "optic serve at $OPTIC_HTTP (grpc $OPTIC_GRPC), tritonserver at $TRITON_HTT
 } >"$OUT/manifest.txt"
 
 # wrk's request: the same body and headers optic load sends.
-python3 - "$TMP" <<'PY'
-import json, sys
-tmp = sys.argv[1]
-n = 3 * 224 * 224 * 4
-h = json.dumps({"inputs": [{"name": "input", "shape": [1, 3, 224, 224], "datatype": "FP32",
-                            "parameters": {"binary_data_size": n}}],
-                "outputs": [{"name": "output", "parameters": {"binary_data": True}}]}).encode()
-open(f"{tmp}/body.bin", "wb").write(h + bytes(n))
-open(f"{tmp}/post.lua", "w").write(f'''
-wrk.method = "POST"
-local f = io.open("{tmp}/body.bin", "rb"); wrk.body = f:read("*all"); f:close()
-wrk.headers["Inference-Header-Content-Length"] = "{len(h)}"
-wrk.headers["Content-Type"] = "application/octet-stream"
-''')
-PY
+python3 bench/wrk_identity_request.py "$TMP"
 
 measure() {  # NAME ADDR ROUND
   local name=$1 addr=$2 r=$3
