@@ -67,12 +67,14 @@ stage() {
 
 # --- dependencies from .gpu-debs into a private prefix ---------------------------------------
 # scripts/gpu/fetch_debs.sh makes .gpu-debs (the list and why each is there). The prefix is
-# unpacked again whenever the set of .debs changed.
+# unpacked again whenever the set of .debs changed. DEBS (default .gpu-debs) names the folder, so
+# a call can carry a smaller set (e.g. without the server's gRPC packages) under another name.
+DEBS=${DEBS:-.gpu-debs}
 DEPS=/tmp/optic-gpu-deps
 ARCH_LIB=$DEPS/usr/lib/x86_64-linux-gnu
-if [ -d .gpu-debs ] && [ "$(cat $DEPS/.done 2>/dev/null)" != "$(ls .gpu-debs)" ]; then
+if [ -d "$DEBS" ] && [ "$(cat $DEPS/.done 2>/dev/null)" != "$(ls "$DEBS")" ]; then
   rm -rf $DEPS && mkdir -p $DEPS
-  for f in .gpu-debs/*.deb; do dpkg -x "$f" $DEPS; done
+  for f in "$DEBS"/*.deb; do dpkg -x "$f" $DEPS; done
   # Debian's .pc files spell out /usr (not ${prefix}); point them at the prefix.
   find $DEPS -name '*.pc' -exec sed -i "s|=/usr|=$DEPS/usr|g" {} +
   # -dev links whose library is not carried (libssl.so -> libssl.so.3, libz.so ->
@@ -88,7 +90,7 @@ if [ -d .gpu-debs ] && [ "$(cat $DEPS/.done 2>/dev/null)" != "$(ls .gpu-debs)" ]
     elif [ -e "/usr/lib/x86_64-linux-gnu/$base.$major" ]; then ln -sfn "/usr/lib/x86_64-linux-gnu/$base.$major" "$l"
     else echo "run.sh: $l -> $t: no $base.$major carried or in the system" >&2; fi
   done
-  ls .gpu-debs >$DEPS/.done
+  ls "$DEBS" >$DEPS/.done
 fi
 export LD_LIBRARY_PATH=$ARCH_LIB:$ROOT/.deps/onnxruntime/lib:${LD_LIBRARY_PATH:-}
 export PKG_CONFIG_PATH=$ARCH_LIB/pkgconfig:${PKG_CONFIG_PATH:-}
@@ -223,7 +225,8 @@ if has ensemble; then
 fi
 if has stock; then
   rm -f "$OUT/stock_pytorch.jsonl"
-  stage stock $PY bench/gpu/stock_pytorch.py --out "$OUT/stock_pytorch.jsonl" --models resnet50
+  stage stock $PY bench/gpu/stock_pytorch.py --out "$OUT/stock_pytorch.jsonl" --models resnet50 \
+    --batches "${STOCK_BATCHES:-1,256}" ${STOCK_COMPILE:+--compile "$STOCK_COMPILE"}
 fi
 if has preprocess; then
   stage preprocess env OUT="$OUT/preprocess" SKIP_BUILD=1 BUILD="$BUILD" PY=$PY \

@@ -13,11 +13,15 @@
 #                 backend options) at batch BATCH_CAP -> bench_offline.jsonl; on cuda also with
 #                 --pipeline-depth 1 (one batch in flight, as each server instance runs) ->
 #                 bench_offline_sync.jsonl. Runs before the server starts, on an idle GPU.
+#                 OFFLINE_FROM=DIR: copy both files from an earlier run's $OUT instead (a
+#                 configuration sweep of the server against one offline measurement).
 #   serve         a model repository in a temp dir: $MODEL (tensor in), and ${MODEL}_jpeg_gpu /
 #                 ${MODEL}_jpeg_cpu (JPEG bytes in, optic_preprocessing kind KIND_GPU / KIND_CPU):
 #                 torch backend, INSTANCES instances (KIND_GPU on cuda), dynamic batching up to
 #                 BATCH_CAP with QUEUE_DELAY_US (PREFERRED: optional preferred_batch_size list),
-#                 warm-up at BATCH_CAP (repository/ keeps the configs)
+#                 MODEL_WARMUP: empty = the server's default warm-up (on a GPU every batch
+#                 size 1..BATCH_CAP once, on each instance's thread), "cap" = a model_warmup
+#                 entry of 2 batches at BATCH_CAP only (repository/ keeps the configs)
 #   start_server  `optic serve` on loopback (free ports; its output in server.log), until ready
 #   warm_*        unrecorded optic load passes over the sweep (WARM_S per concurrency, 0 = none): a
 #                 first execution of each batch size pays cuDNN autotuning (cudnn_benchmark)
@@ -33,9 +37,10 @@
 #
 # Variables (defaults for DEVICE=cuda; DEVICE=cpu: fp32, KIND_CPU, no backend options, JPEG cpu):
 #   OPTIC=build-gpu/optic OUT=out/serve MODEL=resnet50 PRECISION=fp16 BATCH_CAP=64 INSTANCES=2
-#   QUEUE_DELAY_US=500 PREFERRED= BACKEND_OPTIONS=channels_last=true (key=value,... for the
-#   torch backend: config parameters and bench --backend-option alike) HTTP_THREADS=4
-#   CONC=64 CONC_SWEEP=1,8,32,64,128 GRPC_CONC=64 JPEG_KINDS=gpu,cpu JPEG_CONC=8,32,64,128
+#   QUEUE_DELAY_US=500 PREFERRED= MODEL_WARMUP= OFFLINE_FROM=
+#   BACKEND_OPTIONS=channels_last=true (key=value,... for the torch backend: config parameters and
+#   bench --backend-option alike) HTTP_THREADS=4
+#   CONC=64 CONC_SWEEP=1,8,32,64,128 GRPC_CONC=64 JPEG_KINDS=gpu,cpu (set empty: none) JPEG_CONC=8,32,64,128
 #   JPEG_SIZE=640x480 JPEG_FILE= DURATION_S=5 WARMUP_S=2 WARM_S=2 BENCH_DURATION_S=5
 #   SERVER_TIMEOUT_S=600 PYTHON=python3 OPTIC_MODELS=models OPTIC_DEPS_PREFIX (run.sh: the
 #   prefix of the carried Debian packages, for building grpc_load) GRPC_LOAD_BUILD=build-grpc-load
@@ -47,19 +52,21 @@ OUT=${OUT:-$ROOT/out/serve}
 DEVICE=${DEVICE:-cuda}
 MODEL=${MODEL:-resnet50}
 if [ "$DEVICE" = cuda ]; then
-  PRECISION=${PRECISION:-fp16}; KIND=KIND_GPU; JPEG_KINDS=${JPEG_KINDS:-gpu,cpu}
+  PRECISION=${PRECISION:-fp16}; KIND=KIND_GPU; JPEG_KINDS=${JPEG_KINDS-gpu,cpu}
   BACKEND_OPTIONS=${BACKEND_OPTIONS-channels_last=true}; HTTP_THREADS=${HTTP_THREADS:-4}
 else
-  PRECISION=${PRECISION:-fp32}; KIND=KIND_CPU; JPEG_KINDS=${JPEG_KINDS:-cpu}
+  PRECISION=${PRECISION:-fp32}; KIND=KIND_CPU; JPEG_KINDS=${JPEG_KINDS-cpu}
   BACKEND_OPTIONS=${BACKEND_OPTIONS-}; HTTP_THREADS=${HTTP_THREADS:-2}
 fi
 BATCH_CAP=${BATCH_CAP:-64}
 INSTANCES=${INSTANCES:-2}
 QUEUE_DELAY_US=${QUEUE_DELAY_US:-500}
 PREFERRED=${PREFERRED:-}
+MODEL_WARMUP=${MODEL_WARMUP:-}
+OFFLINE_FROM=${OFFLINE_FROM:-}
 CONC=${CONC:-64}
 CONC_SWEEP=${CONC_SWEEP:-1,8,32,64,128}
-GRPC_CONC=${GRPC_CONC:-64}
+GRPC_CONC=${GRPC_CONC-64}
 JPEG_CONC=${JPEG_CONC:-8,32,64,128}
 JPEG_SIZE=${JPEG_SIZE:-640x480}
 JPEG_FILE=${JPEG_FILE:-}
@@ -166,8 +173,13 @@ bench_offline() {  # bench_offline OUTFILE extra-args...
     --batch "$BATCH_CAP" --scenario offline --duration-s "$BENCH_DURATION_S" --timeout-s 300 \
     --reference-device "$DEVICE" "${BENCH_OPTS[@]}" --out "$out" "$@"
 }
-step bench bench_offline "$OUT/bench_offline.jsonl"
-[ "$DEVICE" = cuda ] && step bench_sync bench_offline "$OUT/bench_offline_sync.jsonl" --pipeline-depth 1
+if [ -n "$OFFLINE_FROM" ]; then
+  step bench cp "$OFFLINE_FROM/bench_offline.jsonl" "$OUT/"
+  [ "$DEVICE" = cuda ] && step bench_sync cp "$OFFLINE_FROM/bench_offline_sync.jsonl" "$OUT/"
+else
+  step bench bench_offline "$OUT/bench_offline.jsonl"
+  [ "$DEVICE" = cuda ] && step bench_sync bench_offline "$OUT/bench_offline_sync.jsonl" --pipeline-depth 1
+fi
 
 # --- the model repository --------------------------------------------------------------------
 write_model() {  # write_model NAME [jpeg KIND]
@@ -190,7 +202,7 @@ EOF
     fi
     echo "dynamic_batching { max_queue_delay_microseconds: $QUEUE_DELAY_US${PREFERRED:+ preferred_batch_size: [ $PREFERRED ]} }"
     echo "instance_group [ { count: $INSTANCES, kind: $KIND } ]"
-    echo "model_warmup [ { name: \"cap\" batch_size: $BATCH_CAP count: 2 } ]"
+    [ "$MODEL_WARMUP" = cap ] && echo "model_warmup [ { name: \"cap\" batch_size: $BATCH_CAP count: 2 } ]"
     echo "parameters { key: \"precision\" value: { string_value: \"$PRECISION\" } }"
     for kv in ${BACKEND_OPTIONS//,/ }; do
       echo "parameters { key: \"${kv%%=*}\" value: { string_value: \"${kv#*=}\" } }"
@@ -276,7 +288,7 @@ if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null && [ -n "$HTTP" ]; 
       ${OPTIC_DEPS_PREFIX:+-DProtobuf_PROTOC_EXECUTABLE="$OPTIC_DEPS_PREFIX/bin/protoc"} &&
       cmake --build "$GRPC_LOAD_BUILD" -j "$(nproc)"
   }
-  if [ -n "$GRPC" ] && step grpc_build build_grpc_load; then
+  if [ -n "$GRPC" ] && [ -n "$GRPC_CONC" ] && step grpc_build build_grpc_load; then
     for c in ${GRPC_CONC//,/ }; do
       step "grpc_c$c" "$GRPC_LOAD_BUILD/grpc_load" --url "$GRPC" --model "$MODEL" --batch 1 \
         --concurrency "$c" --duration-s "$DURATION_S" --warmup-s "$WARMUP_S" --seed 1 \

@@ -256,7 +256,17 @@ void DynamicBatcher::SchedulerLoop() {
 void DynamicBatcher::WorkerLoop(Instance* inst) {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    inst->cv.wait(lock, [&] { return !inst->batch.empty() || workers_stop_; });
+    inst->cv.wait(lock, [&] { return !inst->batch.empty() || inst->task || workers_stop_; });
+    if (inst->task) {
+      std::function<void()> task = std::move(inst->task);
+      inst->task = nullptr;
+      lock.unlock();
+      task();
+      lock.lock();
+      inst->busy = false;
+      cv_.notify_all();
+      continue;
+    }
     if (inst->batch.empty()) return;
     auto batch = std::move(inst->batch);
     inst->batch.clear();
@@ -348,25 +358,42 @@ void DynamicBatcher::RunBatch(Instance* inst, std::vector<std::unique_ptr<InferR
   }
 }
 
-Status DynamicBatcher::WarmUp(const std::vector<Tensor>& inputs, int count) {
-  for (auto& inst : instances_) {
-    for (int i = 0; i < count; ++i) {
+Status DynamicBatcher::WarmUpInstance(Instance* inst, const std::vector<WarmUpBatch>& plan,
+                                      const WarmUpInputs& make_inputs) {
+  for (const WarmUpBatch& w : plan) {
+    std::vector<Tensor> inputs;
+    Status s = inst->stage ? inst->stage->WarmUpInputs(w.rows, &inputs) : make_inputs(w.rows, &inputs);
+    for (int i = 0; s.ok() && i < w.count; ++i) {
       std::vector<Tensor> outputs;
-      // No batch runs yet: the workers are idle until the first Enqueue, so this thread is the
-      // instance's only caller.
-      OPTIC_RETURN_IF_ERROR(inst->model->Execute(inputs, &outputs).Prefixed("warm-up"));
+      s = inst->model->Execute(inputs, &outputs);
     }
+    if (!s.ok()) return s.Prefixed("warm-up batch of " + std::to_string(w.rows));
   }
   return Status::OK();
 }
 
-Status DynamicBatcher::WarmUpStaged(int64_t n, int count) {
-  for (auto& inst : instances_) {
-    std::vector<Tensor> inputs;
-    OPTIC_RETURN_IF_ERROR(inst->stage->WarmUpInputs(n, &inputs).Prefixed("warm-up"));
-    for (int i = 0; i < count; ++i) {
-      std::vector<Tensor> outputs;
-      OPTIC_RETURN_IF_ERROR(inst->model->Execute(inputs, &outputs).Prefixed("warm-up"));
+Status DynamicBatcher::WarmUp(const std::vector<WarmUpBatch>& plan, const WarmUpInputs& make_inputs) {
+  std::vector<Status> results(instances_.size());
+  std::unique_lock<std::mutex> lock(mu_);
+  for (size_t k = 0; k < instances_.size(); ++k) {
+    Instance* inst = instances_[k].get();
+    // Not served yet, so no batch is queued or running: the scheduler leaves a busy instance alone.
+    inst->busy = true;
+    inst->task = [this, inst, &plan, &make_inputs, &results, k] {
+      results[k] = WarmUpInstance(inst, plan, make_inputs);
+    };
+    inst->cv.notify_one();
+  }
+  cv_.wait(lock, [&] {
+    for (const auto& inst : instances_) {
+      if (inst->task || inst->busy) return false;
+    }
+    return true;
+  });
+  lock.unlock();
+  for (size_t k = 0; k < results.size(); ++k) {
+    if (!results[k].ok()) {
+      return instances_.size() > 1 ? results[k].Prefixed("instance " + std::to_string(k)) : results[k];
     }
   }
   return Status::OK();

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "optic/registry.h"
@@ -36,6 +37,34 @@ class ExclusiveCheck final : public Model {
   std::unique_ptr<Model> m_;
   std::atomic<int>* overlaps_;
   std::atomic<bool> busy_{false};
+};
+
+// Records which thread ran each batch and its rows.
+class ThreadRecorder final : public Model {
+ public:
+  struct Run {
+    std::thread::id thread;
+    int64_t rows;
+  };
+  explicit ThreadRecorder(std::unique_ptr<Model> m) : m_(std::move(m)) {}
+  const std::vector<TensorInfo>& inputs() const override { return m_->inputs(); }
+  const std::vector<TensorInfo>& outputs() const override { return m_->outputs(); }
+  Status Execute(const std::vector<Tensor>& in, std::vector<Tensor>* out) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      runs_.push_back({std::this_thread::get_id(), in.at(0).dim(0)});
+    }
+    return m_->Execute(in, out);
+  }
+  std::vector<Run> runs() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return runs_;
+  }
+
+ private:
+  std::unique_ptr<Model> m_;
+  mutable std::mutex mu_;
+  std::vector<Run> runs_;
 };
 
 class BatcherTest : public ::testing::Test {
@@ -230,6 +259,56 @@ TEST_F(BatcherTest, ShutdownDrainsQueuedWorkAndRejectsNew) {
   for (auto& f : futs) EXPECT_TRUE(f.get().status.ok());
   std::future<Result> f;
   EXPECT_EQ(b->Enqueue(Request(9, &f)).code(), StatusCode::kUnavailable);
+}
+
+// libtorch keeps cuDNN plans and executor state per thread, so warm-up must run on the threads
+// that later run real batches.
+TEST_F(BatcherTest, WarmUpRunsThePlanOnEachInstancesOwnWorkerThread) {
+  BatcherOptions o;
+  o.max_batch_size = 4;
+  std::vector<std::unique_ptr<Model>> models;
+  std::vector<ThreadRecorder*> rec;
+  for (auto& m : Instances(2, 0)) {
+    auto r = std::make_unique<ThreadRecorder>(std::move(m));
+    rec.push_back(r.get());
+    models.push_back(std::move(r));
+  }
+  std::unique_ptr<DynamicBatcher> b;
+  ASSERT_TRUE(DynamicBatcher::Create(o, std::move(models), nullptr, &b).ok());
+  auto make = [](int64_t rows, std::vector<Tensor>* in) {
+    in->push_back(Tensor::EmptyOrDie(DType::kFP32, {rows, 4}));
+    return Status::OK();
+  };
+  ASSERT_TRUE(b->WarmUp({{1, 1}, {3, 2}}, make).ok());
+  std::vector<std::thread::id> warm_thread;
+  for (ThreadRecorder* r : rec) {
+    const auto runs = r->runs();
+    ASSERT_EQ(runs.size(), 3u);
+    EXPECT_EQ(runs[0].rows, 1);
+    EXPECT_EQ(runs[1].rows, 3);
+    EXPECT_EQ(runs[2].rows, 3);
+    for (const auto& run : runs) {
+      EXPECT_NE(run.thread, std::this_thread::get_id());
+      EXPECT_EQ(run.thread, runs[0].thread);
+    }
+    warm_thread.push_back(runs[0].thread);
+  }
+  EXPECT_NE(warm_thread[0], warm_thread[1]);
+  // Served batches run on the same threads as the warm-up did.
+  std::vector<std::future<Result>> futs(8);
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(b->Enqueue(Request(float(i), &futs[i])).ok());
+  for (auto& f : futs) EXPECT_TRUE(f.get().status.ok());
+  for (size_t k = 0; k < rec.size(); ++k) {
+    for (const auto& run : rec[k]->runs()) EXPECT_EQ(run.thread, warm_thread[k]);
+  }
+  // A failing warm-up names the instance and the batch size.
+  auto fail = [&make](int64_t rows, std::vector<Tensor>* in) {
+    return rows == 2 ? Status::InvalidArgument("no inputs") : make(rows, in);
+  };
+  Status s = b->WarmUp({{1, 1}, {2, 1}}, fail);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("instance 0"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("warm-up batch of 2"), std::string::npos) << s.message();
 }
 
 TEST(BatcherOptionsTest, RejectsPreferredSizeAboveMax) {
