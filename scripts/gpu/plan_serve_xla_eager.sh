@@ -39,11 +39,17 @@ python3 tools/zoo/export.py --out models --models "$XLA_MODELS" --formats onnx -
 cp models/manifest.json "$OUT/zoo_manifest.json"
 
 export OPTIC=$PWD/build-gpu/optic
+# serve_bench.sh runs here directly, not under run.sh: the same environment for the carried
+# Debian packages (optic links their gRPC; grpc_load builds against them).
+DEPS=/tmp/optic-gpu-deps
+export LD_LIBRARY_PATH=$DEPS/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
+export PKG_CONFIG_PATH=$DEPS/usr/lib/x86_64-linux-gnu/pkgconfig:${PKG_CONFIG_PATH:-}
+export PATH=$DEPS/usr/bin:/usr/local/cuda/bin:$PATH OPTIC_DEPS_PREFIX=$DEPS/usr
 serve_variant() {  # serve_variant NAME VAR=VALUE...
   local name=$1; shift
   note "serve $name: $*"
   env OUT="$OUT/serve/$name" DEVICE=cuda DURATION_S="$SERVE_S" "$@" bash scripts/gpu/serve_bench.sh \
-    >"$OUT/serve_$name.log" 2>&1 || fails=$((fails + 1))
+    >"$OUT/serve_$name.log" 2>&1 || { fails=$((fails + 1)); tail -n 5 "$OUT/serve_$name.log" | tee -a "$OUT/run.log"; }
   tail -n 8 "$OUT/serve/$name/summary.txt" 2>/dev/null | tee -a "$OUT/run.log"
 }
 base=$OUT/serve/a-default
