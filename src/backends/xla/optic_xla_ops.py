@@ -50,6 +50,11 @@ def _div(xp, a, b):
     return a / b
 
 
+def mod(ctx, a, b, fmod=0):
+    # ONNX Mod: fmod=0 takes the divisor's sign (Python's %, np.mod), fmod=1 the dividend's (C).
+    return _binary(lambda xp, x, y: xp.fmod(x, y) if fmod else xp.mod(x, y))(ctx, a, b)
+
+
 def _unary(fn):
     def op(ctx, x):
         return fn(x)
@@ -291,6 +296,7 @@ OPS = {
     "Mul": _binary(lambda xp, a, b: a * b),
     "Div": _binary(_div),
     "Pow": _binary(lambda xp, a, b: xp.power(a, b)),
+    "Mod": mod,
     "Equal": _binary(lambda xp, a, b: xp.equal(a, b)),
     "Relu": _unary(lambda x: jnp.maximum(x, 0)),
     "Sigmoid": _unary(jax.nn.sigmoid),
