@@ -4,6 +4,8 @@
 #include <cstring>
 #include <set>
 
+#include "optic/pipelining.h"
+
 namespace optic::server {
 namespace {
 
@@ -32,6 +34,30 @@ bool SameRowShape(const InferRequest& a, const InferRequest& b) {
 // Backends may vectorize on their inputs; tensors borrowed from a request body at any offset are
 // copied unless suitably aligned.
 bool Aligned(const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw()) % 64 == 0; }
+
+// Copies each request's input i into dst, one after another. A large batch (a ResNet-50 request is
+// 602 KB of fp32, so 64 of them are 38 MB) is split over a few threads: one thread's memcpy of
+// cold memory ran at ~6 GB/s on the H100 machine, milliseconds on the instance's critical path.
+void Gather(const std::vector<std::unique_ptr<InferRequest>>& batch, size_t i, char* dst) {
+  constexpr size_t kPerThread = size_t{8} << 20;
+  constexpr size_t kMaxThreads = 4;
+  std::vector<char*> at(batch.size());
+  size_t total = 0;
+  for (size_t k = 0; k < batch.size(); ++k) {
+    at[k] = dst + total;
+    total += batch[k]->inputs[i].nbytes();
+  }
+  const size_t n = std::min({kMaxThreads, batch.size(), std::max<size_t>(1, total / kPerThread)});
+  auto copy = [&](size_t part) {
+    for (size_t k = part; k < batch.size(); k += n) {
+      std::memcpy(at[k], batch[k]->inputs[i].raw(), batch[k]->inputs[i].nbytes());
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (size_t part = 1; part < n; ++part) helpers.emplace_back(copy, part);
+  copy(0);
+  for (auto& t : helpers) t.join();
+}
 
 }  // namespace
 
@@ -314,13 +340,9 @@ void DynamicBatcher::RunBatch(Instance* inst, std::vector<std::unique_ptr<InferR
     Shape shape = head.inputs[i].shape();
     if (batch.size() > 1) shape[0] = rows;
     Tensor t;
-    status = Tensor::Empty(head.inputs[i].dtype(), shape, &t);
+    status = BatchBuffer(inst, i, head.inputs[i].dtype(), shape, &t);
     if (!status.ok()) break;
-    char* dst = static_cast<char*>(t.raw());
-    for (auto& r : batch) {
-      std::memcpy(dst, r->inputs[i].raw(), r->inputs[i].nbytes());
-      dst += r->inputs[i].nbytes();
-    }
+    Gather(batch, i, static_cast<char*>(t.raw()));
     inputs.push_back(std::move(t));
   }
   const auto t1 = Clock::now();
@@ -356,6 +378,32 @@ void DynamicBatcher::RunBatch(Instance* inst, std::vector<std::unique_ptr<InferR
     if (status.ok()) stats_->RecordCompute(Ns(t1 - t0), Ns(t2 - t1), Ns(t3 - t2));
     batch[k]->done(status, std::move(per_request[k]));
   }
+}
+
+Status DynamicBatcher::BatchBuffer(Instance* inst, size_t i, DType dtype, const Shape& shape,
+                                   Tensor* out) {
+  auto* pipelined = options_.page_locked_batches
+                        ? dynamic_cast<PipelinedExecution*>(inst->model.get())
+                        : nullptr;
+  if (!pipelined || shape.empty()) return Tensor::Empty(dtype, shape, out);
+  // Page-locked memory the model uploads from directly (no staging copy), one buffer per input
+  // sized for the largest batch and reused: the instance runs one batch at a time and Execute has
+  // finished its upload when it returns.
+  if (inst->pinned.size() <= i) inst->pinned.resize(i + 1);
+  Tensor& buf = inst->pinned[i];
+  const bool fits = buf.nbytes() > 0 && buf.dtype() == dtype && buf.rank() == shape.size() &&
+                    buf.dim(0) >= shape[0] &&
+                    std::equal(shape.begin() + 1, shape.end(), buf.shape().begin() + 1);
+  if (!fits) {
+    Shape capacity = shape;
+    capacity[0] = std::max<int64_t>(shape[0], options_.max_batch_size);
+    Tensor fresh;
+    if (!pipelined->AllocateHostInput(dtype, capacity, &fresh).ok()) {
+      return Tensor::Empty(dtype, shape, out);  // pageable: the model stages it itself
+    }
+    buf = std::move(fresh);
+  }
+  return buf.Slice(0, shape[0], out);
 }
 
 Status DynamicBatcher::WarmUpInstance(Instance* inst, const std::vector<WarmUpBatch>& plan,

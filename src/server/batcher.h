@@ -59,6 +59,10 @@ struct BatcherOptions {
   uint32_t priority_levels = 0;  // 0 or 1: one level
   uint32_t default_priority = 0;
   std::vector<QueuePolicy> policies;  // one per level (index level-1); a single entry applies to all
+  // Gather merged batches into each instance's reused page-locked buffer when its model offers
+  // one (PipelinedExecution). Only for accelerator instances, whose outputs are fresh host copies:
+  // a CPU model's output may alias its input, which the next batch would overwrite.
+  bool page_locked_batches = false;
 };
 
 // Builds a model's input tensors from a batch of requests whose served inputs are not the model's
@@ -112,6 +116,7 @@ class DynamicBatcher {
     std::vector<std::unique_ptr<InferRequest>> batch;
     bool busy = false;
     std::function<void()> task;  // warm-up work for this instance's thread; busy while set
+    std::vector<Tensor> pinned;  // per input: page-locked batch buffer (BatchBuffer), worker only
     std::condition_variable cv;
     std::thread thread;
   };
@@ -119,6 +124,9 @@ class DynamicBatcher {
   void SchedulerLoop();
   void WorkerLoop(Instance* instance);
   void RunBatch(Instance* inst, std::vector<std::unique_ptr<InferRequest>>& batch);
+  // Where a merged batch's input i is gathered: a view of the instance's page-locked buffer when
+  // the model uploads from one (PipelinedExecution::AllocateHostInput), else ordinary memory.
+  Status BatchBuffer(Instance* inst, size_t i, DType dtype, const Shape& shape, Tensor* out);
   Status WarmUpInstance(Instance* inst, const std::vector<WarmUpBatch>& plan,
                         const WarmUpInputs& make_inputs);
   // Under mu_: moves timed-out requests to `expired`; returns the nearest remaining deadline.

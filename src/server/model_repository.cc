@@ -352,12 +352,13 @@ Status ModelRepository::LoadVersion(const std::string& name, const inference::Mo
     m->inputs = {pre.served};
   }
   m->signature = ModelSignature{m->inputs, m->outputs, m->max_batch_size};
-  BatcherOptions bo;
-  OPTIC_RETURN_IF_ERROR(BatcherOptionsFromConfig(parsed, &bo));
-  OPTIC_RETURN_IF_ERROR(
-      DynamicBatcher::Create(bo, std::move(instances), std::move(stages), m->stats, &m->batcher));
   bool on_gpu = false;
   for (const Device& d : devices) on_gpu = on_gpu || d.type != DeviceType::kCPU;
+  BatcherOptions bo;
+  OPTIC_RETURN_IF_ERROR(BatcherOptionsFromConfig(parsed, &bo));
+  bo.page_locked_batches = on_gpu;
+  OPTIC_RETURN_IF_ERROR(
+      DynamicBatcher::Create(bo, std::move(instances), std::move(stages), m->stats, &m->batcher));
   OPTIC_RETURN_IF_ERROR(WarmUpModel(*m, on_gpu));
   *out = std::move(m);
   return Status::OK();

@@ -7,10 +7,12 @@
 #include <filesystem>
 #include <fstream>
 #include <chrono>
+#include <cstring>
 #include <future>
 #include <mutex>
 #include <thread>
 
+#include "optic/pipelining.h"
 #include "optic/registry.h"
 #include "server/batcher.h"
 
@@ -65,6 +67,37 @@ class ThreadRecorder final : public Model {
   std::unique_ptr<Model> m_;
   mutable std::mutex mu_;
   std::vector<Run> runs_;
+};
+
+// An accelerator-like model: offers host input buffers (counted) and returns fresh output copies.
+class CopyModel final : public Model, public PipelinedExecution {
+ public:
+  explicit CopyModel(int64_t width) {
+    in_ = {{"x", DType::kFP32, {-1, width}}};
+    out_ = {{"y", DType::kFP32, {-1, width}}};
+  }
+  const std::vector<TensorInfo>& inputs() const override { return in_; }
+  const std::vector<TensorInfo>& outputs() const override { return out_; }
+  Status Execute(const std::vector<Tensor>& in, std::vector<Tensor>* out) override {
+    Tensor y = Tensor::EmptyOrDie(DType::kFP32, in.at(0).shape());
+    std::memcpy(y.raw(), in[0].raw(), in[0].nbytes());
+    out->push_back(std::move(y));
+    return Status::OK();
+  }
+  int max_in_flight() const override { return 1; }
+  int in_flight() const override { return 0; }
+  Status Submit(const std::vector<Tensor>&) override { return Status::Unsupported("no"); }
+  Status Collect(std::vector<Tensor>*, ExecutePhases*) override { return Status::Unsupported("no"); }
+  Status AllocateHostInput(DType dtype, const Shape& shape, Tensor* out) override {
+    ++allocations;
+    allocated_rows = shape.at(0);
+    return Tensor::Empty(dtype, shape, out);
+  }
+  std::atomic<int> allocations{0};
+  std::atomic<int64_t> allocated_rows{0};
+
+ private:
+  std::vector<TensorInfo> in_, out_;
 };
 
 class BatcherTest : public ::testing::Test {
@@ -309,6 +342,52 @@ TEST_F(BatcherTest, WarmUpRunsThePlanOnEachInstancesOwnWorkerThread) {
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("instance 0"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("warm-up batch of 2"), std::string::npos) << s.message();
+}
+
+// Merged batches of any size are gathered into one reused buffer of max_batch_size rows (the
+// model's page-locked memory on a GPU); big batches are copied by several threads. Every request
+// still gets its own rows back.
+TEST(BatcherBuffersTest, MergedBatchesReuseOnePageLockedBufferAndKeepEveryRequestsRows) {
+  constexpr int64_t kWidth = 1 << 20;  // 4 MB a request: 8 of them are copied by 4 threads
+  BatcherOptions o;
+  o.max_batch_size = 8;
+  o.dynamic = true;
+  o.max_queue_delay_us = 200'000;
+  o.preferred_batch_sizes = {8};
+  o.page_locked_batches = true;
+  auto model = std::make_unique<CopyModel>(kWidth);
+  CopyModel* m = model.get();
+  std::vector<std::unique_ptr<Model>> instances;
+  instances.push_back(std::move(model));
+  std::unique_ptr<DynamicBatcher> b;
+  ASSERT_TRUE(DynamicBatcher::Create(o, std::move(instances), nullptr, &b).ok());
+  for (int round = 0; round < 3; ++round) {
+    const int n = round == 1 ? 3 : 8;  // a full batch, a partial one (after the delay), a full one
+    std::vector<std::future<std::vector<Tensor>>> futs;
+    for (int k = 0; k < n; ++k) {
+      auto req = std::make_unique<InferRequest>();
+      Tensor t = Tensor::EmptyOrDie(DType::kFP32, {1, kWidth});
+      std::fill_n(t.data<float>(), kWidth, float(round * 100 + k));
+      req->inputs = {t};
+      auto p = std::make_shared<std::promise<std::vector<Tensor>>>();
+      futs.push_back(p->get_future());
+      req->done = [p](const Status& s, std::vector<Tensor> out) {
+        EXPECT_TRUE(s.ok()) << s.message();
+        p->set_value(std::move(out));
+      };
+      ASSERT_TRUE(b->Enqueue(std::move(req)).ok());
+    }
+    for (int k = 0; k < n; ++k) {
+      std::vector<Tensor> out = futs[k].get();
+      ASSERT_EQ(out.size(), 1u);
+      ASSERT_EQ(out[0].numel(), kWidth);
+      const float want = float(round * 100 + k);
+      EXPECT_EQ(out[0].data<float>()[0], want);
+      EXPECT_EQ(out[0].data<float>()[kWidth - 1], want);
+    }
+  }
+  EXPECT_EQ(m->allocations, 1);
+  EXPECT_EQ(m->allocated_rows, 8);
 }
 
 TEST(BatcherOptionsTest, RejectsPreferredSizeAboveMax) {
