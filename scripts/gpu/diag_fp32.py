@@ -12,7 +12,8 @@ each way of turning TF32 off, NCHW and NHWC, and prints rel_l2 against the truth
   ieee     torch.backends.cudnn.conv.fp32_precision = "ieee" (the newer API, where it exists)
   tf32     TF32 allowed (for scale: what reduced precision looks like)
 IEEE fp32 gives ~1e-6; TF32 ~1e-3. The row whose NHWC error drops to ~1e-6 names the fix for
-src/backends/torch/torch_model.cc SetGlobals. Prints one line per case; exit 2 without CUDA.
+src/backends/torch/torch_model.cc SetGlobals. If no TF32 switch helps and only some
+benchmark/heuristic combinations are off, cuDNN picked Winograd/FFT-class engines instead. Prints one line per case; exit 2 without CUDA.
 """
 import argparse
 import sys
