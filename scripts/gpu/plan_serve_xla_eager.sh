@@ -41,10 +41,7 @@ cp models/manifest.json "$OUT/zoo_manifest.json"
 export OPTIC=$PWD/build-gpu/optic
 # serve_bench.sh runs here directly, not under run.sh: the same environment for the carried
 # Debian packages (optic links their gRPC; grpc_load builds against them).
-DEPS=/tmp/optic-gpu-deps
-export LD_LIBRARY_PATH=$DEPS/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
-export PKG_CONFIG_PATH=$DEPS/usr/lib/x86_64-linux-gnu/pkgconfig:${PKG_CONFIG_PATH:-}
-export PATH=$DEPS/usr/bin:/usr/local/cuda/bin:$PATH OPTIC_DEPS_PREFIX=$DEPS/usr
+ROOT=$PWD; source scripts/gpu/env.sh
 serve_variant() {  # serve_variant NAME VAR=VALUE...
   local name=$1; shift
   note "serve $name: $*"

@@ -70,7 +70,7 @@ stage() {
 # unpacked again whenever the set of .debs changed. DEBS (default .gpu-debs) names the folder, so
 # a call can carry a smaller set (e.g. without the server's gRPC packages) under another name.
 DEBS=${DEBS:-.gpu-debs}
-DEPS=/tmp/optic-gpu-deps
+DEPS=/tmp/optic-gpu-deps  # the same as scripts/gpu/env.sh, sourced after the unpacking
 ARCH_LIB=$DEPS/usr/lib/x86_64-linux-gnu
 if [ -d "$DEBS" ] && [ "$(cat $DEPS/.done 2>/dev/null)" != "$(ls "$DEBS")" ]; then
   rm -rf $DEPS && mkdir -p $DEPS
@@ -92,10 +92,7 @@ if [ -d "$DEBS" ] && [ "$(cat $DEPS/.done 2>/dev/null)" != "$(ls "$DEBS")" ]; th
   done
   ls "$DEBS" >$DEPS/.done
 fi
-export LD_LIBRARY_PATH=$ARCH_LIB:$ROOT/.deps/onnxruntime/lib:${LD_LIBRARY_PATH:-}
-export PKG_CONFIG_PATH=$ARCH_LIB/pkgconfig:${PKG_CONFIG_PATH:-}
-export PATH=$DEPS/usr/bin:/usr/local/cuda/bin:$PATH
-export OPTIC_DEPS_PREFIX=$DEPS/usr  # serve_bench.sh builds its gRPC client against it
+source scripts/gpu/env.sh  # LD_LIBRARY_PATH, PKG_CONFIG_PATH, PATH, OPTIC_DEPS_PREFIX
 TORCH_PREFIX=$($PY -c "import torch.utils; print(torch.utils.cmake_prefix_path)")
 # OpenVINO's C++ runtime, cut from its wheel by scripts/gpu/fetch_openvino.sh, when carried as
 # .ov/ov.tgz (the cpu stage's openvino rows); otherwise the backend is left out.
