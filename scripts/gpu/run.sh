@@ -153,8 +153,11 @@ fi
 # Issue 5's 1.6x target: ResNet-50 fp16 compiled by AOTInductor with max-autotune (minutes of
 # kernel autotuning at batch 256) into its own zoo ($MA_DIR, with the TorchScript file for the
 # reference), so the default package in models/ stays as it is. Not in the default STAGES.
+# MA_STATIC=1: a static batch-256 package (as torch.compile dynamic=False tunes), measured only at
+# 256 (MA_BATCHES=256): the untested difference behind issue 5's 1.29x vs torch.compile's 1.76x.
 if has export_ma; then
   stage export_ma env OPTIC_AOTI_CONFIGS='{"max_autotune": true}' OPTIC_AOTI_HINT_BATCH=256 \
+    OPTIC_AOTI_STATIC_BATCH="${MA_STATIC:-}" \
     $PY tools/zoo/export.py --out "$MA_DIR" --models resnet50 --formats torchscript,aoti-fp16
   cp "$MA_DIR/manifest.json" "$OUT/zoo_manifest_max_autotune.json"
 fi

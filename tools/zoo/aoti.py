@@ -2,7 +2,9 @@
 
 Each format is one .pt2 package made by torch.export + torch._inductor.aoti_compile_and_package
 for CUDA, in one precision (AOTInductor bakes the dtype into the generated kernels), with a
-dynamic batch axis (1..MAX_BATCH), so one package serves every batch size. optic's torch_aoti
+dynamic batch axis (1..MAX_BATCH), so one package serves every batch size
+(OPTIC_AOTI_STATIC_BATCH=1: exactly OPTIC_AOTI_HINT_BATCH instead, for comparison with
+torch.compile's dynamic=False). optic's torch_aoti
 backend loads it from C++ with torch::inductor::AOTIModelPackageLoader.
 
 Needs PyTorch >= 2.6 built with CUDA and a visible GPU; elsewhere the format is recorded as
@@ -62,16 +64,27 @@ def export_aoti(fmt: str, name: str, model, check: torch.Tensor, reference: np.n
     if not 2 <= hint <= MAX_BATCH:
         raise export_error(f"OPTIC_AOTI_HINT_BATCH={hint} is outside 2..{MAX_BATCH}")
     example = torch.randn(hint, *check.shape[1:], device="cuda", dtype=dtype)
+    # OPTIC_AOTI_STATIC_BATCH=1: a package for exactly the hint batch (what torch.compile with
+    # dynamic=False tunes for); optic runs it at that batch size only (others fail their cell).
+    static = os.environ.get("OPTIC_AOTI_STATIC_BATCH", "") == "1"
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     t0 = time.monotonic()
     with torch.no_grad():
-        program = torch.export.export(gpu, (example,), dynamic_shapes=({0: batch},))
+        program = torch.export.export(gpu, (example,),
+                                      dynamic_shapes=None if static else ({0: batch},))
         path = torch._inductor.aoti_compile_and_package(program, package_path=str(tmp),
                                                         inductor_configs=configs)
     compile_s = time.monotonic() - t0
     runner = torch._inductor.aoti_load_package(path)
     with torch.no_grad():
-        got = runner(check.to("cuda", dtype)).float().cpu().numpy()
+        if static:  # the check rows, repeated up to the package's one batch size
+            rows = check.shape[0]
+            if rows > hint:
+                raise export_error(f"{name} {fmt}: static batch {hint} is below the check's {rows} rows")
+            tiled = check.repeat((hint + rows - 1) // rows, *([1] * (check.dim() - 1)))[:hint]
+            got = runner(tiled.to("cuda", dtype)).float().cpu().numpy()[:rows]
+        else:
+            got = runner(check.to("cuda", dtype)).float().cpu().numpy()
     if got.shape != reference.shape:
         raise export_error(f"{name} {fmt}: output shape {got.shape}, torch gives {reference.shape}")
     scale = float(np.max(np.abs(reference)))
@@ -81,5 +94,7 @@ def export_aoti(fmt: str, name: str, model, check: torch.Tensor, reference: np.n
                            f"(limit {TOLERANCE[fmt]})")
     del gpu, program, runner
     torch.cuda.empty_cache()
-    return {"note": f"compiled in {compile_s:.1f}s, rel err {rel:.1e}, dynamic batch 1..{MAX_BATCH}",
-            "compile_s": round(compile_s, 2), "inductor_configs": configs, "hint_batch": hint}
+    shape_note = f"static batch {hint}" if static else f"dynamic batch 1..{MAX_BATCH}"
+    return {"note": f"compiled in {compile_s:.1f}s, rel err {rel:.1e}, {shape_note}",
+            "compile_s": round(compile_s, 2), "inductor_configs": configs, "hint_batch": hint,
+            "static_batch": static}
