@@ -163,23 +163,6 @@ std::vector<DynamicBatcher::WarmUpBatch> WarmUpPlan(const ServedModel& m, bool o
 }
 
 Status WarmUpModel(const ServedModel& m, bool on_gpu) {
-  auto make_inputs = [&m](int64_t rows, std::vector<Tensor>* inputs) -> Status {
-    for (const auto& in : m.inputs) {
-      Shape shape = in.dims;
-      if (m.max_batch_size > 0) shape.insert(shape.begin(), rows);
-      for (int64_t d : shape) {
-        if (d < 0) {
-          return Status::InvalidArgument("input '" + in.name +
-                                         "' has a variable dimension: no shape to warm up with");
-        }
-      }
-      Tensor t;
-      OPTIC_RETURN_IF_ERROR(Tensor::Empty(in.dtype, shape, &t));
-      std::fill_n(static_cast<char*>(t.raw()), t.nbytes(), 0);
-      inputs->push_back(std::move(t));
-    }
-    return Status::OK();
-  };
   if (!m.batcher->staged()) {
     for (const auto& in : m.inputs) {
       for (int64_t d : in.dims) {
@@ -187,6 +170,17 @@ Status WarmUpModel(const ServedModel& m, bool on_gpu) {
       }
     }
   }
+  auto make_inputs = [&m](int64_t rows, std::vector<Tensor>* inputs) -> Status {
+    for (const auto& in : m.inputs) {
+      Shape shape = in.dims;
+      if (m.max_batch_size > 0) shape.insert(shape.begin(), rows);
+      Tensor t;
+      OPTIC_RETURN_IF_ERROR(Tensor::Empty(in.dtype, shape, &t));
+      std::fill_n(static_cast<char*>(t.raw()), t.nbytes(), 0);
+      inputs->push_back(std::move(t));
+    }
+    return Status::OK();
+  };
   return m.batcher->WarmUp(WarmUpPlan(m, on_gpu), make_inputs);
 }
 
