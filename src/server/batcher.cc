@@ -286,6 +286,9 @@ void DynamicBatcher::WorkerLoop(Instance* inst) {
     if (inst->task) {
       std::function<void()> task = std::move(inst->task);
       inst->task = nullptr;
+      // WarmUp set busy, but a served batch that was still finishing when it was called has
+      // cleared it since; WarmUp waits on busy, so it must hold until the task is done.
+      inst->busy = true;
       lock.unlock();
       task();
       lock.lock();

@@ -344,6 +344,37 @@ TEST_F(BatcherTest, WarmUpRunsThePlanOnEachInstancesOwnWorkerThread) {
   EXPECT_NE(s.message().find("warm-up batch of 2"), std::string::npos) << s.message();
 }
 
+// CI once aborted the test above: WarmUp called while an instance was still finishing a served
+// batch returned before the warm-up had run (the batch's completion cleared `busy` under the
+// pending task). Here the request's completion lingers, so WarmUp always meets that case.
+TEST_F(BatcherTest, WarmUpWaitsForAnInstanceStillFinishingABatch) {
+  BatcherOptions o;
+  o.max_batch_size = 4;
+  auto recorder = std::make_unique<ThreadRecorder>(std::move(Instances(1, 20'000)[0]));
+  ThreadRecorder* rec = recorder.get();
+  std::vector<std::unique_ptr<Model>> models;
+  models.push_back(std::move(recorder));
+  std::unique_ptr<DynamicBatcher> b;
+  ASSERT_TRUE(DynamicBatcher::Create(o, std::move(models), nullptr, &b).ok());
+  std::future<Result> fut;
+  auto req = Request(1, &fut);
+  auto done = std::move(req->done);
+  req->done = [done](const Status& s, std::vector<Tensor> out) {
+    done(s, std::move(out));
+    std::this_thread::sleep_for(100ms);  // still inside the served batch when WarmUp starts
+  };
+  ASSERT_TRUE(b->Enqueue(std::move(req)).ok());
+  ASSERT_TRUE(fut.get().status.ok());
+  auto make = [](int64_t rows, std::vector<Tensor>* in) {
+    in->push_back(Tensor::EmptyOrDie(DType::kFP32, {rows, 4}));
+    return Status::OK();
+  };
+  ASSERT_TRUE(b->WarmUp({{2, 3}}, make).ok());
+  const auto runs = rec->runs();  // read right as WarmUp returns: all three warm-up runs are in
+  ASSERT_EQ(runs.size(), 4u);
+  for (size_t i = 1; i < runs.size(); ++i) EXPECT_EQ(runs[i].rows, 2);
+}
+
 // Merged batches of any size are gathered into one reused buffer of max_batch_size rows (the
 // model's page-locked memory on a GPU); big batches are copied by several threads. Every request
 // still gets its own rows back.
