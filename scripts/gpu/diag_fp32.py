@@ -11,12 +11,17 @@ each way of turning TF32 off, NCHW and NHWC, and prints rel_l2 against the truth
   legacy   torch.backends.cudnn.allow_tf32 = False (what optic's setAllowTF32CuDNN(false) does)
   ieee     torch.backends.cudnn.conv.fp32_precision = "ieee" (the newer API, where it exists)
   tf32     TF32 allowed (for scale: what reduced precision looks like)
+Each case runs twice: as the eager nn.Module, and as optic's torch backend runs it (traced, then
+torch.jit.freeze, which folds conv+batchnorm). --models conv adds one VGG-sized 3x3 convolution
+(256->256 channels, 56x56, batch 32) whose time gives effective TFLOP/s: above the card's fp32
+peak (H100 SXM ~67) means reduced-precision math or a Winograd-class algorithm, not plain FMA.
 IEEE fp32 gives ~1e-6; TF32 ~1e-3. The row whose NHWC error drops to ~1e-6 names the fix for
 src/backends/torch/torch_model.cc SetGlobals. If no TF32 switch helps and only some
 benchmark/heuristic combinations are off, cuDNN picked Winograd/FFT-class engines instead. Prints one line per case; exit 2 without CUDA.
 """
 import argparse
 import sys
+import time
 
 import torch
 import torchvision
@@ -27,6 +32,10 @@ def tiny():
         torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.ReLU(),
         torch.nn.Conv2d(16, 32, 3, stride=2, padding=1), torch.nn.ReLU(),
         torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(32, 10))
+
+
+def conv():
+    return torch.nn.Sequential(torch.nn.Conv2d(256, 256, 3, padding=1))
 
 
 def set_mode(mode):
@@ -48,19 +57,28 @@ def set_mode(mode):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--models", default="tiny,resnet50")
+    p.add_argument("--models", default="tiny,conv,resnet50")
     p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--device", default="cuda", help="cpu: a smoke test of this script only")
     a = p.parse_args()
-    if not torch.cuda.is_available():
+    dev = a.device
+    sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
+    if dev == "cuda" and not torch.cuda.is_available():
         print("diag_fp32: no CUDA device", file=sys.stderr)
         return 2
     print(f"torch {torch.__version__}, cudnn {torch.backends.cudnn.version()}, "
-          f"{torch.cuda.get_device_name()}")
+          f"{torch.cuda.get_device_name() if dev == 'cuda' else 'cpu'}")
     for name in a.models.split(","):
         torch.manual_seed(0)
-        model = tiny() if name == "tiny" else getattr(torchvision.models, name)(weights=None)
+        if name == "tiny":
+            model = tiny()
+        elif name == "conv":
+            model = conv()
+        else:
+            model = getattr(torchvision.models, name)(weights=None)
         model.eval()
-        x = torch.randn(a.batch, 3, 224, 224)
+        x = torch.randn(32, 256, 56, 56) if name == "conv" else torch.randn(a.batch, 3, 224, 224)
+        flop = 2 * 32 * 56 * 56 * 256 * 256 * 9 if name == "conv" else 0
         with torch.no_grad():
             truth = model.double()(x.double()).float()
             model.float()
@@ -73,15 +91,31 @@ def main():
                             print(f"{name:10} {mode:7} (API absent)")
                             break
                         fmt = torch.channels_last if nhwc else torch.contiguous_format
-                        label = f"{name:10} {mode:7} benchmark={int(bench)} {'NHWC' if nhwc else 'NCHW'}"
-                        try:
-                            m = model.to("cuda").to(memory_format=fmt)
-                            y = m(x.to("cuda").contiguous(memory_format=fmt)).float().cpu()
-                        except Exception as e:  # e.g. PyTorch refusing a mix of the two APIs
-                            print(f"{label}  error: {str(e).splitlines()[0]}", flush=True)
-                            continue
-                        rel = ((y - truth).norm() / truth.norm()).item()
-                        print(f"{label}  rel_l2 {rel:.2e}", flush=True)
+                        for path in ("eager", "frozen"):
+                            label = (f"{name:10} {mode:7} benchmark={int(bench)} "
+                                     f"{'NHWC' if nhwc else 'NCHW'} {path:6}")
+                            try:
+                                m = model.to(dev).to(memory_format=fmt)
+                                xc = x.to(dev).contiguous(memory_format=fmt)
+                                if path == "frozen":  # what optic's torch backend runs
+                                    m = torch.jit.freeze(torch.jit.trace(m, xc))
+                                y = m(xc).float().cpu()
+                                extra = ""
+                                if flop:
+                                    for _ in range(3):
+                                        m(xc)
+                                    sync()
+                                    t0 = time.perf_counter()
+                                    for _ in range(10):
+                                        m(xc)
+                                    sync()
+                                    dt = (time.perf_counter() - t0) / 10
+                                    extra = f"  {dt * 1e3:.2f} ms  {flop / dt / 1e12:.1f} TFLOP/s"
+                            except Exception as e:  # e.g. PyTorch refusing a mix of the two APIs
+                                print(f"{label}  error: {str(e).splitlines()[0]}", flush=True)
+                                continue
+                            rel = ((y - truth).norm() / truth.norm()).item()
+                            print(f"{label}  rel_l2 {rel:.2e}{extra}", flush=True)
             model.to("cpu")
     return 0
 
