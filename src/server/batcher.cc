@@ -292,7 +292,7 @@ void DynamicBatcher::WorkerLoop(Instance* inst) {
       lock.unlock();
       task();
       lock.lock();
-      inst->busy = false;
+      inst->busy = !inst->batch.empty();  // a batch the scheduler handed over meanwhile is next
       cv_.notify_all();
       continue;
     }
