@@ -12,8 +12,10 @@ namespace {
 
 // The compiler vectorizes these loops (the horizontal one into gathers); target_clones picks
 // AVX-512/AVX2 at load time on machines that have them while the binary still runs on baseline
-// x86-64 (no -march in the build flags).
-#if defined(__x86_64__) && defined(__GNUC__)
+// x86-64 (no -march in the build flags). Not under ThreadSanitizer: the ifunc resolvers that
+// target_clones generates are instrumented but run during relocation, before TSan's runtime is
+// up, and crash every binary at load.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_THREAD__)
 #define OPTIC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define OPTIC_CLONES
