@@ -87,8 +87,14 @@ def main():
                     for nhwc in (False, True):
                         # a fresh process state is not possible here: set every flag each time
                         torch.backends.cudnn.benchmark = bench
-                        if not set_mode(mode):
-                            print(f"{name:10} {mode:7} (API absent)")
+                        try:
+                            ok = set_mode(mode)
+                        except Exception as e:  # PyTorch may refuse a mix of the two APIs
+                            print(f"{name:10} {mode:7} setting failed: {str(e).splitlines()[0]}")
+                            break
+                        if not ok:
+                            if not bench and not nhwc:
+                                print(f"{name:10} {mode:7} (API absent)")
                             break
                         fmt = torch.channels_last if nhwc else torch.contiguous_format
                         for path in ("eager", "frozen"):
