@@ -61,8 +61,7 @@ fi
 done_s=$(date +%s)
 
 if [ "${SANITIZE_TSAN:-1}" = 1 ]; then
-  TSAN_BUILD=${BUILD}-tsan
-  [ "$BUILD" = build-sanitize ] && TSAN_BUILD=build-tsan
+  TSAN_BUILD=${TSAN_BUILD:-build-tsan}
   cmake -S . -B "$TSAN_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DOPTIC_TSAN=ON \
     -DOPTIC_WITH_TORCH=OFF -DOPTIC_WITH_OPENVINO=OFF -DOPTIC_WITH_ONNXRUNTIME=OFF \
     -DOPTIC_WITH_CUDA=OFF -DOPTIC_WITH_XLA=OFF "${launcher[@]}" >/dev/null
