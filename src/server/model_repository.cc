@@ -57,17 +57,25 @@ Status FindModelFile(const fs::path& version_dir, const inference::ModelConfig& 
     *path = p.string();
     return Status::OK();
   }
+  std::string dangling;
   for (const auto& ext : backend.capabilities().file_extensions) {
     const fs::path p = version_dir / ("model" + ext);
     if (fs::exists(p)) {
       *path = p.string();
       return Status::OK();
     }
+    std::error_code ec;
+    if (dangling.empty() && fs::is_symlink(p, ec)) {
+      dangling = "; '" + p.filename().string() + "' links to '" + fs::read_symlink(p, ec).string() +
+                 "', which does not exist (a link into optic's zoo folder is written by "
+                 "`optic models export --models " + version_dir.parent_path().filename().string() +
+                 "`)";
+    }
   }
   std::string exts;
   for (const auto& ext : backend.capabilities().file_extensions) exts += " model" + ext;
   return Status::NotFound("'" + version_dir.string() + "' holds none of" + exts + " for backend " +
-                          backend.name());
+                          backend.name() + dangling);
 }
 
 // Matches the config's declared tensors (if any) with the model's, fills what the config omits,

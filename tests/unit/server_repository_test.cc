@@ -112,6 +112,19 @@ TEST_F(RepositoryTest, RejectsConfigThatContradictsModel) {
   EXPECT_EQ(repo.Find("wrongdims", "", &m).code(), StatusCode::kUnavailable);
 }
 
+TEST_F(RepositoryTest, DanglingModelLinkSaysWhatWritesIt) {
+  AddModel("linked", R"(backend: "null")", {});
+  fs::create_directories(dir_ / "linked" / "1");
+  fs::create_symlink(dir_ / "missing" / "model.null", dir_ / "linked" / "1" / "model.null");
+  ModelRepository repo(dir_.string());
+  EXPECT_FALSE(repo.LoadAll().ok());
+  ASSERT_EQ(repo.Index().size(), 1u);
+  const std::string& reason = repo.Index()[0].reason;
+  EXPECT_NE(reason.find("links to '" + (dir_ / "missing" / "model.null").string() + "'"),
+            std::string::npos) << reason;
+  EXPECT_NE(reason.find("optic models export --models linked"), std::string::npos) << reason;
+}
+
 TEST(ExampleRepositoryTest, IdentityModelLoads) {
   ModelRepository repo(std::string(OPTIC_SOURCE_DIR) + "/examples/model-repository");
   ASSERT_TRUE(repo.Load("identity").ok());
