@@ -76,6 +76,9 @@ struct ImageResult {
   int width = 0, height = 0;                  // from the JPEG header
   int decoded_width = 0, decoded_height = 0;  // after DCT scaling
   bool fallback = false;                      // GPU path: decoded on the CPU instead
+  // Damage that still decoded to a full image (the image is used): libjpeg-turbo's first warning
+  // ("Corrupt JPEG data: ...") or the structural check's finding; empty when the data was clean.
+  std::string warning;
 };
 
 // Time spent per stage in one Run. CPU: decode_ms and resize_ms are summed over worker threads

@@ -1,8 +1,8 @@
-// CheckJpegStructure (src/preprocess/jpeg_structure.h), the GPU path's check that sends
-// structurally damaged JPEGs to libjpeg-turbo. Every case is also decoded by optic's strict CPU
-// decoder (DecodeJpegRgb) to hold the invariant the routing relies on: what the check flags,
-// libjpeg-turbo rejects too (so routing it to the CPU changes no result), and what it passes here
-// (good files, trailing bytes after EOI), libjpeg-turbo accepts.
+// CheckJpegStructure (src/preprocess/jpeg_structure.h), the structural check both paths run
+// before any decoder. Every case is also decoded by optic's CPU decoder (DecodeJpegRgb) and by a
+// bare TurboJPEG handle, to hold the invariants the policy relies on: what the check rejects,
+// libjpeg-turbo rejects or only decodes with a warning about missing data; what it reports as
+// damage, libjpeg-turbo decodes to a full image with a warning; what it passes, it decodes.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -65,13 +65,36 @@ void ExpectOk(const Bytes& j, const char* what) {
   EXPECT_TRUE(CpuDecodes(j, &why)) << what << ": libjpeg-turbo rejects what the check passes: " << why;
 }
 
+// Rejected by the check; a bare TurboJPEG handle fails it or warns (a stream cut short).
 void ExpectFlagged(const Bytes& j, JpegStructureProblem p, const char* what, const char* text) {
   const JpegStructure r = CheckJpegStructure(j.data(), j.size());
   EXPECT_EQ(static_cast<int>(r.problem), static_cast<int>(p)) << what << ": " << r.Describe();
+  EXPECT_TRUE(preprocess::IsRejected(r.problem)) << what;
   EXPECT_NE(r.Describe().find(text), std::string::npos) << what << ": " << r.Describe();
   std::string why;
-  EXPECT_FALSE(CpuDecodes(j, &why)) << what << ": libjpeg-turbo decodes what the check flags";
+  EXPECT_FALSE(CpuDecodes(j, &why)) << what << ": the CPU path decodes what the check rejects";
+  tjhandle t = tjInitDecompress();
+  int w = 0, h = 0, sub = 0, cs = 0;
+  bool clean = tjDecompressHeader3(t, j.data(), j.size(), &w, &h, &sub, &cs) == 0 && w > 0 && h > 0;
+  if (clean) {
+    std::vector<uint8_t> px(static_cast<size_t>(w) * h * 3);
+    clean = tjDecompress2(t, j.data(), j.size(), px.data(), w, 0, h, TJPF_RGB, 0) == 0;
+  }
+  tjDestroy(t);
+  EXPECT_FALSE(clean) << what << ": libjpeg-turbo decodes it without a word";
   std::printf("%-28s %s | CPU: %s\n", what, r.Describe().c_str(), why.c_str());
+}
+
+// Damage libjpeg-turbo decodes past: the check passes it, reports it, and the CPU path decodes a
+// full image with a warning.
+void ExpectDamage(const Bytes& j, JpegStructureProblem p, const char* what, const char* text) {
+  const JpegStructure r = CheckJpegStructure(j.data(), j.size());
+  EXPECT_TRUE(r.ok()) << what << ": " << r.Describe();
+  EXPECT_EQ(static_cast<int>(r.damage), static_cast<int>(p)) << what << ": " << r.DescribeDamage();
+  EXPECT_NE(r.DescribeDamage().find(text), std::string::npos) << what << ": " << r.DescribeDamage();
+  std::string why;
+  EXPECT_TRUE(CpuDecodes(j, &why)) << what << ": " << why;
+  std::printf("%-28s %s\n", what, r.DescribeDamage().c_str());
 }
 
 TEST(PreprocessJpegStructure, GoodFilesPass) {
@@ -103,13 +126,13 @@ TEST(PreprocessJpegStructure, RestartMarkerWithoutIntervalFlagged) {
   // scan of an image with no DRI (nvJPEG decodes this without an error).
   Bytes j = testing::RgbJpeg(500, 375, Pattern::kMixed);
   for (size_t i = j.size() / 2; i < j.size() / 2 + 64; i += 2) { j[i] = 0xFF; j[i + 1] = 0xD3; }
-  ExpectFlagged(j, JpegStructureProblem::kRestartWithoutInterval, "RST without DRI", "no restart interval");
+  ExpectDamage(j, JpegStructureProblem::kRestartWithoutInterval, "RST without DRI", "no restart interval");
   // One RST0 right at the start of the scan.
   Bytes k = testing::RgbJpeg(500, 375, Pattern::kMixed);
   const size_t s = FirstScanData(k);
   ASSERT_GT(s, 0u);
   k.insert(k.begin() + s + 16, {0xFF, 0xD0});
-  ExpectFlagged(k, JpegStructureProblem::kRestartWithoutInterval, "one RST0 without DRI", "RST0");
+  ExpectDamage(k, JpegStructureProblem::kRestartWithoutInterval, "one RST0 without DRI", "RST0");
 }
 
 TEST(PreprocessJpegStructure, RestartMarkerOutOfOrderFlagged) {
@@ -117,12 +140,12 @@ TEST(PreprocessJpegStructure, RestartMarkerOutOfOrderFlagged) {
   const size_t rst0 = Find(j, 0xD0, FirstScanData(j));
   ASSERT_GT(rst0, 0u);
   j[rst0 + 1] = 0xD5;  // RST5 where RST0 belongs
-  ExpectFlagged(j, JpegStructureProblem::kRestartOutOfOrder, "RST5 instead of RST0", "out of the RST0..RST7");
+  ExpectDamage(j, JpegStructureProblem::kRestartOutOfOrder, "RST5 instead of RST0", "out of the RST0..RST7");
   Bytes k = WithRestartInterval(4, TJSAMP_420, 0);
   const size_t rst1 = Find(k, 0xD1, FirstScanData(k));
   ASSERT_GT(rst1, 0u);
   k.erase(k.begin() + rst1, k.begin() + rst1 + 2);  // a restart marker lost: RST2 follows RST0
-  ExpectFlagged(k, JpegStructureProblem::kRestartOutOfOrder, "RST1 missing", "RST2");
+  ExpectDamage(k, JpegStructureProblem::kRestartOutOfOrder, "RST1 missing", "RST2");
 }
 
 TEST(PreprocessJpegStructure, TruncatedFlagged) {
@@ -164,7 +187,7 @@ TEST(PreprocessJpegStructure, OtherDamageFlagged) {
   Bytes x = good;
   const size_t after_app0 = 4 + ((good[4] << 8) | good[5]);
   x.insert(x.begin() + after_app0, {0x12, 0x34});
-  ExpectFlagged(x, JpegStructureProblem::kExtraneousBytes, "bytes between segments", "extraneous");
+  ExpectDamage(x, JpegStructureProblem::kExtraneousBytes, "bytes between segments", "extraneous");
   Bytes soi = good;
   soi.insert(soi.begin() + after_app0, {0xFF, 0xD8});
   ExpectFlagged(soi, JpegStructureProblem::kMalformedSegment, "second SOI", "ff d8");
@@ -174,6 +197,79 @@ TEST(PreprocessJpegStructure, OtherDamageFlagged) {
   EXPECT_FALSE(CheckJpegStructure(nullptr, 0).ok());
   const uint8_t soi_eoi[] = {0xFF, 0xD8, 0xFF, 0xD9};
   EXPECT_FALSE(CheckJpegStructure(soi_eoi, sizeof soi_eoi).ok());  // EOI before any scan
+  Bytes sof = good;  // a second frame header before the scan
+  const size_t sof0 = Find(good, 0xC0, 2);
+  ASSERT_GT(sof0, 0u);
+  const size_t sof_len = 2 + ((good[sof0 + 2] << 8) | good[sof0 + 3]);
+  sof.insert(sof.begin() + sof0, good.begin() + sof0, good.begin() + sof0 + sof_len);
+  ExpectFlagged(sof, JpegStructureProblem::kMalformedSegment, "second SOF", "second frame header");
+  Bytes comp = good;  // the scan names component 9, which the frame lacks
+  comp[Find(good, 0xDA, 2) + 5] = 9;
+  ExpectFlagged(comp, JpegStructureProblem::kMalformedSegment, "SOS unknown component", "component");
+}
+
+// The n-th DHT segment's offset.
+size_t NthDht(const Bytes& j, int n) {
+  size_t p = 2;
+  for (int k = 0;; ++k) {
+    p = Find(j, 0xC4, p);
+    if (p == 0 || k == n) return p;
+    p += 2;
+  }
+}
+
+TEST(PreprocessJpegStructure, BogusHuffmanTablesRejected) {
+  const Bytes good = testing::RgbJpeg(300, 200, Pattern::kMixed);
+  for (int n = 0; n < 4; ++n) {  // DC 0, AC 0, DC 1, AC 1 as TurboJPEG writes them
+    Bytes j = good;
+    uint8_t* bits = &j[NthDht(j, n) + 5];
+    int l = 15;
+    while (bits[l] < 2) --l;
+    bits[l] -= 2;  // same symbol count, two codes moved to length 1: over-subscribed
+    bits[0] += 2;
+    ExpectFlagged(j, JpegStructureProblem::kBadHuffmanTable, "over-subscribed DHT", "over-subscribe");
+  }
+  Bytes count = good;
+  count[NthDht(count, 0) + 5] = 3;  // more symbols than the segment holds
+  ExpectFlagged(count, JpegStructureProblem::kBadHuffmanTable, "DHT count > length", "more symbols");
+  Bytes sym = good;
+  sym[NthDht(sym, 0) + 5 + 16] = 0x20;  // DC symbol 32 (DC categories are 0..15)
+  ExpectFlagged(sym, JpegStructureProblem::kBadHuffmanTable, "DC symbol 32", "DC symbol");
+  // A bogus table in a slot no scan uses is harmless (libjpeg-turbo never builds it).
+  Bytes unused = good;
+  const Bytes dht = {0xFF, 0xC4, 0x00, 0x15, 0x02, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2};
+  unused.insert(unused.begin() + Find(good, 0xDA, 2), dht.begin(), dht.end());
+  ExpectOk(unused, "bogus DC 2, unused");
+  Bytes used = unused;  // ... and rejected once the scan uses it
+  const size_t sos = Find(used, 0xDA, 2);
+  used[sos + 6] = static_cast<uint8_t>(0x20 | (used[sos + 6] & 0x0F));
+  ExpectFlagged(used, JpegStructureProblem::kBadHuffmanTable, "bogus DC 2, used", "DC 2");
+}
+
+TEST(PreprocessJpegStructure, TablesAScanUsesMustBeDefined) {
+  const Bytes good = testing::RgbJpeg(300, 200, Pattern::kMixed);
+  const auto strip = [&](uint8_t m) {
+    Bytes out(good.begin(), good.begin() + 2);
+    for (size_t p = 2; p < good.size();) {
+      const size_t len = 2 + ((good[p + 2] << 8) | good[p + 3]);
+      if (good[p + 1] == 0xDA) {
+        out.insert(out.end(), good.begin() + p, good.end());
+        break;
+      }
+      if (good[p + 1] != m) out.insert(out.end(), good.begin() + p, good.begin() + p + len);
+      p += len;
+    }
+    return out;
+  };
+  ExpectFlagged(strip(0xDB), JpegStructureProblem::kMissingTable, "no DQT", "quantization table 0");
+  const Bytes no_dht = strip(0xC4);  // Motion-JPEG style: libjpeg-turbo's standard tables
+  ExpectOk(no_dht, "no DHT");
+  EXPECT_TRUE(CheckJpegStructure(no_dht.data(), no_dht.size()).default_huffman_tables);
+  EXPECT_FALSE(CheckJpegStructure(good.data(), good.size()).default_huffman_tables);
+  Bytes slot3 = good;  // AC table 3 has no default
+  const size_t sos = Find(slot3, 0xDA, 2);
+  slot3[sos + 6] = static_cast<uint8_t>((slot3[sos + 6] & 0xF0) | 3);
+  ExpectFlagged(slot3, JpegStructureProblem::kMissingTable, "AC 3 undefined", "Huffman table AC 3");
 }
 
 }  // namespace

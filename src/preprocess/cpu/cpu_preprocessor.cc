@@ -77,6 +77,7 @@ class CpuPreprocessor final : public Preprocessor {
     const auto t1 = Clock::now();
     w->decode_ms += Ms(t1 - t0);
     if (!s.ok()) return s;
+    r->warning = w->image.warning;
     r->decoded_width = w->image.width;
     r->decoded_height = w->image.height;
     SourceImage src;

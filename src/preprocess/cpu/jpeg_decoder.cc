@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <string>
 
+#include "../jpeg_structure.h"
+
 namespace optic::preprocess {
 
 namespace {
@@ -26,6 +28,11 @@ JpegDecoder::~JpegDecoder() {
   if (handle_) tjDestroy(static_cast<tjhandle>(handle_));
 }
 
+void JpegDecoder::Reset() {
+  if (handle_) tjDestroy(static_cast<tjhandle>(handle_));
+  handle_ = tjInitDecompress();
+}
+
 Status JpegDecoder::ReadHeader(const ImageInput& image, int64_t max_pixels, JpegHeader* header) {
   if (handle_ == nullptr) return Status::Internal("tjInitDecompress failed");
   if (image.data == nullptr || image.size == 0) return Bad(image, "zero bytes (empty file)");
@@ -34,9 +41,23 @@ Status JpegDecoder::ReadHeader(const ImageInput& image, int64_t max_pixels, Jpeg
     std::snprintf(got, sizeof got, "%02x %02x", image.data[0], image.size > 1 ? image.data[1] : 0);
     return Bad(image, std::string("not a JPEG (starts with bytes ") + got + ", expected ff d8)");
   }
+  const JpegStructure js = CheckJpegStructure(image.data, image.size);
+  if (!js.ok()) {
+    const bool in_data = js.problem == JpegStructureProblem::kTruncated && js.scans > 0;
+    return Bad(image, std::string(in_data ? "truncated or corrupt JPEG data (" : "corrupt JPEG header (") +
+                          js.Describe() + ")");
+  }
+  header->damage = js.DescribeDamage();
+  header->default_huffman_tables = js.default_huffman_tables;
+  header->width = header->height = 0;
   if (tjDecompressHeader3(static_cast<tjhandle>(handle_), image.data, image.size, &header->width,
                           &header->height, &header->subsamp, &header->colorspace) != 0) {
-    return Bad(image, "corrupt JPEG header (libjpeg-turbo: " + TjError(handle_) + ")");
+    // A warning (extraneous bytes between segments) still reads the whole header.
+    const bool warning = tjGetErrorCode(static_cast<tjhandle>(handle_)) == TJERR_WARNING &&
+                         header->width > 0 && header->height > 0;
+    const Status s = Bad(image, "corrupt JPEG header (libjpeg-turbo: " + TjError(handle_) + ")");
+    Reset();
+    if (!warning) return s;
   }
   if (header->width <= 0 || header->height <= 0) return Bad(image, "corrupt JPEG header (no image size: the data ends before the frame header)");
   const int64_t pixels = static_cast<int64_t>(header->width) * header->height;
@@ -64,12 +85,18 @@ Status JpegDecoder::Decode(const ImageInput& image, const JpegHeader& header, in
   std::vector<uint8_t>& dst = cmyk ? cmyk_ : out->pixels;
   dst.resize(npix * tjPixelSize[pf]);
   // Fast DCT/upsampling are not used: they change pixels against the reference decoders.
-  const int flags = TJFLAG_STOPONWARNING;
+  const int flags = 0;
+  if (header.default_huffman_tables) Reset();  // libjpeg fills only empty slots with them
+  if (handle_ == nullptr) return Status::Internal("tjInitDecompress failed");
+  out->warning.clear();
   if (tjDecompress2(static_cast<tjhandle>(handle_), image.data, image.size, dst.data(), out->width,
                     0, out->height, pf, flags) != 0) {
     const bool warning = tjGetErrorCode(static_cast<tjhandle>(handle_)) == TJERR_WARNING;
-    return Bad(image, std::string(warning ? "truncated or corrupt JPEG data" : "JPEG decode failed") +
-                          " (libjpeg-turbo: " + TjError(handle_) + ")");
+    const std::string e = TjError(handle_);
+    Reset();
+    if (!warning) return Bad(image, "JPEG decode failed (libjpeg-turbo: " + e + ")");
+    out->warning = "libjpeg-turbo: " + e;
+    if (!header.damage.empty()) out->warning += "; " + header.damage;
   }
   if (cmyk) {
     // libjpeg-turbo's own CMYK->RGB (tjutil cmyk.h): inverted CMYK as Adobe writes it,
