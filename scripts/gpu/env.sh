@@ -1,4 +1,4 @@
-# Sourced by scripts/gpu/run.sh and the plans: where run.sh unpacks the carried Debian packages
+# Sourced by scripts/gpu/run.sh: where run.sh unpacks the carried Debian packages
 # (.gpu-debs), and the environment every optic binary built against them needs (libgrpc, protoc).
 # Needs ROOT (the checkout); sets DEPS and ARCH_LIB.
 DEPS=/tmp/optic-gpu-deps

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# OpenVINO's C++ runtime for the GPU machine's CPU rows (issue 5 item 4), as .ov/ov.tgz: the
+# OpenVINO's C++ runtime for the GPU machine's CPU rows (run.sh's cpu stage), as .ov/ov.tgz: the
 # PyPI wheel for that machine's Python 3.12 (same pinned version as scripts/setup.sh), cut down
 # to what a C++ CPU build needs: libopenvino, the CPU plugin, the frontends its CMake package
 # names, TBB, headers and the CMake package. The GPU/NPU plugins, the Python bindings and the GPU

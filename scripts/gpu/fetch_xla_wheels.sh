@@ -2,7 +2,7 @@
 # Fetches, here (where pip reaches PyPI), the pure-Python wheels the GPU machine lacks for the xla
 # backend, into .whl/ for scripts/gpu/run.sh's xla stage to install with
 #   pip install --no-index --no-deps --target /tmp/site .whl/*.whl; export PYTHONPATH=/tmp/site
-# (docs/gpu.md, "XLA through JAX").
+# (docs/gpu.md, "xla (JAX)").
 #
 # What the xla backend needs at run time: jax + jaxlib with the CUDA PJRT plugin, numpy and onnx
 # (src/backends/xla/optic_xla.py); at build time pybind11 and an embeddable libpython. The GPU

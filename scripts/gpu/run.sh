@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one-command GPU run (issue 5): from a clean checkout on a CUDA machine, build optic against
+# The one-command GPU run: from a clean checkout on a CUDA machine, build optic against
 # that machine's CMake, nvcc and PyTorch (libtorch inside the pip wheel), export the zoo, check
 # parity on the GPU, run the GPU sweep and the stock-PyTorch reference, and write raw results plus
 # a machine manifest to $OUT (default: out/gpu).
@@ -14,14 +14,14 @@
 # into the system. OpenVINO comes from .ov/ov.tgz when carried (scripts/gpu/fetch_openvino.sh;
 # off otherwise); ONNX Runtime is the carried .deps/onnxruntime (CPU), when carried.
 #
-# Stages (comma-separated STAGES, in this order): build, export, export_ma, diag, parity, tests,
+# Stages (comma-separated STAGES, in this order): build, export, export_ma, parity, tests,
 # bench, sync, pageable, graph, aoti, bench_ma, ensemble, stock, preprocess, e2e, serve, xla, cpu,
 # manifest. Not in the default list: export_ma/bench_ma (the max-autotune AOTI package of
-# ResNet-50 and its rows), diag (TorchScript load timings), sync/pageable (the offline loop with
-# one batch in flight / with pageable inputs, against bench's pipelined default), preprocess, e2e,
-# serve (optic serve + optic load on the GPU, scripts/gpu/serve_bench.sh), xla, cpu (CPU
-# frameworks on this machine's cores). Each stage's output goes to $OUT/<stage>.*; a failing stage is
-# logged and the run goes on, so one broken path does not cost the whole GPU session; the exit
+# ResNet-50 and its rows), sync/pageable (the offline loop with one batch in flight / with
+# pageable inputs, against bench's pipelined default), preprocess, e2e, serve (optic serve +
+# optic load on the GPU, scripts/gpu/serve_bench.sh), xla, cpu (CPU frameworks on this machine's
+# cores). Each stage's output goes to $OUT/<stage>.*; a failing stage is logged and the run goes
+# on, so one broken path does not cost the whole GPU machine's time; the exit
 # status is the number of failed stages. Never changes clocks, power limits or any GPU setting.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -150,21 +150,15 @@ if has export; then
       --jobs "$AOTI_JOBS"
   cp models/manifest.json "$OUT/zoo_manifest.json"
 fi
-# Issue 5's 1.6x target: ResNet-50 fp16 compiled by AOTInductor with max-autotune (minutes of
-# kernel autotuning at batch 256) into its own zoo ($MA_DIR, with the TorchScript file for the
-# reference), so the default package in models/ stays as it is. Not in the default STAGES.
-# MA_STATIC=1: a static batch-256 package (as torch.compile dynamic=False tunes), measured only at
-# 256 (MA_BATCHES=256): the untested difference behind issue 5's 1.29x vs torch.compile's 1.76x.
+# ResNet-50 fp16 compiled by AOTInductor with max-autotune (minutes of kernel autotuning at batch
+# 256) into its own zoo ($MA_DIR, with the TorchScript file for the reference), so the default
+# package in models/ stays as it is. Not in the default STAGES. MA_STATIC=1: a static batch-256
+# package (what torch.compile's dynamic=False tunes), measured only at 256 (MA_BATCHES=256).
 if has export_ma; then
   stage export_ma env OPTIC_AOTI_CONFIGS='{"max_autotune": true}' OPTIC_AOTI_HINT_BATCH=256 \
     OPTIC_AOTI_STATIC_BATCH="${MA_STATIC:-}" \
     $PY tools/zoo/export.py --out "$MA_DIR" --models resnet50 --formats torchscript,aoti-fp16
   cp "$MA_DIR/manifest.json" "$OUT/zoo_manifest_max_autotune.json"
-fi
-
-if has diag; then
-  stage diag $PY scripts/gpu/diag_torchscript.py --models "${DIAG_MODELS:-densenet201}" \
-    --timeout "${DIAG_TIMEOUT:-60}"
 fi
 
 if has parity; then
@@ -193,7 +187,7 @@ bench() {  # bench NAME extra-args...
     --out "$OUT/$name.jsonl" "$@"
 }
 if has bench; then bench bench_torch --backends torch --backend-option torch:channels_last=true; fi
-# Issue 5 item 5: the same cells with one batch in flight (synchronous Execute loop) and with
+# The same cells with one batch in flight (synchronous Execute loop) and with
 # ordinary pageable host inputs (the backend stages each batch into pinned memory itself).
 if has sync; then
   bench bench_torch_sync --backends torch --backend-option torch:channels_last=true --pipeline-depth 1
@@ -232,7 +226,7 @@ if has preprocess; then
   stage preprocess env OUT="$OUT/preprocess" SKIP_BUILD=1 BUILD="$BUILD" PY=$PY \
     bash scripts/gpu/preprocess_bench.sh
 fi
-if has e2e; then  # issue 6: JPEG bytes -> ResNet-50, CPU vs GPU preprocessing, three image sizes
+if has e2e; then  # JPEG bytes -> ResNet-50, CPU vs GPU preprocessing, three image sizes
   rm -f "$OUT/e2e.jsonl"
   stage e2e "$OPTIC" bench --scenario e2e --models "${E2E_MODELS:-resnet50}" --backends torch \
     --device cuda --precision fp16 --batch "${E2E_BATCHES:-64}" --image-class small,medium,large \
@@ -240,7 +234,7 @@ if has e2e; then  # issue 6: JPEG bytes -> ResNet-50, CPU vs GPU preprocessing, 
     --reference-device "${REFERENCE_DEVICE:-cuda}" \
     --backend-option torch:channels_last=true --out "$OUT/e2e.jsonl"
 fi
-# Issue 7: optic serve on the GPU (ResNet-50 fp16 TorchScript, dynamic batching): offline bench at
+# optic serve on the GPU (ResNet-50 fp16 TorchScript, dynamic batching): offline bench at
 # the batch cap vs HTTP/gRPC closed-loop load, JPEG-in with GPU and CPU decode (serve_bench.sh
 # header; needs the build with the server and models/resnet50/model.pt from the export stage).
 if has serve; then
@@ -255,7 +249,7 @@ if has xla; then
   fi
   bench bench_xla --backends xla
 fi
-# Issue 5 item 4: CPU frameworks on this machine's cores (all of them: --threads 0), so CPU and
+# CPU frameworks on this machine's cores (all of them: --threads 0), so CPU and
 # GPU rows come from one machine. Needs ONNX files (EXPORT_FORMATS=torchscript,onnx).
 if has cpu; then
   BATCHES=$CPU_BATCHES PRECISIONS=fp32 BENCH_DEVICE=cpu REFERENCE_DEVICE=cpu \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# optic serve on the GPU (issue 7): how much of the engine's offline throughput reaches clients
+# optic serve on the GPU: how much of the engine's offline throughput reaches clients
 # through the server, and what JPEG-in serving sustains. Run by scripts/gpu/run.sh's `serve`
 # stage (after build and export); also runs on a CPU machine for a smoke test:
 #
