@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Harness overhead: optic bench's reported throughput against each framework's own tool, same
-# model, threads and batch, side by side in one run (issue 3, "Measure").
+# model, threads and batch, side by side in one run.
 #   - ONNX Runtime: optic (backend onnxruntime) vs ONNX Runtime's Python API loop (ort_loop.py)
 #   - OpenVINO:     optic (backend openvino)    vs benchmark_app from the openvino wheel, -api sync
 #                   with the compile properties optic's openvino backend sets by default

@@ -5,7 +5,7 @@
 
 For each thread count: a 256x256 float32 matrix product (NumPy's BLAS with that many threads)
 repeated for --seconds, counted per 1-s window; prints and writes the min/median/max per window
-and the max/min of 10-s windows. Why (issue 3): on the 2-core development VM two optic runs minutes
+and the max/min of 10-s windows. Why: on the 2-core development VM two optic runs minutes
 apart disagreed by up to 1.8x on cells that were stable inside each run, with no other process
 using CPU (`host_other_cpu` ~0.01 cores) and under 3% steal. If a workload that never changes
 shows the same drift, the machine, not the harness, is the cause; the thread count at which it

@@ -16,7 +16,7 @@ fp32 NCHW (ImageNet mean/std, RGB), one thread, pinned to one core:
                      uses) + INTER_LINEAR + crop + normalize
   cv_reduced_area    the same with INTER_AREA
   cv_resize_only     cv2.imdecode + cv2.resize(INTER_LINEAR) only: uint8 BGR, no crop, no
-                     normalize (the issue's literal "imdecode + resize"; less work than the others)
+                     normalize (the literal "imdecode + resize" baseline; less work than the others)
 OpenCV's normalize is the fastest route measured: cv2.split of the BGR crop, then numpy's multiply
 into a float32 plane plus the offset (0.075 ms per 224x224 vs 0.36-0.54 ms for
 cv2.dnn.blobFromImageWithParams), written into a preallocated batch like optic's. cv2.setNumThreads(1). The OpenCV side runs in this Python
@@ -61,7 +61,7 @@ STD = np.array([0.229, 0.224, 0.225], np.float32)
 MUL = (1.0 / (255.0 * STD)).astype(np.float32)  # RGB order
 ADD = (-MEAN / STD).astype(np.float32)
 
-# (ratio name, opencv variant, optic variant). "target" is what the issue's 1.5x is judged on.
+# (ratio name, opencv variant, optic variant). "target" is the pair the 1.5x goal is judged on.
 PAIRS = [
     ("target", "cv_linear", "optic_bilinear"),
     ("reduced_linear", "cv_reduced_linear", "optic_bilinear"),
@@ -308,7 +308,7 @@ def main():
                     "core_used": a.core, "load_average_end": os.getloadavg()[0]},
         "versions": {"opencv": cv2.__version__, "numpy": np.__version__},
         "pipeline": "JPEG bytes -> Resize(256) + CenterCrop(224) + normalize (ImageNet) fp32 NCHW",
-        "target": "issue 6: optic >= 1.5x OpenCV per core; judged on ratios.target = "
+        "target": "optic >= 1.5x OpenCV per core; judged on ratios.target = "
                   "cv_linear (plain imdecode + INTER_LINEAR + crop + normalize) / optic_bilinear, "
                   "on CPU time (ratios_cpu; the machine is shared, so wall time is mostly "
                   "scheduling)",

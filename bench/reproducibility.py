@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Reproducibility of optic bench: compare two results files cell by cell (issue 3, "the numbers
-are reproducible within the stability rule on a second run").
+"""Reproducibility of optic bench: compare two results files cell by cell (are the numbers
+reproducible within the stability rule on a second run?).
 
 For every cell_id with an `ok` row in both files: throughput and p50 latency of run B over run A,
 and whether the pair is within the stability rule (max/min <= 1 + TOL, TOL 0.10, the same rule

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# optic serve next to a real Triton Inference Server (issue 7), in one run, interleaved.
+# optic serve next to a real Triton Inference Server, in one run, interleaved.
 #   bench/server_vs_triton.sh [BUILD_DIR]     (default: build; uses BUILD_DIR/optic)
 # Env: PAIRS=3 rounds, DURATION=8 s per stage, CONCURRENCY=1,2,4,8 (optic load), WRK_C="1 8",
 #      OUT=results/cpu/server-vs-triton/<UTC time>, TRITON_VENV=.venv-triton, NOTE (into the

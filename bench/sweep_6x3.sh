@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 3 "Done when": optic bench over three real CPU frameworks x the six zoo models x batch
+# optic bench over three real CPU frameworks x the six zoo models x batch
 # 1..64, fp32, offline, 2 threads, into results/cpu/sweep-6x3/ (rows, log, load samples).
 # Resumable: rerunning the script skips the cells that already have a row (--resume).
 # Fast models first, so a sweep cut short still covers most of the grid. The per-cell limit

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Markdown tables from an optic bench results file (the issue-3 sweep in BENCHMARKS.md).
+"""Markdown tables from an optic bench results file (the CPU sweep in BENCHMARKS.md).
 
 Prints: row counts per status; per model the best backend for latency (lowest p50 at batch 1,
 offline: one query at a time with a synchronous Execute, the single-stream loop) and for

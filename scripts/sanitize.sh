@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The server under AddressSanitizer (with LeakSanitizer) + UndefinedBehaviorSanitizer (issue 7),
+# The server under AddressSanitizer (with LeakSanitizer) + UndefinedBehaviorSanitizer,
 # in a separate Debug build dir (build-sanitize): torch, OpenVINO, CUDA and XLA off; ONNX Runtime
 # on when setup.sh installed it (.deps/onnxruntime), because the JPEG-in and ensemble tests
 # serve the zoo's tiny_cnn on it (its prebuilt library is not instrumented: reports can only

@@ -3,7 +3,7 @@
 
     python3 bench/gpu/stock_pytorch.py --out results.jsonl [--models resnet50] [--iters 50]
 
-What it measures (issue 5's reference points), per model, fp16 weights and inputs, channels-last,
+What it measures (the stock-PyTorch reference points), per model, fp16 weights and inputs, channels-last,
 random weights (torchvision, weights=None), torch.inference_mode, cudnn.benchmark on:
   eager  batch 1 and 256        plain module calls
   graph  batch 1                the same module captured once in a CUDA graph, replayed

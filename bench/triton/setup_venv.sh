@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark-only dependency (issue 7): a real Triton Inference Server for bench/server_vs_triton.sh,
+# Benchmark-only dependency: a real Triton Inference Server for bench/server_vs_triton.sh,
 # from PyPI's nvidia-pytriton, which ships a tritonserver binary with its Python backend inside
 # the wheel. Kept in its own venv (.venv-triton, git-ignored) so the project's .venv, setup.sh
 # and CI never see it. Idempotent.

@@ -30,7 +30,7 @@
 // TorchScript graph executor's profiling-guided optimizations (fusion) on the first runs; default
 // on with libtorch 1.x, off with 2.x, where TorchScript is deprecated and densenet201's second
 // forward pass did not finish within 45 s on PyTorch 2.11 (CUDA, with and without freeze and
-// optimize_for_inference: results/nvidia-h200/run-2026-11-22b/diag.log). channels_last (bool, default false): NHWC weights and inputs
+// optimize_for_inference). channels_last (bool, default false): NHWC weights and inputs
 // (for tensor cores on CUDA).
 // Threads: LoadOptions::threads sets libtorch's intra-op pool (at::set_num_threads), which is
 // process-wide (per calling thread under OpenMP, which is why Execute sets it again); 0 means all
