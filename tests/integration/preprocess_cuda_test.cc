@@ -15,13 +15,18 @@
 //    TJFLAG_FASTUPSAMPLE decode against the fancy one: mean 0.272 over these five sources, max
 //    5.89 (the 60x70 image, upscaled: its own mean is 0.84, hence the bound on the group), the
 //    numbers the H200 showed, so nvJPEG replicates chroma;
-//  - bad input: the same images fail on both paths, with the image named; damaged streams that
-//    nvJPEG would decode silently (RSTn without DRI, no EOI) are routed to libjpeg-turbo by
-//    src/preprocess/jpeg_structure.h and fail with its reason.
+//  - bad input: the same images fail on both paths, with the image named (truncated data and bad
+//    headers, by the structural check both paths share: src/preprocess/jpeg_structure.h); damage
+//    libjpeg-turbo decodes past (RSTn without DRI or out of order) is decoded by libjpeg-turbo on
+//    both paths and accepted with its warning;
+//  - history: a damaged file (a bogus Huffman table, scrambled entropy data, truncated) changes
+//    nothing for the images after it in the same or a later batch.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "optic/preprocess.h"
@@ -248,8 +253,8 @@ TEST_F(PreprocessCuda, BadInputFailsPerImageLikeCpu) {
   const std::vector<Case> cases = {
       {"good.jpg", &good, false},          {"empty.jpg", &empty, true},
       {"text.jpg", &text_bytes, true},     {"truncated.jpg", &truncated, true},
-      {"no-eoi.jpg", &no_eoi, true},       {"corrupt.jpg", &corrupt, true},
-      {"restart.jpg", &restart, false},    {"bad-restart.jpg", &bad_restart, true},
+      {"no-eoi.jpg", &no_eoi, true},       {"corrupt.jpg", &corrupt, false},
+      {"restart.jpg", &restart, false},    {"bad-restart.jpg", &bad_restart, false},
       {"trailing.jpg", &trailing, false},  {"good-again.jpg", &good, false},
   };
   std::vector<ImageInput> in;
@@ -273,9 +278,66 @@ TEST_F(PreprocessCuda, BadInputFailsPerImageLikeCpu) {
       if (i >= 3) EXPECT_EQ(rg[i].status.message(), rc[i].status.message()) << in[i].name;
     }
   }
-  // Well-formed images stay on nvJPEG (the structure check does not reroute them).
+  // Well-formed images stay on nvJPEG (the structure check does not reroute them); damage
+  // libjpeg-turbo decodes past is decoded there, with its warning, as on the CPU path.
   EXPECT_FALSE(rg[0].fallback);
   EXPECT_FALSE(rg[6].fallback) << "restart.jpg (DRI + RST0..RST7) went to the CPU";
+  for (size_t i : {size_t{5}, size_t{7}}) {
+    EXPECT_TRUE(rg[i].fallback) << in[i].name;
+    EXPECT_NE(rg[i].warning.find("Corrupt JPEG data"), std::string::npos) << in[i].name << ": " << rg[i].warning;
+    EXPECT_EQ(rg[i].warning, rc[i].warning) << in[i].name;
+  }
+}
+
+TEST_F(PreprocessCuda, DamagedFileLeavesLaterImagesAlone) {
+  using Bytes = std::vector<uint8_t>;
+  std::vector<Bytes> goods = {testing::RgbJpeg(500, 375, Pattern::kMixed),
+                              testing::RgbJpeg(640, 480, Pattern::kNoise, 80, TJFLAG_PROGRESSIVE),
+                              testing::EncodeJpeg(testing::MakeRgb(300, 200, Pattern::kMixed), 300, 200,
+                                                  TJPF_RGB, TJSAMP_444, 90)};
+  Bytes bogus = goods[0];  // DHT counts claiming more symbols than the segment holds
+  for (size_t i = 2; i + 5 < bogus.size(); ++i) {
+    if (bogus[i] == 0xFF && bogus[i + 1] == 0xC4) { bogus[i + 5] = 3; break; }
+  }
+  Bytes scrambled = goods[0];  // entropy bytes replaced (no 0xFF made): decodes with a warning
+  for (size_t i = scrambled.size() / 2; i < scrambled.size() / 2 + 400; ++i) {
+    if (scrambled[i] != 0xFF && scrambled[i - 1] != 0xFF) scrambled[i] = static_cast<uint8_t>((i * 37) % 0xFF);
+  }
+  const Bytes truncated(goods[1].begin(), goods[1].begin() + goods[1].size() / 3);
+  PreprocessOptions o;
+  auto gpu = Make(o, Device{DeviceType::kCUDA, 0});
+  ASSERT_TRUE(gpu);
+  // Each good image alone, on a fresh preprocessor.
+  std::vector<Tensor> alone(goods.size());
+  for (size_t g = 0; g < goods.size(); ++g) {
+    auto fresh = Make(o, Device{DeviceType::kCUDA, 0});
+    std::vector<ImageResult> r;
+    ASSERT_TRUE(RunOn(fresh.get(), {{"g", goods[g].data(), goods[g].size()}}, &alone[g], &r).ok());
+    ASSERT_TRUE(r[0].status.ok()) << r[0].status.ToString();
+  }
+  const size_t row = alone[0].nbytes();
+  for (int round = 0; round < 3; ++round) {
+    std::vector<ImageInput> in = {{"bogus.jpg", bogus.data(), bogus.size()},
+                                  {"truncated.jpg", truncated.data(), truncated.size()},
+                                  {"scrambled.jpg", scrambled.data(), scrambled.size()}};
+    for (size_t g = 0; g < goods.size(); ++g) in.push_back({"good" + std::to_string(g), goods[g].data(), goods[g].size()});
+    if (round == 1) std::reverse(in.begin(), in.end());
+    Tensor host;
+    std::vector<ImageResult> res;
+    ASSERT_TRUE(RunOn(gpu.get(), in, &host, &res).ok());
+    for (size_t i = 0; i < in.size(); ++i) {
+      const std::string& n = in[i].name;
+      if (n == "bogus.jpg" || n == "truncated.jpg") {
+        EXPECT_FALSE(res[i].status.ok()) << n;
+        continue;
+      }
+      ASSERT_TRUE(res[i].status.ok()) << n << " (round " << round << "): " << res[i].status.ToString();
+      if (n == "scrambled.jpg") continue;
+      const size_t g = static_cast<size_t>(n.back() - '0');
+      EXPECT_EQ(0, std::memcmp(static_cast<const uint8_t*>(host.raw()) + row * i, alone[g].raw(), row))
+          << n << " differs from its decode alone (round " << round << ")";
+    }
+  }
 }
 
 }  // namespace

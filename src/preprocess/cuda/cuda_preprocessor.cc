@@ -10,7 +10,6 @@
 #include "cpu/jpeg_decoder.h"
 #include "cuda_buffers.h"
 #include "geometry.h"
-#include "jpeg_structure.h"
 #include "nvjpeg_decoder.h"
 #include "resize_kernel.h"
 
@@ -117,11 +116,12 @@ Status CudaPreprocessor::Run(const std::vector<ImageInput>& images, Tensor* batc
     r.width = r.decoded_width = headers_[i].width;
     r.height = r.decoded_height = headers_[i].height;
     const bool cmyk = headers_[i].colorspace == TJCS_CMYK || headers_[i].colorspace == TJCS_YCCK;
-    // nvJPEG decodes some damaged streams without an error (a missing EOI, stray or out-of-order
-    // RSTn) where libjpeg-turbo, and so the CPU path, fails them: those go to libjpeg-turbo,
-    // which fails them with its reason (or decodes them, if the damage was harmless), as the CPU
-    // path would. nvJPEG's RGB output skips Adobe CMYK, so CMYK goes there too.
-    if (cmyk || !CheckJpegStructure(images[i].data, images[i].size).ok()) routes_[i] = Route::kCpu;
+    // ReadHeader ran the structural check shared with the CPU path, so truncated files and bad
+    // headers already failed. Damage libjpeg-turbo decodes past (stray or out-of-order RSTn,
+    // extraneous bytes) and scans relying on the standard Huffman tables go to libjpeg-turbo, so
+    // they give the CPU path's pixels and warning whatever nvJPEG would make of them. nvJPEG's
+    // RGB output skips Adobe CMYK, so CMYK goes there too.
+    if (cmyk || !headers_[i].damage.empty() || headers_[i].default_huffman_tables) routes_[i] = Route::kCpu;
     else routes_[i] = nvjpeg_->BatchedSupports(images[i].data, images[i].size) ? Route::kBatched : Route::kSingle;
   }
   OPTIC_RETURN_IF_ERROR(StageJpegs(images));
@@ -220,6 +220,7 @@ Status CudaPreprocessor::CpuFallback(const std::vector<ImageInput>& images, cuda
       continue;
     }
     (*results)[i].fallback = true;
+    (*results)[i].warning = img.warning;
     total += Align(img.pixels.size());
     done.emplace_back(i, std::move(img));
   }

@@ -58,8 +58,31 @@ NvjpegDecoder::~NvjpegDecoder() {
   if (single_) nvjpegDestroy(single_);
 }
 
+Status NvjpegDecoder::Renew(nvjpegHandle_t handle, nvjpegJpegState_t* state, cudaStream_t stream) {
+  if (*state) {
+    cudaStreamSynchronize(stream);  // earlier images' decode work on this state may be queued
+    nvjpegJpegStateDestroy(*state);
+  }
+  (void)cudaGetLastError();  // a failed decode may leave a (non-sticky) launch error behind
+  *state = nullptr;
+  nvjpegStatus_t s = nvjpegJpegStateCreate(handle, state);
+  if (s != NVJPEG_STATUS_SUCCESS) {
+    *state = nullptr;
+    return Fail("state (after a failed decode)", s);
+  }
+  return Status::OK();
+}
+
 bool NvjpegDecoder::BatchedSupports(const uint8_t* data, size_t size) {
-  if (nvjpegJpegStreamParseHeader(batched_, data, size, stream_) != NVJPEG_STATUS_SUCCESS) return false;
+  if (stream_ == nullptr && nvjpegJpegStreamCreate(batched_, &stream_) != NVJPEG_STATUS_SUCCESS) {
+    stream_ = nullptr;
+    return false;
+  }
+  if (nvjpegJpegStreamParseHeader(batched_, data, size, stream_) != NVJPEG_STATUS_SUCCESS) {
+    nvjpegJpegStreamDestroy(stream_);  // the next parse starts from a new stream
+    stream_ = nullptr;
+    return false;
+  }
   int unsupported = 1;
   if (nvjpegDecodeBatchedSupported(batched_, stream_, &unsupported) != NVJPEG_STATUS_SUCCESS) return false;
   return unsupported == 0;  // nvJPEG: 0 means supported
@@ -71,6 +94,7 @@ Status NvjpegDecoder::DecodeBatched(const std::vector<const unsigned char*>& dat
   const int n = static_cast<int>(data.size());
   if (n == 0) return Status::OK();
   nvjpegStatus_t s;
+  if (batched_state_ == nullptr) OPTIC_RETURN_IF_ERROR(Renew(batched_, &batched_state_, stream));
   if (n != batched_size_) {  // re-initialize only when the batch size changes
     s = nvjpegDecodeBatchedInitialize(batched_, batched_state_, n, 1, NVJPEG_OUTPUT_RGBI);
     if (s != NVJPEG_STATUS_SUCCESS) {
@@ -81,16 +105,23 @@ Status NvjpegDecoder::DecodeBatched(const std::vector<const unsigned char*>& dat
   }
   s = nvjpegDecodeBatched(batched_, batched_state_, data.data(), sizes.data(), dests->data(), stream);
   if (s != NVJPEG_STATUS_SUCCESS) {
-    batched_size_ = -1;  // a failed batch needs a re-initialize
-    return Fail("batched decode", s);
+    batched_size_ = -1;  // a new state needs a re-initialize
+    const Status failed = Fail("batched decode", s);
+    OPTIC_RETURN_IF_ERROR(Renew(batched_, &batched_state_, stream));
+    return failed;
   }
   return Status::OK();
 }
 
 Status NvjpegDecoder::DecodeOne(const unsigned char* data, size_t size, nvjpegImage_t* dest,
                                 cudaStream_t stream) {
+  if (single_state_ == nullptr) OPTIC_RETURN_IF_ERROR(Renew(single_, &single_state_, stream));
   nvjpegStatus_t s = nvjpegDecode(single_, single_state_, data, size, NVJPEG_OUTPUT_RGBI, dest, stream);
-  if (s != NVJPEG_STATUS_SUCCESS) return Fail("decode", s);
+  if (s != NVJPEG_STATUS_SUCCESS) {
+    const Status failed = Fail("decode", s);
+    OPTIC_RETURN_IF_ERROR(Renew(single_, &single_state_, stream));
+    return failed;
+  }
   return Status::OK();
 }
 

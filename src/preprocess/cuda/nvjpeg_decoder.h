@@ -3,7 +3,9 @@
 // per-image decoder on the default backend for what the batched one does not take (progressive,
 // 4:1:0/4:1:1, grayscale on some engines).
 // Threading: one thread at a time. Failure: Create fails with kUnsupportedHardware when nvJPEG
-// cannot start on the device; decode failures name the nvJPEG status.
+// cannot start on the device; decode failures name the nvJPEG status. After a failed parse or
+// decode the JPEG state (or stream) that call used is replaced by a new one and the CUDA error it
+// may have left is cleared, so a bad image affects only its own result.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -37,6 +39,7 @@ class NvjpegDecoder {
 
  private:
   NvjpegDecoder() = default;
+  Status Renew(nvjpegHandle_t handle, nvjpegJpegState_t* state, cudaStream_t stream);
   bool hardware_ = false;
   nvjpegHandle_t batched_ = nullptr, single_ = nullptr;
   nvjpegJpegState_t batched_state_ = nullptr, single_state_ = nullptr;
