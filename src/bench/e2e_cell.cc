@@ -9,6 +9,7 @@
 #include "bench/resources.h"
 #include "bench/results.h"
 #include "bench/scenarios.h"
+#include "measure/stats.h"
 #include "optic/preprocess.h"
 
 namespace optic::bench {
@@ -226,7 +227,7 @@ Status RunE2E(const CellSpec& c, CellReporter* rep, json* row) {
   OPTIC_RETURN_IF_ERROR(Warmup(infer_query, c.settings, &iw, &im));
   SteadyResult ir;
   OPTIC_RETURN_IF_ERROR(RunClosedLoop(infer_query, c.batch_size, c.settings, &ir));
-  const LatencySummary il = Summarize(ir.latencies_ms);
+  const measure::Summary il = measure::Summarize(ir.latencies_ms);
   (*row)["inference_only_throughput_per_s"] = ir.throughput_per_s();
   e2e["inference_only"] = {{"latency_ms_p50", il.p50}, {"latency_ms_mean", il.mean},
                            {"queries", ir.queries}, {"stable", ir.stable},

@@ -13,6 +13,7 @@
 #include "bench/resources.h"
 #include "bench/results.h"
 #include "bench/scenarios.h"
+#include "measure/stats.h"
 
 namespace optic::bench {
 
@@ -102,7 +103,7 @@ Status Average(const std::vector<std::vector<Tensor>>& outputs, Tensor* avg) {
 json Measurement(const SteadyResult& r) {
   json row = json::object();
   row["throughput_per_s"] = r.throughput_per_s();
-  SetLatency(Summarize(r.latencies_ms), &row);
+  SetLatency(measure::Summarize(r.latencies_ms), &row);
   row["stable"] = r.stable;
   row["windows"] = json::array();
   for (const Window& w : r.windows) {

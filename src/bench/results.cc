@@ -63,7 +63,7 @@ json RowSkeleton(const CellSpec& c, const RunInfo& run) {
   return r;
 }
 
-void SetLatency(const LatencySummary& s, json* row) {
+void SetLatency(const measure::Summary& s, json* row) {
   json& l = (*row)["latency_ms"];
   if (s.count == 0) return;
   l = json{{"p50", s.p50}, {"p90", s.p90}, {"p95", s.p95}, {"p99", s.p99},

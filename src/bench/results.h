@@ -15,6 +15,7 @@
 
 #include "bench/config.h"
 #include "bench/stats.h"
+#include "measure/stats.h"
 
 namespace optic::bench {
 
@@ -33,7 +34,7 @@ struct RunInfo {
 nlohmann::json RowSkeleton(const CellSpec& cell, const RunInfo& run);
 
 // Fills latency_ms, latency_percentiles_valid and samples from a summary (milliseconds).
-void SetLatency(const LatencySummary& s, nlohmann::json* row);
+void SetLatency(const measure::Summary& s, nlohmann::json* row);
 
 // Checks one row against schema v1: every required field present with the right type, enums in
 // range, and for status "ok" the measurements an ok row must have. Empty string = valid.

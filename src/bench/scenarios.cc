@@ -1,6 +1,7 @@
 #include "bench/scenarios.h"
 
 #include "bench/results.h"
+#include "measure/stats.h"
 
 #include <algorithm>
 #include <chrono>
@@ -34,7 +35,8 @@ class WindowTracker {
     const double in_window = Seconds(now - window_start_);
     if (in_window >= s_.window() && window_queries_ >= s_.window_min_queries) {
       std::sort(window_lat_.begin(), window_lat_.end());
-      r->windows.push_back({window_samples_ / in_window, Percentile(window_lat_, 50)});
+      r->windows.push_back(
+          {window_samples_ / in_window, measure::PercentileOfSorted(window_lat_, 50)});
       window_lat_.clear();
       window_samples_ = 0;
       window_queries_ = 0;
@@ -58,7 +60,7 @@ class WindowTracker {
 
 void WriteSteadyResult(const SteadyResult& r, nlohmann::json* row) {
   (*row)["throughput_per_s"] = r.throughput_per_s();
-  SetLatency(Summarize(r.latencies_ms), row);
+  SetLatency(measure::Summarize(r.latencies_ms), row);
   (*row)["stable"] = r.stable;
   (*row)["windows"] = nlohmann::json::array();
   for (const Window& w : r.windows) {
@@ -162,10 +164,10 @@ Status SearchServer(Model* model, const InputPool& pool, int max_batch, bool dyn
                               .Prefixed("server_search at " + std::to_string(qps) + " qps"));
     std::vector<double> lat = r.latencies_ms;
     std::sort(lat.begin(), lat.end());
-    const double p99 = Percentile(lat, 99);
+    const double p99 = measure::PercentileOfSorted(lat, 99);
     const bool pass = !lat.empty() && p99 <= s.p99_bound_ms;
     trials.push_back({{"qps", qps}, {"p99_ms", p99}, {"samples", r.samples}, {"pass", pass},
-                      {"p99_valid", static_cast<int64_t>(lat.size()) >= kMinSamplesP99}});
+                      {"p99_valid", static_cast<int64_t>(lat.size()) >= measure::kMinSamplesP99}});
     if (pass) {
       lo = qps;
       best = std::move(r);

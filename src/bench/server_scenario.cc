@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "bench/scenarios.h"
+#include "measure/stats.h"
 
 namespace optic::bench {
 
@@ -145,7 +146,8 @@ Status RunServer(Model* model, const InputPool& pool, int max_batch, bool dynami
     const double in_window = std::chrono::duration<double>(done - window_start).count();
     if (in_window >= ws.window() && static_cast<int>(window_lat.size()) >= ws.window_min_queries) {
       std::sort(window_lat.begin(), window_lat.end());
-      out->windows.push_back({window_samples / in_window, Percentile(window_lat, 50)});
+      out->windows.push_back(
+          {window_samples / in_window, measure::PercentileOfSorted(window_lat, 50)});
       window_lat.clear();
       window_samples = 0;
       window_start = done;

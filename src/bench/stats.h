@@ -1,33 +1,12 @@
-// Statistics of a benchmark cell: latency percentiles with the minimum-sample rules, the
-// stability rule over measurement windows, and the seeded Poisson arrival schedule.
-// Everything here is pure computation on values; no clocks, no threads, no I/O.
+// Bench-only statistics: the stability rule over measurement windows and the seeded Poisson
+// arrival schedule. Percentiles and latency summaries are measure/stats.h's (one definition for
+// every row). Everything here is pure computation on values; no clocks, no threads, no I/O.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 namespace optic::bench {
-
-// Minimum samples before a tail percentile is statistically meaningful (MLPerf LoadGen's early
-// stopping bound at 99% confidence): p90 needs 64, p99 662, p99.9 6636.
-inline constexpr int64_t kMinSamplesP90 = 64;
-inline constexpr int64_t kMinSamplesP99 = 662;
-inline constexpr int64_t kMinSamplesP999 = 6636;
-
-// The p-th percentile (0 <= p <= 100) of `sorted` (ascending), interpolating linearly between the
-// two closest ranks (numpy's default, so results can be checked against numpy). 0 when empty.
-double Percentile(const std::vector<double>& sorted, double p);
-
-struct LatencySummary {
-  int64_t count = 0;
-  double p50 = 0, p90 = 0, p95 = 0, p99 = 0, p999 = 0, mean = 0, min = 0, max = 0;
-  // Whether each tail percentile had enough samples (see kMinSamples*). The value is still
-  // computed so a reader can see it, but a report must show it as not valid.
-  bool p90_valid = false, p99_valid = false, p999_valid = false;
-};
-
-// Summarizes latencies (any unit; the caller's). Takes a copy because it sorts.
-LatencySummary Summarize(std::vector<double> latencies);
 
 // One measurement window of the steady state.
 struct Window {

@@ -286,25 +286,9 @@ Status LoadGenerator::RunPoisson(double qps, StageResult* out) {
 }
 
 void Summarize(StageResult* r) {
-  auto& v = r->latencies_ms;
-  std::sort(v.begin(), v.end());
-  const double images = static_cast<double>(v.size());
-  r->throughput_rps = r->elapsed_s > 0 ? images / r->elapsed_s : 0;
-  if (v.empty()) return;
-  auto pct = [&](double q) {
-    const size_t idx = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size()))) - 1;
-    return v[std::min(idx, v.size() - 1)];
-  };
-  r->p50 = pct(0.5);
-  r->p90 = pct(0.9);
-  r->p95 = pct(0.95);
-  r->p99 = pct(0.99);
-  r->p999 = pct(0.999);
-  double sum = 0;
-  for (double x : v) sum += x;
-  r->mean = sum / images;
-  r->min = v.front();
-  r->max = v.back();
+  const double requests = static_cast<double>(r->latencies_ms.size());
+  r->throughput_rps = r->elapsed_s > 0 ? requests / r->elapsed_s : 0;
+  r->latency = measure::Summarize(r->latencies_ms);
 }
 
 }  // namespace optic::loadgen

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "measure/stats.h"
 #include "optic/status.h"
 
 namespace optic::loadgen {
@@ -51,8 +52,9 @@ struct StageResult {
   double elapsed_s = 0;
   std::vector<double> latencies_ms;  // successful requests
   ServerSplit server;
-  // Derived by Summarize.
-  double throughput_rps = 0, p50 = 0, p90 = 0, p95 = 0, p99 = 0, p999 = 0, mean = 0, min = 0, max = 0;
+  // Derived by Summarize: requests per second, and latencies_ms summarized (ms).
+  double throughput_rps = 0;
+  measure::Summary latency;
 };
 
 // Reads model metadata and builds the request body once (random inputs from `seed`).

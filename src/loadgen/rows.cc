@@ -23,6 +23,7 @@ json LoadRow(const LoadGenerator& gen, const StageResult& r, const std::string& 
                                           : "|c" + std::to_string(r.concurrency));
   const bool ok = r.completed > 0;
   const size_t n = r.latencies_ms.size();
+  const measure::Summary& l = r.latency;
   json row = {
       {"schema", 1}, {"kind", "load"}, {"run_id", run_id}, {"cell_id", cell},
       {"timestamp", bench::UtcTimestamp()}, {"model", s.model}, {"backend", backend},
@@ -30,11 +31,11 @@ json LoadRow(const LoadGenerator& gen, const StageResult& r, const std::string& 
       {"scenario", scenario}, {"status", ok ? "ok" : "failed"},
       {"error", ok ? json(nullptr) : json(r.first_error.empty() ? "no request completed" : r.first_error)},
       {"throughput_per_s", ok ? json(r.throughput_rps * s.batch) : json(nullptr)},
-      {"latency_ms", ok ? json{{"p50", r.p50}, {"p90", r.p90}, {"p95", r.p95}, {"p99", r.p99},
-                               {"p999", r.p999}, {"mean", r.mean}, {"min", r.min}, {"max", r.max}}
+      {"latency_ms", ok ? json{{"p50", l.p50}, {"p90", l.p90}, {"p95", l.p95}, {"p99", l.p99},
+                               {"p999", l.p999}, {"mean", l.mean}, {"min", l.min}, {"max", l.max}}
                         : json{{"p50", nullptr}, {"p90", nullptr}, {"p95", nullptr}, {"p99", nullptr},
                                {"p999", nullptr}, {"mean", nullptr}, {"min", nullptr}, {"max", nullptr}}},
-      {"latency_percentiles_valid", {{"p90", n >= 64}, {"p99", n >= 662}, {"p999", n >= 6636}}},
+      {"latency_percentiles_valid", {{"p90", l.p90_valid}, {"p99", l.p99_valid}, {"p999", l.p999_valid}}},
       {"samples", static_cast<int64_t>(n)}, {"stable", false}, {"windows", json::array()},
       {"load_s", {{"cold", nullptr}, {"cached", nullptr}}}, {"first_inference_ms", nullptr},
       {"peak_rss_mb", nullptr}, {"gpu_mem_peak_mb", nullptr}, {"power_w", nullptr},
@@ -59,7 +60,7 @@ json LoadRow(const LoadGenerator& gen, const StageResult& r, const std::string& 
                         {"infer", r.server.compute_infer},
                         {"compute_output", r.server.compute_output},
                         {"server", r.server.request},
-                        {"client", std::max(0.0, r.mean - r.server.request)}};
+                        {"client", std::max(0.0, l.mean - r.server.request)}};
   }
   return row;
 }

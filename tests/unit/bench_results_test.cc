@@ -22,7 +22,7 @@ json OkRow() {
   r["status"] = "ok";
   r["error"] = nullptr;
   r["throughput_per_s"] = 10.0;
-  SetLatency(Summarize({1, 2, 3}), &r);
+  SetLatency(measure::Summarize({1, 2, 3}), &r);
   return r;
 }
 

@@ -1,5 +1,5 @@
-// Statistics of optic bench: percentiles against numpy's values, the minimum-sample rules, the
-// stability rule, and the Poisson schedule's mean and variance.
+// Bench-only statistics: the stability rule and the Poisson schedule's mean and variance
+// (percentiles and summaries: measure_stats_test.cc).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,42 +9,6 @@
 
 namespace optic::bench {
 namespace {
-
-TEST(BenchStats, PercentilesMatchNumpyLinear) {
-  // numpy.percentile(range(1, 11), [0, 50, 90, 95, 99, 99.9, 100]) with the default 'linear'.
-  std::vector<double> v{1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
-  EXPECT_DOUBLE_EQ(Percentile(v, 0), 1.0);
-  EXPECT_DOUBLE_EQ(Percentile(v, 50), 5.5);
-  EXPECT_NEAR(Percentile(v, 90), 9.1, 1e-12);
-  EXPECT_NEAR(Percentile(v, 95), 9.55, 1e-12);
-  EXPECT_NEAR(Percentile(v, 99), 9.91, 1e-12);
-  EXPECT_NEAR(Percentile(v, 99.9), 9.991, 1e-12);
-  EXPECT_DOUBLE_EQ(Percentile(v, 100), 10.0);
-  EXPECT_DOUBLE_EQ(Percentile({}, 50), 0.0);
-  EXPECT_DOUBLE_EQ(Percentile({7}, 99), 7.0);
-}
-
-TEST(BenchStats, SummarizeSortsAndComputesMeanMinMax) {
-  LatencySummary s = Summarize({5, 1, 4, 2, 3});
-  EXPECT_EQ(s.count, 5);
-  EXPECT_DOUBLE_EQ(s.p50, 3);
-  EXPECT_DOUBLE_EQ(s.mean, 3);
-  EXPECT_DOUBLE_EQ(s.min, 1);
-  EXPECT_DOUBLE_EQ(s.max, 5);
-  // numpy.percentile([1,2,3,4,5], 90) = 4.6
-  EXPECT_NEAR(s.p90, 4.6, 1e-12);
-}
-
-TEST(BenchStats, MinimumSampleRules) {
-  auto with = [](int64_t n) { return Summarize(std::vector<double>(static_cast<size_t>(n), 1.0)); };
-  EXPECT_FALSE(with(63).p90_valid);
-  EXPECT_TRUE(with(64).p90_valid);
-  EXPECT_FALSE(with(661).p99_valid);
-  EXPECT_TRUE(with(662).p99_valid);
-  EXPECT_FALSE(with(6635).p999_valid);
-  const LatencySummary s = with(6636);
-  EXPECT_TRUE(s.p90_valid && s.p99_valid && s.p999_valid);
-}
 
 TEST(BenchStats, StabilityUsesLastThreeWindowsOnBothMetrics) {
   EXPECT_FALSE(IsStable({}));

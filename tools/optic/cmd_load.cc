@@ -56,7 +56,8 @@ int Run(const Flags& f) {
     const double late = r.mode == "poisson" && r.completed + r.errors > 0
                             ? 100.0 * r.late / static_cast<double>(r.completed + r.errors) : 0;
     std::printf("%-14s %9.1f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f | %8.3f %8.3f %8.3f | %6.2f %6lld\n",
-                stage.c_str(), r.throughput_rps, r.p50, r.p90, r.p95, r.p99, r.p999, r.mean,
+                stage.c_str(), r.throughput_rps, r.latency.p50, r.latency.p90, r.latency.p95,
+                r.latency.p99, r.latency.p999, r.latency.mean,
                 r.server.request, r.server.queue, r.server.compute_infer, late,
                 static_cast<long long>(r.errors));
     if (r.errors > 0) std::printf("  first error: %s\n", r.first_error.c_str());
