@@ -288,6 +288,46 @@ def test_corrupt_jpeg_fails_only_its_request_in_a_batch(client):
     assert client.is_server_live()
 
 
+def bogus_huffman(data):
+    """The first DHT's code-length counts claim 3 more symbols than it holds ("Bogus Huffman table
+    definition" in libjpeg-turbo)."""
+    b = bytearray(data)
+    b[data.index(b"\xff\xc4") + 5] += 3
+    return bytes(b)
+
+
+def zero_sampling(data):
+    """A frame header whose first component has sampling factors 0x0."""
+    b = bytearray(data)
+    b[data.index(b"\xff\xc0") + 11] = 0
+    return bytes(b)
+
+
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_bad_upload_leaves_later_requests_alone(client, gclient, protocol):
+    module, c = (httpclient, client) if protocol == "http" else (grpcclient, gclient)
+    goods = [jpeg(40 + k, 60 + 3 * k, 50) for k in range(4)]
+
+    def infer(data):
+        return c.infer("tiny_jpeg_small", [image_input(module, [data])]).as_numpy("output")
+
+    want = [infer(g) for g in goods]
+    bads = [bogus_huffman(goods[0]), zero_sampling(goods[1]), goods[2][: len(goods[2]) // 2]]
+    for bad in bads:
+        with pytest.raises(InferenceServerException) as e:
+            infer(bad)
+        assert "400" in str(e.value.status()) or "INVALID_ARGUMENT" in str(e.value.status()), e.value
+        assert "image[0]" in e.value.message(), e.value.message()
+        for _ in range(2):
+            for g, w in zip(goods, want):
+                np.testing.assert_array_equal(infer(g), w)
+    # Several images per request: the bad one fails its request; the next requests are whole.
+    with pytest.raises(InferenceServerException):
+        c.infer("tiny_jpeg_small", [image_input(module, [goods[3], bads[0], goods[1]])])
+    out = c.infer("tiny_jpeg_small", [image_input(module, goods)]).as_numpy("output")
+    np.testing.assert_array_equal(out, np.concatenate(want))
+
+
 def test_pixel_cap_is_400(client):
     with pytest.raises(InferenceServerException) as e:
         client.infer("tiny_jpeg_small", [image_input(httpclient, [jpeg(7, 100, 100)])])
