@@ -87,7 +87,7 @@ int Run(const Flags& f) {
     std::ifstream in(files[i], std::ios::binary);
     bytes[i].assign(std::istreambuf_iterator<char>(in), {});
   }
-  int failed = 0;
+  int failed = 0, warned = 0;
   std::vector<double> per_image_ms;
   PreprocessTimings total;
   for (size_t b0 = 0; b0 < files.size(); b0 += f.batch) {
@@ -115,16 +115,20 @@ int Run(const Flags& f) {
         total.wall_ms += t.wall_ms;
       }
     }
-    for (const auto& r : res) {
+    for (size_t i = 0; i < res.size(); ++i) {
+      const ImageResult& r = res[i];
       if (!r.status.ok()) {
         ++failed;
         if (!f.json) std::printf("FAIL %s\n", r.status.message().c_str());
+      } else if (!r.warning.empty()) {
+        ++warned;  // damaged but decoded to a full image: used, as PIL and torchvision do
+        if (!f.json) std::printf("WARN image '%s': %s\n", in[i].name.c_str(), r.warning.c_str());
       }
     }
   }
   const double runs = std::max(1, f.repeat);
   if (f.json) {
-    nlohmann::json j = {{"images", files.size()}, {"failed", failed}, {"threads", pre ? f.threads : 0},
+    nlohmann::json j = {{"images", files.size()}, {"failed", failed}, {"warnings", warned}, {"threads", pre ? f.threads : 0},
                         {"size", f.size}, {"resize", o.resize_shorter}, {"filter", f.filter},
                         {"dtype", f.dtype}, {"repeat", f.repeat},
                         {"median_batch_ms_per_image", Median(per_image_ms)},
@@ -133,8 +137,8 @@ int Run(const Flags& f) {
                         {"wall_ms", total.wall_ms / runs}};
     std::cout << j.dump() << "\n";
   } else {
-    std::printf("%zu images, %d failed; decode %.2f ms, resize+normalize %.2f ms (CPU time), wall %.2f ms%s\n",
-                files.size(), failed, total.decode_ms / runs, total.resize_ms / runs,
+    std::printf("%zu images, %d failed, %d decoded with warnings; decode %.2f ms, resize+normalize %.2f ms (CPU time), wall %.2f ms%s\n",
+                files.size(), failed, warned, total.decode_ms / runs, total.resize_ms / runs,
                 total.wall_ms / runs, f.repeat ? " (mean of repeats)" : "");
   }
   return failed ? 1 : 0;
