@@ -71,8 +71,9 @@ class Cell:
         self.contended = any(r.get("contended") is True for r in ok)
         if ok:
             thr = [r["throughput_per_s"] for r in ok]
-            self.thr = statistics.median(thr)
-            self.p50 = statistics.median(r["latency_ms"]["p50"] for r in ok)
+            # median_high: optic's one median (src/measure/stats.h), a repeat's own value.
+            self.thr = statistics.median_high(thr)
+            self.p50 = statistics.median_high(r["latency_ms"]["p50"] for r in ok)
             self.spread = spread(max(thr), min(thr)) if len(thr) > 1 else None
             self.stable = all(r.get("stable") for r in ok) if all("stable" in r for r in ok) else None
 

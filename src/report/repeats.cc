@@ -1,4 +1,5 @@
 #include "report/repeats.h"
+#include "measure/stats.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -9,11 +10,11 @@ namespace optic::report {
 
 namespace {
 
+// measure::Median: one of the repeats' own values (the upper middle of an even count), so the
+// shown median is a measured run, by the percentile definition every row uses.
 std::optional<double> Median(std::vector<double> v) {
   if (v.empty()) return std::nullopt;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  return measure::Median(std::move(v));
 }
 
 // The median of one optional field over the members that have it.

@@ -1,5 +1,6 @@
 // Results-file reader: JSON Lines, one row per line, schema v1 (docs/results-schema.md).
 #include "report/results.h"
+#include "measure/stats.h"
 
 #include <fstream>
 #include <map>
@@ -71,8 +72,10 @@ Status ParseLatency(const json& obj, Row* r) {
   // same thresholds the bench uses (docs/results-schema.md), unknown counts count as valid.
   json valid;
   OPTIC_RETURN_IF_ERROR(GetObject(obj, "latency_percentiles_valid", &valid));
-  const std::tuple<const char*, bool*, long long> rules[] = {
-      {"p90", &r->p90_valid, 64}, {"p99", &r->p99_valid, 662}, {"p999", &r->p999_valid, 6636}};
+  const std::tuple<const char*, bool*, int64_t> rules[] = {
+      {"p90", &r->p90_valid, measure::kMinSamplesP90},
+      {"p99", &r->p99_valid, measure::kMinSamplesP99},
+      {"p999", &r->p999_valid, measure::kMinSamplesP999}};
   for (const auto& [name, dst, min_samples] : rules) {
     if (valid.is_object() && valid.contains(name)) {
       if (!valid[name].is_boolean()) {

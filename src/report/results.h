@@ -36,7 +36,7 @@ struct Row {
   std::string error;
   std::optional<double> throughput_per_s;
   LatencyMs latency_ms;
-  // Percentiles computed from too few samples (64 / 662 / 6636 for p90 / p99 / p99.9).
+  // Percentiles computed from too few samples (measure::kMinSamplesP90 / P99 / P999).
   bool p90_valid = true, p99_valid = true, p999_valid = true;
   std::optional<long long> samples;
   std::optional<bool> stable;  // absent: the producer did not judge stability
