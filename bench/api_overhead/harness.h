@@ -1,15 +1,17 @@
 // Side-by-side timing of a framework's own minimal C++ loop against optic's Predictor loop on the
 // same model, batch and threads. Rounds alternate which side runs first, so drift (thermal,
 // another process) hits both; the result is the median per-call latency of each side and their
-// ratio. Printed as one JSON object per framework on stdout.
+// ratio (measure/stats.h's percentiles, as in every results row). Printed as one JSON object per
+// framework on stdout.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "measure/stats.h"
 
 namespace optic::bench {
 
@@ -19,14 +21,6 @@ struct OverheadResult {
   double native_median_ms = 0, optic_median_ms = 0;
   double native_p90_ms = 0, optic_p90_ms = 0;
 };
-
-inline double Percentile(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  const double pos = q * (v.size() - 1);
-  const size_t lo = static_cast<size_t>(pos);
-  const size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (pos - lo);
-}
 
 inline void TimeSideBySide(const std::function<void()>& native, const std::function<void()>& optic,
                            int rounds, int iters, OverheadResult* r) {
@@ -46,10 +40,10 @@ inline void TimeSideBySide(const std::function<void()>& native, const std::funct
   }
   r->rounds = rounds;
   r->iters_per_round = iters;
-  r->native_median_ms = Percentile(a, 0.5);
-  r->optic_median_ms = Percentile(b, 0.5);
-  r->native_p90_ms = Percentile(a, 0.9);
-  r->optic_p90_ms = Percentile(b, 0.9);
+  r->native_median_ms = measure::Median(a);
+  r->optic_median_ms = measure::Median(b);
+  r->native_p90_ms = measure::Percentile(a, 90);
+  r->optic_p90_ms = measure::Percentile(b, 90);
 }
 
 inline void PrintResult(const OverheadResult& r) {

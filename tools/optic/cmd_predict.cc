@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "measure/stats.h"
 #include "optic/parity.h"
 #include "optic/predictor.h"
 #include "optic/registry.h"
@@ -67,10 +68,9 @@ int Run(const Flags& f) {
   }
   double sum = 0;
   for (int64_t i = 0; i < y.numel(); ++i) sum += y.GetAsDouble(i);
-  std::sort(ms.begin(), ms.end());
   std::printf("%s %s: load %.3f s; input %s; output %s sum %.6g; predict median %.3f ms over %d\n",
               f.backend.c_str(), backend->version().c_str(), load_s,
-              x.DebugString().c_str(), y.DebugString().c_str(), sum, ms[ms.size() / 2], f.repeat);
+              x.DebugString().c_str(), y.DebugString().c_str(), sum, measure::Median(ms), f.repeat);
   return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "measure/stats.h"
 #include "optic/preprocess.h"
 
 namespace optic::cli {
@@ -60,12 +61,6 @@ Status MakeOptions(const Flags& f, PreprocessOptions* o) {
   else if (f.layout == "nhwc") o->layout = Layout::kNHWC;
   else return Status::InvalidArgument("--layout must be nchw or nhwc");
   return ValidatePreprocessOptions(*o);
-}
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
 int Run(const Flags& f) {
@@ -131,7 +126,7 @@ int Run(const Flags& f) {
     nlohmann::json j = {{"images", files.size()}, {"failed", failed}, {"warnings", warned}, {"threads", pre ? f.threads : 0},
                         {"size", f.size}, {"resize", o.resize_shorter}, {"filter", f.filter},
                         {"dtype", f.dtype}, {"repeat", f.repeat},
-                        {"median_batch_ms_per_image", Median(per_image_ms)},
+                        {"median_batch_ms_per_image", measure::Median(per_image_ms)},
                         {"decode_ms_per_image", total.decode_ms / runs / std::max<size_t>(1, files.size())},
                         {"resize_ms_per_image", total.resize_ms / runs / std::max<size_t>(1, files.size())},
                         {"wall_ms", total.wall_ms / runs}};
