@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "grpc_service.grpc.pb.h"
+#include "measure/stats.h"
 
 namespace {
 
@@ -152,6 +154,7 @@ struct Stage {
   std::string first_error;
   double measured_s = 0;
   std::vector<double> latencies_ms;
+  optic::measure::Summary latency;  // of latencies_ms, with optic's one percentile definition
 };
 
 Stage RunClosedLoop(const Flags& f, const inference::ModelInferRequest& req, int concurrency) {
@@ -195,14 +198,8 @@ Stage RunClosedLoop(const Flags& f, const inference::ModelInferRequest& req, int
   for (auto& t : clients) t.join();
   st.completed = static_cast<int64_t>(st.latencies_ms.size());
   st.measured_s = f.duration_s;
-  std::sort(st.latencies_ms.begin(), st.latencies_ms.end());
+  st.latency = optic::measure::Summarize(st.latencies_ms);
   return st;
-}
-
-double Percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const size_t i = static_cast<size_t>(std::min<double>(sorted.size() - 1, p / 100.0 * sorted.size()));
-  return sorted[i];
 }
 
 std::string JsonEscape(const std::string& s) {
@@ -215,10 +212,16 @@ std::string JsonEscape(const std::string& s) {
   return o;
 }
 
+// A JSON number, or null for a stage that measured nothing (NaN).
+std::string Number(double v) {
+  if (std::isnan(v)) return "null";
+  std::ostringstream o;
+  o << v;
+  return o.str();
+}
+
 std::string Row(const Flags& f, const Stage& st) {
-  double mean = 0;
-  for (double v : st.latencies_ms) mean += v;
-  if (!st.latencies_ms.empty()) mean /= st.latencies_ms.size();
+  const optic::measure::Summary& l = st.latency;
   const double rps = st.completed / st.measured_s;
   char utc[32];
   const std::time_t now = std::time(nullptr);
@@ -230,11 +233,12 @@ std::string Row(const Flags& f, const Stage& st) {
     << ",\"duration_s\":" << f.duration_s << ",\"warmup_s\":" << f.warmup_s
     << ",\"completed\":" << st.completed << ",\"errors\":" << st.errors
     << ",\"first_error\":\"" << JsonEscape(st.first_error) << "\",\"throughput_rps\":" << rps
-    << ",\"throughput_ips\":" << rps * f.batch << ",\"latency_ms\":{\"p50\":"
-    << Percentile(st.latencies_ms, 50) << ",\"p90\":" << Percentile(st.latencies_ms, 90)
-    << ",\"p95\":" << Percentile(st.latencies_ms, 95) << ",\"p99\":" << Percentile(st.latencies_ms, 99)
-    << ",\"p999\":" << Percentile(st.latencies_ms, 99.9) << ",\"mean\":" << mean
-    << "},\"command\":\"" << JsonEscape(f.command) << "\"}";
+    << ",\"throughput_ips\":" << rps * f.batch << ",\"latency_ms\":{\"p50\":" << Number(l.p50)
+    << ",\"p90\":" << Number(l.p90) << ",\"p95\":" << Number(l.p95) << ",\"p99\":" << Number(l.p99)
+    << ",\"p999\":" << Number(l.p999) << ",\"mean\":" << Number(l.mean)
+    << "},\"latency_percentiles_valid\":{\"p90\":" << (l.p90_valid ? "true" : "false")
+    << ",\"p99\":" << (l.p99_valid ? "true" : "false")
+    << ",\"p999\":" << (l.p999_valid ? "true" : "false") << "},\"command\":\"" << JsonEscape(f.command) << "\"}";
   return o.str();
 }
 
@@ -301,13 +305,10 @@ int main(int argc, char** argv) {
   int failures = 0;
   for (int c : f.concurrency) {
     const Stage st = RunClosedLoop(f, req, c);
-    double mean = 0;
-    for (double v : st.latencies_ms) mean += v;
-    if (!st.latencies_ms.empty()) mean /= st.latencies_ms.size();
+    const optic::measure::Summary& l = st.latency;
     std::printf("conc %-5d %9.1f %8.3f %8.3f %8.3f %8.3f %8.3f %8lld\n", c,
-                st.completed / st.measured_s, Percentile(st.latencies_ms, 50),
-                Percentile(st.latencies_ms, 90), Percentile(st.latencies_ms, 99),
-                Percentile(st.latencies_ms, 99.9), mean, static_cast<long long>(st.errors));
+                st.completed / st.measured_s, l.p50, l.p90, l.p99, l.p999, l.mean,
+                static_cast<long long>(st.errors));
     if (st.errors > 0) std::printf("  first error: %s\n", st.first_error.c_str());
     std::fflush(stdout);
     if (st.completed == 0) ++failures;
