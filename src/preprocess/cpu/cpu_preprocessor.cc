@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cstring>
+#include <new>
+#include <string>
 #include <thread>
 
 #include "jpeg_decoder.h"
@@ -40,7 +42,13 @@ class CpuPreprocessor final : public Preprocessor {
     pool_.ParallelFor(static_cast<int>(images.size()), [&](int i, int wi) {
       uint8_t* row = base + row_bytes * i;
       ImageResult& r = (*results)[i];
-      r.status = ProcessOne(images[i], workers_[wi].get(), row, &r);
+      try {
+        r.status = ProcessOne(images[i], workers_[wi].get(), row, &r);
+      } catch (const std::bad_alloc&) {  // a decode buffer for a header under a raised pixel cap
+        r.status = Status::OutOfMemory("image '" + images[i].name + "': out of memory for its " +
+                                       std::to_string(r.width) + "x" + std::to_string(r.height) +
+                                       " decode (lower --max-pixels / max_pixels to reject such images)");
+      }
       if (!r.status.ok()) std::memset(row, 0, row_bytes);
     });
     timings_ = {};

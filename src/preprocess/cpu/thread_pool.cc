@@ -1,5 +1,7 @@
 #include "thread_pool.h"
 
+#include <utility>
+
 namespace optic::preprocess {
 
 ThreadPool::ThreadPool(int threads) {
@@ -16,7 +18,14 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::Drain(int worker) {
-  for (int i = next_.fetch_add(1); i < n_; i = next_.fetch_add(1)) (*fn_)(i, worker);
+  for (int i = next_.fetch_add(1); i < n_; i = next_.fetch_add(1)) {
+    try {
+      (*fn_)(i, worker);
+    } catch (...) {
+      std::lock_guard<std::mutex> l(mu_);
+      if (!error_) error_ = std::current_exception();
+    }
+  }
 }
 
 void ThreadPool::WorkerLoop(int worker) {
@@ -38,7 +47,15 @@ void ThreadPool::WorkerLoop(int worker) {
 
 void ThreadPool::ParallelFor(int n, const std::function<void(int, int)>& fn) {
   if (workers_.empty() || n <= 1) {
-    for (int i = 0; i < n; ++i) fn(i, 0);
+    std::exception_ptr error;
+    for (int i = 0; i < n; ++i) {
+      try {
+        fn(i, 0);
+      } catch (...) {
+        if (!error) error = std::current_exception();
+      }
+    }
+    if (error) std::rethrow_exception(error);
     return;
   }
   {
@@ -54,6 +71,7 @@ void ThreadPool::ParallelFor(int n, const std::function<void(int, int)>& fn) {
   std::unique_lock<std::mutex> l(mu_);
   done_cv_.wait(l, [&] { return busy_ == 0; });
   fn_ = nullptr;
+  if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
 }
 
 }  // namespace optic::preprocess

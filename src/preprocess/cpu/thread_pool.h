@@ -2,11 +2,15 @@
 // since image sizes vary). The calling thread takes part as worker 0.
 // Threading: ParallelFor is called by one thread at a time; fn runs concurrently on distinct
 // indices and gets the worker id (0 .. size()-1) for per-worker scratch.
+// Failure: an exception thrown by fn ends only that index: every other index still runs, and
+// the first exception is rethrown on the caller once all have finished, with the pool ready for
+// the next ParallelFor (an exception must neither kill a worker thread nor outlive the call).
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -36,6 +40,7 @@ class ThreadPool {
   bool stop_ = false;
   int n_ = 0;
   const std::function<void(int, int)>* fn_ = nullptr;
+  std::exception_ptr error_;  // the first exception fn threw in this ParallelFor (under mu_)
   std::atomic<int> next_{0};
 };
 
