@@ -8,17 +8,6 @@
 
 namespace optic {
 
-double ParityTolerance(Precision precision) {
-  switch (precision) {
-    case Precision::kFP32: return 1e-4;
-    case Precision::kTF32: return 1e-3;
-    case Precision::kFP16:
-    case Precision::kBF16: return 1e-2;
-    case Precision::kINT8: return 5e-2;
-  }
-  return 0;
-}
-
 Status MakeInput(const TensorInfo& info, int64_t batch, uint64_t seed, Tensor* out) {
   Shape shape = info.shape;
   if (shape.empty()) return Status::InvalidArgument("input '" + info.name + "' has no batch axis");
@@ -78,8 +67,9 @@ Status RunParity(const Zoo& zoo, const std::string& model_name, const ParityOpti
       if (CreateBackend(name, &b).ok() && !b->capabilities().synthetic) backends.push_back(name);
     }
   }
+  if (opt.samples < 1) return Status::InvalidArgument("parity needs at least 1 sample");
   Tensor input;
-  OPTIC_RETURN_IF_ERROR(MakeInput(m->input, opt.batch_size, opt.seed, &input));
+  OPTIC_RETURN_IF_ERROR(MakeCheckInput(m->input, opt.samples, opt.seed, &input));
 
   // Rows in order; the reference is the first (backend, fp32) that runs.
   std::vector<Tensor> outputs;
@@ -99,7 +89,8 @@ Status RunParity(const Zoo& zoo, const std::string& model_name, const ParityOpti
       ParityRow row;
       row.backend = name;
       row.precision = p;
-      row.tolerance = ParityTolerance(p);
+      row.limits = ParityLimitsFor(p);
+      row.tolerance = row.limits.max_rel_l2;
       Tensor out;
       RunOne(zoo, *m, opt, input, &row, &out);
       rows->push_back(row);
@@ -121,12 +112,13 @@ Status RunParity(const Zoo& zoo, const std::string& model_name, const ParityOpti
   for (size_t i = 0; i < rows->size(); ++i) {
     ParityRow& r = (*rows)[i];
     if (!r.ran) continue;
-    Status s = CompareTensors(outputs[i], outputs[ref], &r.diff);
+    Status s = MeasureAgreement(outputs[i], outputs[ref], &r.diff, &r.agreement);
     if (!s.ok()) {
       r.error = s.ToString();
       continue;
     }
-    r.pass = r.diff.nan_count == 0 && r.diff.rel_l2 <= r.tolerance;
+    r.failure = ParityFailure(r.precision, r.diff, r.agreement);
+    r.pass = r.failure.empty();
   }
   return Status::OK();
 }
