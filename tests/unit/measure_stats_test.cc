@@ -57,7 +57,9 @@ TEST(MeasureStats, TiesAndOddCounts) {
 }
 
 TEST(MeasureStats, OneSampleIsEveryPercentile) {
-  for (double p : {0.0, 50.0, 90.0, 99.0, 99.9, 100.0}) EXPECT_EQ(PercentileOfSorted({4.5}, p), 4.5);
+  for (double p : {0.0, 50.0, 90.0, 99.0, 99.9, 100.0}) {
+    EXPECT_EQ(PercentileOfSorted({4.5}, p), 4.5);
+  }
   const Summary s = Summarize({4.5});
   EXPECT_EQ(s.count, 1);
   EXPECT_EQ(s.p50, 4.5);
@@ -75,7 +77,9 @@ TEST(MeasureStats, EmptyInputAndBadPercentAreNaN) {
   EXPECT_TRUE(std::isnan(PercentileOfSorted({1, 2}, std::nan(""))));
   const Summary s = Summarize({});
   EXPECT_EQ(s.count, 0);
-  for (double x : {s.mean, s.min, s.max, s.p50, s.p90, s.p95, s.p99, s.p999}) EXPECT_TRUE(std::isnan(x));
+  for (double x : {s.mean, s.min, s.max, s.p50, s.p90, s.p95, s.p99, s.p999}) {
+    EXPECT_TRUE(std::isnan(x));
+  }
   EXPECT_FALSE(s.p90_valid || s.p99_valid || s.p999_valid);
 }
 
