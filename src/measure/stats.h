@@ -30,8 +30,9 @@ namespace optic::measure {
 // lower. numpy's default (linear interpolation between ranks) reports values no request had and
 // is not used.
 //
-// p is in percent. The rank is computed exactly for p given to 1e-4 percent (99.9, 99.99):
-// floating-point p * n would put floor() one rank low for some n (33.3% of 3000).
+// p is in percent. The rank is computed exactly for p given to 1e-4 percent (99.9, 99.99; a
+// finer p is rounded to that step): floating-point p * n / 100 would put floor() one rank low
+// for some n (33.3% of 3000).
 // Returns NaN when `sorted` is empty or p is outside [0, 100] (or NaN). `sorted` must be
 // ascending; the result is unspecified otherwise.
 double PercentileOfSorted(const std::vector<double>& sorted, double p);
