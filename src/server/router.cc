@@ -1,5 +1,8 @@
 #include "router.h"
 
+#include <map>
+#include <tuple>
+
 #include <nlohmann/json.hpp>
 
 #include "ensemble.h"
@@ -41,22 +44,17 @@ json TensorMetadata(const std::vector<IOSpec>& specs, int max_batch) {
   return out;
 }
 
-// Splits /v2/models/<m>[/versions/<v>][/<action>]; false when the shape is not that.
-bool ModelPath(const std::vector<std::string>& p, std::string* model, std::string* version,
-               std::string* action) {
-  if (p.size() < 3 || p[0] != "v2" || p[1] != "models") return false;
-  *model = p[2];
-  size_t i = 3;
-  if (p.size() >= 5 && p[3] == "versions") {
-    *version = p[4];
-    i = 5;
+// True when `parts` has the pattern's shape; captures its {m} and {v} segments.
+template <typename Params>
+bool MatchPattern(const std::vector<std::string>& pattern, const std::vector<std::string>& parts,
+                  Params* params) {
+  if (pattern.size() != parts.size()) return false;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (pattern[i] == "{m}") params->model = parts[i];
+    else if (pattern[i] == "{v}") params->version = parts[i];
+    else if (pattern[i] != parts[i]) return false;
   }
-  if (p.size() == i) return true;
-  if (p.size() == i + 1) {
-    *action = p[i];
-    return true;
-  }
-  return false;
+  return true;
 }
 
 }  // namespace
@@ -76,6 +74,38 @@ bool Router::ready() const {
   return true;
 }
 
+const std::vector<Router::Route>& Router::Routes() {
+  // Literal paths come before patterns that could also capture them (/v2/models/stats).
+  static const std::vector<Route> routes = [] {
+    std::vector<Route> r = {
+        {"GET", {"v2", "health", "live"}, &Router::Live},
+        {"GET", {"v2", "health", "ready"}, &Router::Ready},
+        {"GET", {"v2"}, &Router::ServerMetadata},
+        {"GET", {"metrics"}, &Router::Metrics},
+        {"GET", {"v2", "models", "stats"}, &Router::AllStats},
+        {"POST", {"v2", "repository", "index"}, &Router::RepositoryIndex},
+        {"POST", {"v2", "repository", "models", "{m}", "load"}, &Router::RepositoryLoad},
+        {"POST", {"v2", "repository", "models", "{m}", "unload"}, &Router::RepositoryUnload},
+    };
+    // Model endpoints, each with and without the optional /versions/{v} segment.
+    const std::vector<std::tuple<const char*, const char*, Handler>> model_routes = {
+        {"GET", "", &Router::ModelMetadata},     {"GET", "ready", &Router::ModelReady},
+        {"GET", "config", &Router::ModelConfigReply}, {"GET", "stats", &Router::ModelStats},
+        {"POST", "infer", &Router::Infer},
+    };
+    for (const auto& [method, action, handler] : model_routes) {
+      for (bool versioned : {false, true}) {
+        std::vector<std::string> pattern = {"v2", "models", "{m}"};
+        if (versioned) pattern.insert(pattern.end(), {"versions", "{v}"});
+        if (*action) pattern.push_back(action);
+        r.push_back({method, pattern, handler});
+      }
+    }
+    return r;
+  }();
+  return routes;
+}
+
 void Router::Handle(const HttpRequestView& request, std::function<void(HttpReply)> reply) {
   const auto parts = SplitPath(request.target);
   const bool health = parts.size() == 3 && parts[0] == "v2" && parts[1] == "health";
@@ -84,128 +114,138 @@ void Router::Handle(const HttpRequestView& request, std::function<void(HttpReply
     reply(JsonReply(401, {{"error", "missing or wrong bearer token (Authorization: Bearer ...)"}}));
     return;
   }
-  std::string model, version, action;
-  if (ModelPath(parts, &model, &version, &action) && action == "infer") {
-    if (request.method != "POST") {
-      reply(JsonReply(405, {{"error", "infer needs POST"}}));
+  // The first route whose method and path match runs; a path that only other methods match is
+  // 405, decided here without running anything.
+  std::string allowed;
+  for (const auto& route : Routes()) {
+    PathParams params;
+    if (!MatchPattern(route.pattern, parts, &params)) continue;
+    if (request.method == route.method) {
+      (this->*route.handler)(params, request, std::move(reply));
       return;
     }
-    Infer(model, version, request, std::move(reply));
+    if (allowed.find(route.method) == std::string::npos) {
+      allowed += (allowed.empty() ? "" : ", ") + std::string(route.method);
+    }
+  }
+  if (!allowed.empty()) {
+    reply(JsonReply(405, {{"error", "method " + request.method + " not allowed on " +
+                                        request.target + " (use " + allowed + ")"}}));
     return;
   }
-  bool matched = false;
-  HttpReply r;
-  if (request.method == "GET") {
-    r = HandleGet(parts, &matched);
-  } else if (request.method == "POST") {
-    r = HandlePost(parts, request, &matched);
-  }
-  if (!matched) {
-    // Known path, wrong method -> 405; unknown path -> 404.
-    bool get_ok = false, post_ok = false;
-    if (request.method != "GET") HandleGet(parts, &get_ok);
-    if (request.method != "POST") HandlePost(parts, request, &post_ok);
-    r = (get_ok || post_ok) ? JsonReply(405, {{"error", "method " + request.method + " not allowed on " + request.target}})
-                            : JsonReply(404, {{"error", "unknown endpoint " + request.target}});
-  }
-  reply(std::move(r));
+  reply(JsonReply(404, {{"error", "unknown endpoint " + request.target}}));
 }
 
-HttpReply Router::HandleGet(const std::vector<std::string>& p, bool* matched) {
-  *matched = true;
-  if (p == std::vector<std::string>{"v2", "health", "live"}) return JsonReply(200, json::object());
-  if (p == std::vector<std::string>{"v2", "health", "ready"}) {
-    return ready() ? JsonReply(200, json::object())
-                   : JsonReply(503, {{"error", shutting_down_ ? "server is shutting down"
-                                                              : "not every model is ready"}});
+void Router::Live(const PathParams&, const HttpRequestView&, ReplyFn reply) {
+  reply(JsonReply(200, json::object()));
+}
+
+void Router::Ready(const PathParams&, const HttpRequestView&, ReplyFn reply) {
+  reply(ready() ? JsonReply(200, json::object())
+                : JsonReply(503, {{"error", shutting_down_ ? "server is shutting down"
+                                                           : "not every model is ready"}}));
+}
+
+void Router::ServerMetadata(const PathParams&, const HttpRequestView&, ReplyFn reply) {
+  reply(JsonReply(200, {{"name", "optic"},
+                        {"version", "0.1.0"},
+                        {"extensions",
+                         {"binary_tensor_data", "model_repository", "model_configuration",
+                          "statistics"}}}));
+}
+
+void Router::Metrics(const PathParams&, const HttpRequestView&, ReplyFn reply) {
+  std::map<std::string, std::string> families;
+  for (const auto& m : repository_->Loaded()) {
+    m->stats->AppendPrometheus(m->name, std::to_string(m->version), &families);
   }
-  if (p == std::vector<std::string>{"v2"}) {
-    return JsonReply(200, {{"name", "optic"},
-                           {"version", "0.1.0"},
-                           {"extensions",
-                            {"binary_tensor_data", "model_repository", "model_configuration",
-                             "statistics"}}});
+  reply({200, "text/plain; version=0.0.4; charset=utf-8", PrometheusDocument(families), 0});
+}
+
+void Router::AllStats(const PathParams&, const HttpRequestView&, ReplyFn reply) {
+  json all = json::array();
+  for (const auto& m : repository_->Loaded()) {
+    all.push_back(m->stats->ToJson(m->name, std::to_string(m->version)));
   }
-  if (p == std::vector<std::string>{"metrics"}) {
-    std::map<std::string, std::string> families;
-    for (const auto& m : repository_->Loaded()) {
-      m->stats->AppendPrometheus(m->name, std::to_string(m->version), &families);
-    }
-    return {200, "text/plain; version=0.0.4; charset=utf-8", PrometheusDocument(families), 0};
-  }
-  if (p == std::vector<std::string>{"v2", "models", "stats"}) {
-    json all = json::array();
-    for (const auto& m : repository_->Loaded()) {
-      all.push_back(m->stats->ToJson(m->name, std::to_string(m->version)));
-    }
-    return JsonReply(200, {{"model_stats", all}});
-  }
-  std::string model, version, action;
-  if (!ModelPath(p, &model, &version, &action) ||
-      !(action.empty() || action == "ready" || action == "config" || action == "stats")) {
-    *matched = false;
-    return {};
-  }
+  reply(JsonReply(200, {{"model_stats", all}}));
+}
+
+void Router::ModelMetadata(const PathParams& p, const HttpRequestView&, ReplyFn reply) {
   std::shared_ptr<ServedModel> m;
-  Status s = repository_->Find(model, version, &m);
-  if (action == "ready") {
-    return s.ok() && !shutting_down_ ? JsonReply(200, json::object())
-                                     : JsonReply(400, {{"error", s.ok() ? "server is shutting down" : s.message()}});
-  }
-  if (!s.ok()) return ErrorReply(s);
-  if (action == "config") return {200, "application/json", ModelConfigToJson(m->config), 0};
-  if (action == "stats") {
-    return JsonReply(200, {{"model_stats", {m->stats->ToJson(m->name, std::to_string(m->version))}}});
-  }
+  Status s = repository_->Find(p.model, p.version, &m);
+  if (!s.ok()) return reply(ErrorReply(s));
   json versions = json::array();
   for (const auto& e : repository_->Index()) {
-    if (e.name == model && !e.version.empty()) versions.push_back(e.version);
+    if (e.name == p.model && !e.version.empty()) versions.push_back(e.version);
   }
-  return JsonReply(200, {{"name", m->name},
-                         {"versions", versions},
-                         {"platform", m->config.platform().empty() ? m->backend : m->config.platform()},
-                         {"inputs", TensorMetadata(m->inputs, m->max_batch_size)},
-                         {"outputs", TensorMetadata(m->outputs, m->max_batch_size)}});
+  reply(JsonReply(200, {{"name", m->name},
+                        {"versions", versions},
+                        {"platform", m->config.platform().empty() ? m->backend : m->config.platform()},
+                        {"inputs", TensorMetadata(m->inputs, m->max_batch_size)},
+                        {"outputs", TensorMetadata(m->outputs, m->max_batch_size)}}));
 }
 
-HttpReply Router::HandlePost(const std::vector<std::string>& p, const HttpRequestView& request,
-                       bool* matched) {
-  *matched = true;
-  if (p == std::vector<std::string>{"v2", "repository", "index"}) {
-    bool ready_only = false;
-    if (request.body && !request.body->empty()) {
-      json j = json::parse(*request.body, nullptr, false);
-      if (j.is_discarded() || !j.is_object()) return JsonReply(400, {{"error", "request body is not a JSON object"}});
-      if (j.contains("ready") && j["ready"].is_boolean()) ready_only = j["ready"].get<bool>();
-    }
-    json out = json::array();
-    for (const auto& e : repository_->Index()) {
-      if (ready_only && e.state != "READY") continue;
-      json entry = {{"name", e.name}, {"state", e.state}, {"reason", e.reason}};
-      if (!e.version.empty()) entry["version"] = e.version;
-      out.push_back(entry);
-    }
-    return JsonReply(200, out);
-  }
-  if (p.size() == 5 && p[0] == "v2" && p[1] == "repository" && p[2] == "models" &&
-      (p[4] == "load" || p[4] == "unload")) {
-    if (shutting_down_) return ErrorReply(Status::Unavailable("server is shutting down"));
-    Status s = p[4] == "load" ? repository_->Load(p[3]) : repository_->Unload(p[3]);
-    return s.ok() ? JsonReply(200, json::object()) : ErrorReply(s);
-  }
-  *matched = false;
-  return {};
+void Router::ModelReady(const PathParams& p, const HttpRequestView&, ReplyFn reply) {
+  std::shared_ptr<ServedModel> m;
+  Status s = repository_->Find(p.model, p.version, &m);
+  reply(s.ok() && !shutting_down_
+            ? JsonReply(200, json::object())
+            : JsonReply(400, {{"error", s.ok() ? "server is shutting down" : s.message()}}));
 }
 
-void Router::Infer(const std::string& model, const std::string& version,
-                   const HttpRequestView& request, std::function<void(HttpReply)> reply) {
+void Router::ModelConfigReply(const PathParams& p, const HttpRequestView&, ReplyFn reply) {
+  std::shared_ptr<ServedModel> m;
+  Status s = repository_->Find(p.model, p.version, &m);
+  if (!s.ok()) return reply(ErrorReply(s));
+  reply({200, "application/json", ModelConfigToJson(m->config), 0});
+}
+
+void Router::ModelStats(const PathParams& p, const HttpRequestView&, ReplyFn reply) {
+  std::shared_ptr<ServedModel> m;
+  Status s = repository_->Find(p.model, p.version, &m);
+  if (!s.ok()) return reply(ErrorReply(s));
+  reply(JsonReply(200, {{"model_stats", {m->stats->ToJson(m->name, std::to_string(m->version))}}}));
+}
+
+void Router::RepositoryIndex(const PathParams&, const HttpRequestView& request, ReplyFn reply) {
+  bool ready_only = false;
+  if (request.body && !request.body->empty()) {
+    json j = json::parse(*request.body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      return reply(JsonReply(400, {{"error", "request body is not a JSON object"}}));
+    }
+    if (j.contains("ready") && j["ready"].is_boolean()) ready_only = j["ready"].get<bool>();
+  }
+  json out = json::array();
+  for (const auto& e : repository_->Index()) {
+    if (ready_only && e.state != "READY") continue;
+    json entry = {{"name", e.name}, {"state", e.state}, {"reason", e.reason}};
+    if (!e.version.empty()) entry["version"] = e.version;
+    out.push_back(entry);
+  }
+  reply(JsonReply(200, out));
+}
+
+void Router::RepositoryLoad(const PathParams& p, const HttpRequestView&, ReplyFn reply) {
+  if (shutting_down_) return reply(ErrorReply(Status::Unavailable("server is shutting down")));
+  Status s = repository_->Load(p.model);
+  reply(s.ok() ? JsonReply(200, json::object()) : ErrorReply(s));
+}
+
+void Router::RepositoryUnload(const PathParams& p, const HttpRequestView&, ReplyFn reply) {
+  if (shutting_down_) return reply(ErrorReply(Status::Unavailable("server is shutting down")));
+  Status s = repository_->Unload(p.model);
+  reply(s.ok() ? JsonReply(200, json::object()) : ErrorReply(s));
+}
+
+void Router::Infer(const PathParams& p, const HttpRequestView& request, ReplyFn reply) {
   const auto arrival = Clock::now();
   if (shutting_down_) {
     reply(ErrorReply(Status::Unavailable("server is shutting down")));
     return;
   }
   std::shared_ptr<ServedModel> m;
-  Status s = repository_->Find(model, version, &m);
+  Status s = repository_->Find(p.model, p.version, &m);
   if (!s.ok()) {
     reply(ErrorReply(s));
     return;

@@ -7,6 +7,8 @@
 // once, on the calling thread (everything but infer) or through `post` (infer, after the batch).
 // Failure: every error is a reply {"error": "..."} with Triton's status mapping (400, 401, 404,
 // 405, 501, 503); nothing a client sends aborts the process.
+// Matching: one table of (method, path pattern) -> handler. A path no pattern matches is 404; a
+// path that matches only under other methods is 405 naming them, and runs no handler.
 #pragma once
 
 #include <atomic>
@@ -14,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "codec.h"
 #include "model_repository.h"
@@ -53,11 +56,32 @@ class Router {
   int64_t InFlight() const { return inflight_.load(); }
 
  private:
-  void Infer(const std::string& model, const std::string& version, const HttpRequestView& request,
-             std::function<void(HttpReply)> reply);
-  HttpReply HandleGet(const std::vector<std::string>& parts, bool* matched);
-  HttpReply HandlePost(const std::vector<std::string>& parts, const HttpRequestView& request,
-                 bool* matched);
+  // Path segments captured by a pattern's "{m}" (model) and "{v}" (version) segments.
+  struct PathParams {
+    std::string model, version;
+  };
+  using ReplyFn = std::function<void(HttpReply)>;
+  using Handler = void (Router::*)(const PathParams&, const HttpRequestView&, ReplyFn);
+  struct Route {
+    const char* method;
+    std::vector<std::string> pattern;  // literal segments, "{m}" or "{v}"
+    Handler handler;
+  };
+  static const std::vector<Route>& Routes();
+
+  void Live(const PathParams&, const HttpRequestView&, ReplyFn reply);
+  void Ready(const PathParams&, const HttpRequestView&, ReplyFn reply);
+  void ServerMetadata(const PathParams&, const HttpRequestView&, ReplyFn reply);
+  void Metrics(const PathParams&, const HttpRequestView&, ReplyFn reply);
+  void AllStats(const PathParams&, const HttpRequestView&, ReplyFn reply);
+  void ModelMetadata(const PathParams& p, const HttpRequestView&, ReplyFn reply);
+  void ModelReady(const PathParams& p, const HttpRequestView&, ReplyFn reply);
+  void ModelConfigReply(const PathParams& p, const HttpRequestView&, ReplyFn reply);
+  void ModelStats(const PathParams& p, const HttpRequestView&, ReplyFn reply);
+  void RepositoryIndex(const PathParams&, const HttpRequestView& request, ReplyFn reply);
+  void RepositoryLoad(const PathParams& p, const HttpRequestView&, ReplyFn reply);
+  void RepositoryUnload(const PathParams& p, const HttpRequestView&, ReplyFn reply);
+  void Infer(const PathParams& p, const HttpRequestView& request, ReplyFn reply);
 
   ModelRepository* repository_;
   RouterOptions options_;
