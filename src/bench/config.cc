@@ -1,7 +1,11 @@
 #include "bench/config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
+
+#include "optic/parse_number.h"
+#include "optic/registry.h"
 
 namespace optic::bench {
 
@@ -199,39 +203,71 @@ Status CellFromJson(const json& j, CellSpec* out) {
   return Status::OK();
 }
 
+std::string BatchListText(const std::vector<int>& batches) {
+  std::string out;
+  for (int b : batches) out += (out.empty() ? "" : ",") + std::to_string(b);
+  return out;
+}
+
 Status ParseBatchList(const std::string& text, std::vector<int>* out) {
-  out->clear();
-  auto parse_int = [&](const std::string& s, int* v) {
-    char* end = nullptr;
-    const long x = std::strtol(s.c_str(), &end, 10);
-    if (s.empty() || *end != '\0' || x < 1 || x > 65536) {
-      return Status::InvalidArgument("--batch: '" + s + "' is not a batch size (1..65536) in '" +
-                                     text + "' (use 1,2,4 or a range 1-64 of powers of two)");
-    }
-    *v = static_cast<int>(x);
-    return Status::OK();
-  };
+  constexpr int kMaxBatch = 65536;
+  auto is_pow2 = [](int v) { return (v & (v - 1)) == 0; };
+  std::vector<int> batches;
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
+    item.erase(std::remove(item.begin(), item.end(), ' '), item.end());
     if (item.empty()) continue;
-    const size_t dash = item.find('-');
+    const size_t dash = item.find('-', 1);
     if (dash == std::string::npos) {
-      int v;
-      OPTIC_RETURN_IF_ERROR(parse_int(item, &v));
-      out->push_back(v);
+      OPTIC_RETURN_IF_ERROR(ParseInteger(item, "--batch", 1, kMaxBatch, &batches.emplace_back()));
       continue;
     }
     int lo, hi;
-    OPTIC_RETURN_IF_ERROR(parse_int(item.substr(0, dash), &lo));
-    OPTIC_RETURN_IF_ERROR(parse_int(item.substr(dash + 1), &hi));
-    if (lo > hi) return Status::InvalidArgument("--batch: range '" + item + "' is reversed");
-    int p = 1;
-    while (p < lo) p *= 2;
-    for (; p <= hi; p *= 2) out->push_back(p);
-    if (out->empty()) return Status::InvalidArgument("--batch: range '" + item + "' holds no power of two");
+    OPTIC_RETURN_IF_ERROR(ParseInteger(item.substr(0, dash), "--batch", 1, kMaxBatch, &lo)
+                              .Prefixed("range '" + item + "'"));
+    OPTIC_RETURN_IF_ERROR(ParseInteger(item.substr(dash + 1), "--batch", 1, kMaxBatch, &hi)
+                              .Prefixed("range '" + item + "'"));
+    if (lo > hi) {
+      return Status::InvalidArgument("--batch: range '" + item + "' is reversed (write " +
+                                     std::to_string(hi) + "-" + std::to_string(lo) + ")");
+    }
+    if (!is_pow2(lo) || !is_pow2(hi)) {
+      std::string every;
+      for (int v = lo; v <= hi && v < lo + 8; ++v) every += (every.empty() ? "" : ",") + std::to_string(v);
+      if (hi >= lo + 8) every += ",...";
+      return Status::InvalidArgument(
+          "--batch: range '" + item + "' has a bound that is not a power of two; a range steps in "
+          "powers of two (1-64 means 1,2,4,8,16,32,64), so both bounds must be powers of two. "
+          "For every size from " + std::to_string(lo) + " to " + std::to_string(hi) +
+          " list them: " + every);
+    }
+    for (int p = lo; p <= hi; p *= 2) batches.push_back(p);
   }
-  if (out->empty()) return Status::InvalidArgument("--batch: no batch sizes in '" + text + "'");
+  if (batches.empty()) {
+    return Status::InvalidArgument("--batch: no batch sizes in '" + text + "' (e.g. 1,8 or 1-64)");
+  }
+  std::vector<int> sorted = batches;
+  std::sort(sorted.begin(), sorted.end());
+  const auto dup = std::adjacent_find(sorted.begin(), sorted.end());
+  if (dup != sorted.end()) {
+    return Status::InvalidArgument("--batch: size " + std::to_string(*dup) + " appears more than once in '" +
+                                   text + "' (each size runs once; drop the repeat)");
+  }
+  *out = std::move(batches);
+  return Status::OK();
+}
+
+Status ValidateBackendOptions(const BackendOptionMap& options) {
+  for (const auto& [name, opts] : options) {
+    std::unique_ptr<Backend> backend;
+    OPTIC_RETURN_IF_ERROR(CreateBackend(name, &backend).Prefixed("--backend-option"));
+    for (const auto& [key, value] : opts) {
+      LoadOptions scratch;
+      OPTIC_RETURN_IF_ERROR(ParseLoadOption(*backend, key + "=" + value, &scratch)
+                                .Prefixed("--backend-option " + name + ":" + key + "=" + value));
+    }
+  }
   return Status::OK();
 }
 

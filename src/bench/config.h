@@ -82,11 +82,16 @@ Status CellFromJson(const nlohmann::json& j, CellSpec* out);
 // the harness.
 inline constexpr int kMaxRepeat = 100;
 
+// Batch sizes when no flag or config key sets them; --help and docs/bench.md quote this list.
+inline const std::vector<int> kDefaultBatches = {1, 8};
+// "1,8": a batch list as --batch takes it.
+std::string BatchListText(const std::vector<int>& batches);
+
 // The whole sweep.
 struct BenchConfig {
   std::vector<std::string> models;        // empty: built-in default
   std::vector<std::string> backends;      // empty: every real backend compiled in
-  std::vector<int> batches;               // empty: 1,4,16
+  std::vector<int> batches;               // empty: kDefaultBatches
   std::vector<Precision> precisions;      // empty: fp32, plus bf16 where a backend supports it
   std::vector<Device> devices;            // empty: cpu
   std::vector<int> threads;               // empty: 0 (all cores)
@@ -115,10 +120,14 @@ struct BenchConfig {
   bool single_stream_batch1_only = false;
 };
 
-// "1,2,4" or "1-64" (powers of two from 1 to 64, inclusive of the bounds' powers of two).
+// "1,2,4" or "1-64" (every power of two from 1 to 64); a range's bounds must be powers of two
+// and no size may appear twice, so the sweep runs exactly the sizes the text names.
 Status ParseBatchList(const std::string& text, std::vector<int>* out);
 // "backend:key=value".
 Status ParseBackendOption(const std::string& text, BackendOptionMap* out);
+// Every key and value against its backend's option specs (ParseLoadOption), so a typo stops the
+// sweep before any cell runs; the error names the option, the backend and its accepted keys.
+Status ValidateBackendOptions(const BackendOptionMap& options);
 // A JSON config file (docs/bench.md lists the keys); unknown keys are an error.
 Status LoadConfigFile(const std::string& path, BenchConfig* out);
 Status ConfigFromJson(const nlohmann::json& j, BenchConfig* out);

@@ -65,7 +65,7 @@ Status ResolveDefaults(BenchConfig* c) {
     if (c->backends.empty()) return Status::NotFound("no real backend is compiled in");
   }
   if (c->batches.empty() && c->scenarios.empty()) c->single_stream_batch1_only = true;
-  if (c->batches.empty()) c->batches = {1, 8};
+  if (c->batches.empty()) c->batches = kDefaultBatches;
   if (c->devices.empty()) c->devices = {Device{}};
   if (c->threads.empty()) c->threads = {0};
   for (int& t : c->threads) {
@@ -99,6 +99,7 @@ Status ResolveDefaults(BenchConfig* c) {
       return Status::InvalidArgument("--backend-option for '" + b + "', which is not in --backends");
     }
   }
+  OPTIC_RETURN_IF_ERROR(ValidateBackendOptions(c->backend_options));
   if (Contains(c->scenarios, Scenario::kServerSearch) && c->settings.p99_bound_ms <= 0) {
     return Status::InvalidArgument("scenario server_search needs --p99-bound-ms");
   }

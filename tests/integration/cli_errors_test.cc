@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <vector>
 #include <sys/wait.h>
 
 #include "optic/registry.h"
@@ -108,6 +110,110 @@ TEST(Cli, UnknownBackendAndModel) {
   r = RunOptic("parity --model no_such_model --models-dir " + std::string(OPTIC_TEST_MODELS));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("no_such_model"), std::string::npos) << r.output;
+}
+
+// Bad numbers on the command line are usage errors (exit 2) naming the flag and the value,
+// found before anything runs or connects; never an uncaught exception or a silent default.
+TEST(Cli, BadNumbersNameTheFlagAndValue) {
+  const std::string load = "load --model m --url 127.0.0.1:9 --duration-s 0.1 --warmup-s 0 ";
+  const std::string bench = "bench --models null --backends null --list ";
+  const std::vector<std::array<std::string, 3>> cases = {
+      {load + "--concurrency 1,x", "--concurrency", "'x'"},
+      {load + "--concurrency 1,0", "--concurrency", "0"},
+      {load + "--concurrency 99999999999999999999", "--concurrency", "99999999999999999999"},
+      {load + "--rate 1,abc", "--rate", "'abc'"},
+      {load + "--rate -5", "--rate", "-5"},
+      {load + "--rate 0", "--rate", "0"},
+      {"load --model m --duration-s -1", "--duration-s", "-1"},
+      {bench + "--duration-s -1", "--duration-s", "-1"},
+      {bench + "--duration-s 0", "--duration-s", "0"},
+      {bench + "--duration-s abc", "--duration-s", "abc"},
+      {bench + "--max-duration-s -2", "--max-duration-s", "-2"},
+      {bench + "--timeout-s 0", "--timeout-s", "0"},
+      {bench + "--warmup-ms -5", "--warmup-ms", "-5"},
+      {bench + "--warmup-runs -1", "--warmup-runs", "-1"},
+      {bench + "--min-samples 0", "--min-samples", "0"},
+      {bench + "--qps -3", "--qps", "-3"},
+      {bench + "--qps 0", "--qps", "0"},
+      {bench + "--p99-bound-ms -1", "--p99-bound-ms", "-1"},
+      {bench + "--max-queue-delay-ms -1", "--max-queue-delay-ms", "-1"},
+      {bench + "--pipeline-depth -2", "--pipeline-depth", "-2"},
+      {bench + "--repeat 0", "--repeat", "0"},
+      {bench + "--threads 2,x", "--threads", "'x'"},
+      {bench + "--batch 1,0", "--batch", "'0'"},
+  };
+  for (const auto& [args, flag, value] : cases) {
+    Result r = RunOptic(args);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(flag), std::string::npos) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(value), std::string::npos) << args << "\n" << r.output;
+    EXPECT_EQ(r.output.find("terminate called"), std::string::npos) << args << "\n" << r.output;
+    EXPECT_EQ(r.output.find("Connection refused"), std::string::npos) << args << "\n" << r.output;
+  }
+}
+
+std::vector<std::string> ListedBatches(const std::string& args) {
+  Result r = RunOptic("bench --models null --backends null --precision fp32 --scenario offline --list " + args);
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while ((pos = r.output.find("|b", pos)) != std::string::npos) {
+    const size_t end = r.output.find('|', pos + 1);
+    out.push_back(r.output.substr(pos + 2, end - pos - 2));
+    pos = end;
+  }
+  return out;
+}
+
+// A batch range steps in powers of two, so its bounds must be powers of two; anything else would
+// silently run sizes the user did not write.
+TEST(Cli, BatchRangesRunWhatTheyName) {
+  EXPECT_EQ(ListedBatches("--batch 1-8"), (std::vector<std::string>{"1", "2", "4", "8"}));
+  EXPECT_EQ(ListedBatches("--batch 3,5"), (std::vector<std::string>{"3", "5"}));
+  for (const char* bad : {"3-5", "1-48", "2-3"}) {
+    Result r = RunOptic(std::string("bench --models null --backends null --list --batch ") + bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << "\n" << r.output;
+    EXPECT_NE(r.output.find(std::string("'") + bad + "'"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("powers of two"), std::string::npos) << r.output;
+  }
+  Result r = RunOptic("bench --models null --backends null --list --batch 3-5");
+  EXPECT_NE(r.output.find("3,4,5"), std::string::npos) << r.output;
+  r = RunOptic("bench --models null --backends null --list --batch 4,4");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("more than once"), std::string::npos) << r.output;
+}
+
+// The default batch list is the one the sweep runs; --help and docs/bench.md say the same.
+TEST(Cli, DefaultBatchListAgreesWithHelpAndDocs) {
+  std::string list;
+  for (const auto& b : ListedBatches("")) list += (list.empty() ? "" : ",") + b;
+  ASSERT_FALSE(list.empty());
+  Result help = RunOptic("bench --help");
+  EXPECT_NE(help.output.find("default " + list + ")"), std::string::npos)
+      << "default " << list << " not in:\n" << help.output;
+  std::ifstream in(std::string(OPTIC_SOURCE_DIR) + "/docs/bench.md");
+  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(doc.find("batch `" + list + "`"), std::string::npos) << "docs/bench.md lacks batch `" << list << "`";
+}
+
+// Backend options are checked against each backend's keys before any cell (or the reference
+// cell) runs.
+TEST(Cli, BenchBackendOptionTypoStopsBeforeAnyCell) {
+  const auto dir = std::filesystem::temp_directory_path() / ("optic-cli-opt-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string out = (dir / "rows.jsonl").string();
+  Result r = RunOptic("bench --models null --backends null --batch 1 --scenario offline "
+                      "--duration-s 0.1 --backend-option null:shap=3x8 --out " + out);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("'shap'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("null"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("shape"), std::string::npos) << r.output;  // the accepted keys
+  EXPECT_EQ(r.output.find("reference"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(out) && std::filesystem::file_size(out) > 0) << r.output;
+  r = RunOptic("bench --models null --backends null --batch 1 --scenario offline "
+               "--backend-option null:fail=sometimes --list");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("sometimes"), std::string::npos) << r.output;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Cli, EverySubcommandHasHelp) {

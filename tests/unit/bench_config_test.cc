@@ -6,14 +6,33 @@
 namespace optic::bench {
 namespace {
 
+TEST(BenchConfig, DefaultBatchListText) {
+  EXPECT_EQ(BatchListText(kDefaultBatches), "1,8");
+  std::vector<int> b;
+  ASSERT_TRUE(ParseBatchList(BatchListText(kDefaultBatches), &b).ok());
+  EXPECT_EQ(b, kDefaultBatches);
+}
+
 TEST(BenchConfig, BatchListsAndPowerOfTwoRanges) {
   std::vector<int> b;
   ASSERT_TRUE(ParseBatchList("1,2,4", &b).ok());
   EXPECT_EQ(b, (std::vector<int>{1, 2, 4}));
   ASSERT_TRUE(ParseBatchList("1-64", &b).ok());
   EXPECT_EQ(b, (std::vector<int>{1, 2, 4, 8, 16, 32, 64}));
-  ASSERT_TRUE(ParseBatchList("3-20", &b).ok());
-  EXPECT_EQ(b, (std::vector<int>{4, 8, 16}));
+  ASSERT_TRUE(ParseBatchList("1,3, 5,16-32", &b).ok());
+  EXPECT_EQ(b, (std::vector<int>{1, 3, 5, 16, 32}));
+  // A range whose bounds are not powers of two would run sizes the text does not name.
+  for (const char* bad : {"3-5", "3-20", "1-48", "3-4"}) {
+    Status s = ParseBatchList(bad, &b);
+    EXPECT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.message().find("powers of two"), std::string::npos) << s.message();
+  }
+  EXPECT_NE(ParseBatchList("3-5", &b).message().find("3,4,5"), std::string::npos);
+  EXPECT_FALSE(ParseBatchList("1,2,2", &b).ok());
+  EXPECT_FALSE(ParseBatchList("1-4,4", &b).ok());
+  EXPECT_FALSE(ParseBatchList("1-", &b).ok());
+  EXPECT_FALSE(ParseBatchList("-4", &b).ok());
+  EXPECT_FALSE(ParseBatchList("99999999999999999999", &b).ok());
   EXPECT_FALSE(ParseBatchList("0", &b).ok());
   EXPECT_FALSE(ParseBatchList("8-2", &b).ok());
   EXPECT_FALSE(ParseBatchList("x", &b).ok());
@@ -26,6 +45,22 @@ TEST(BenchConfig, BackendOptions) {
   EXPECT_EQ(m["null"]["fail"], "crash");
   EXPECT_FALSE(ParseBackendOption("fail=crash", &m).ok());
   EXPECT_FALSE(ParseBackendOption("null:fail", &m).ok());
+}
+
+TEST(BenchConfig, BackendOptionsAreCheckedAgainstTheBackendsKeys) {
+  BackendOptionMap m;
+  ASSERT_TRUE(ParseBackendOption("null:fail=crash", &m).ok());
+  EXPECT_TRUE(ValidateBackendOptions(m).ok());
+  ASSERT_TRUE(ParseBackendOption("null:fial=crash", &m).ok());
+  Status s = ValidateBackendOptions(m);
+  EXPECT_FALSE(s.ok());
+  for (const char* part : {"null:fial=crash", "'fial'", "fail", "shape"}) {
+    EXPECT_NE(s.message().find(part), std::string::npos) << part << " not in " << s.message();
+  }
+  BackendOptionMap bad_value{{"null", {{"fail", "sometimes"}}}};
+  EXPECT_NE(ValidateBackendOptions(bad_value).message().find("sometimes"), std::string::npos);
+  BackendOptionMap no_backend{{"tensorrt", {{"x", "1"}}}};
+  EXPECT_NE(ValidateBackendOptions(no_backend).message().find("tensorrt"), std::string::npos);
 }
 
 TEST(BenchConfig, ConfigJsonIsTypedAndStrict) {

@@ -14,6 +14,7 @@
 #include "bench/results.h"
 #include "bench/sweep.h"
 #include "commands.h"
+#include "optic/parse_number.h"
 
 namespace optic::cli {
 
@@ -33,7 +34,7 @@ struct Flags {
   int warmup_runs = -1, pipeline_depth = -1;
   int repeat = kRepeatNotGiven;
   uint64_t seed = 0;
-  bool resume = false, list = false, e2e = false, pageable_inputs = false;
+  bool resume = false, list = false, e2e = false, pageable_inputs = false, seed_given = false;
   std::string command = "optic bench";
 };
 
@@ -52,15 +53,7 @@ Status ToConfig(const Flags& f, BenchConfig* c) {
     for (const auto& d : SplitList(f.device)) OPTIC_RETURN_IF_ERROR(ParseDevice(d, &c->devices.emplace_back()));
   }
   if (!f.threads.empty()) {
-    c->threads.clear();
-    for (const auto& t : SplitList(f.threads)) {
-      char* end = nullptr;
-      const long v = std::strtol(t.c_str(), &end, 10);
-      if (*end != '\0' || v < 0 || v > 4096) {
-        return Status::InvalidArgument("--threads: '" + t + "' is not a thread count (0 = all cores)");
-      }
-      c->threads.push_back(static_cast<int>(v));
-    }
+    OPTIC_RETURN_IF_ERROR(ParseIntegerList(f.threads, "--threads", 0, 4096, &c->threads));
   }
   if (!f.scenario.empty()) {
     c->scenarios.clear();
@@ -103,11 +96,12 @@ Status ToConfig(const Flags& f, BenchConfig* c) {
   if (f.warmup_runs >= 0) s.warmup_runs = f.warmup_runs;
   if (f.max_queue_delay_ms >= 0) s.max_queue_delay_ms = f.max_queue_delay_ms;
   if (f.min_samples > 0) s.min_samples = f.min_samples;
-  if (f.seed > 0) s.seed = f.seed;
+  if (f.seed_given) s.seed = f.seed;
   if (f.pipeline_depth >= 0) s.pipeline_depth = f.pipeline_depth;
   if (f.pageable_inputs) s.pinned_inputs = 0;
   // Re-check the combination (e.g. --max-duration-s below --duration-s).
-  return bench::SettingsFromJson(bench::SettingsToJson(s), &s);
+  OPTIC_RETURN_IF_ERROR(bench::SettingsFromJson(bench::SettingsToJson(s), &s));
+  return bench::ValidateBackendOptions(c->backend_options);
 }
 
 int Validate(const std::string& path) {
@@ -176,7 +170,10 @@ void AddBenchCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--config", f->config, "JSON config file (docs/bench.md); flags override it");
   cmd->add_option("--models", f->models, "comma-separated zoo models, or 'null' (default: mobilenet_v2,resnet50)");
   cmd->add_option("--backends", f->backends, "comma-separated backends (default: every real one)");
-  cmd->add_option("--batch", f->batch, "batch sizes: 1,2,4 or 1-64 (powers of two); default 1,4,16");
+  cmd->add_option("--batch", f->batch,
+                  "batch sizes: a list 1,2,4 or a range 1-64 of powers of two (both bounds powers "
+                  "of two; 3-5 is refused, write 3,4,5) (default " +
+                      bench::BatchListText(bench::kDefaultBatches) + ")");
   cmd->add_option("--precision", f->precision, "comma-separated precisions (default: fp32, +bf16 where supported)");
   cmd->add_option("--device", f->device, "comma-separated devices: cpu, cuda[:N] (default cpu)");
   cmd->add_option("--threads", f->threads, "comma-separated intra-op thread counts, 0 = all cores (default 0)");
@@ -184,21 +181,31 @@ void AddBenchCommand(CLI::App& app, Context& ctx) {
   cmd->add_flag("--e2e", f->e2e, "end-to-end cells: JPEG bytes in, outputs out (same as adding e2e to --scenario)");
   cmd->add_option("--image-class", f->image_class, "e2e: small,medium,large synthetic JPEGs (default all three)");
   cmd->add_option("--preprocess", f->preprocess, "e2e: cpu,gpu preprocessing (default cpu; gpu needs a CUDA build)");
-  cmd->add_option("--duration-s", f->duration_s, "minimum steady-state duration per cell (max: 4x)");
-  cmd->add_option("--max-duration-s", f->max_duration_s, "stop waiting for stability after this long");
-  cmd->add_option("--min-samples", f->min_samples, "minimum timed queries per cell");
-  cmd->add_option("--warmup-ms", f->warmup_ms, "minimum warm-up time (default 200)");
-  cmd->add_option("--warmup-runs", f->warmup_runs, "minimum warm-up queries (default 3)");
-  cmd->add_option("--timeout-s", f->timeout_s, "time limit per cell; the child is killed after it");
+  cmd->add_option("--duration-s", f->duration_s, "minimum steady-state duration per cell (max: 4x)")
+      ->check(RealCheck(0, true));
+  cmd->add_option("--max-duration-s", f->max_duration_s, "stop waiting for stability after this long")
+      ->check(RealCheck(0, true));
+  cmd->add_option("--min-samples", f->min_samples, "minimum timed queries per cell")
+      ->check(IntegerCheck(1, int64_t{1} << 40));
+  cmd->add_option("--warmup-ms", f->warmup_ms, "minimum warm-up time (default 200)")
+      ->check(RealCheck(0, false));
+  cmd->add_option("--warmup-runs", f->warmup_runs, "minimum warm-up queries (default 3)")
+      ->check(IntegerCheck(0, 1 << 30));
+  cmd->add_option("--timeout-s", f->timeout_s, "time limit per cell; the child is killed after it")
+      ->check(RealCheck(0, true));
   cmd->add_option("--out", f->out, "results file (.jsonl, appended; default results.jsonl)");
   cmd->add_option("--models-dir", f->models_dir, "zoo directory ($OPTIC_MODELS or ./models)");
   cmd->add_option("--backend-option", f->backend_options, "backend:key=value (repeatable), e.g. null:fail=crash");
-  cmd->add_option("--qps", f->qps, "server: target samples/s (default: half the measured capacity)");
-  cmd->add_option("--max-queue-delay-ms", f->max_queue_delay_ms, "server: batching delay (default 2)");
-  cmd->add_option("--p99-bound-ms", f->p99_bound_ms, "server_search: the p99 latency bound");
+  cmd->add_option("--qps", f->qps, "server: target samples/s (default: half the measured capacity)")
+      ->check(RealCheck(0, true));
+  cmd->add_option("--max-queue-delay-ms", f->max_queue_delay_ms, "server: batching delay (default 2)")
+      ->check(RealCheck(0, false));
+  cmd->add_option("--p99-bound-ms", f->p99_bound_ms, "server_search: the p99 latency bound")
+      ->check(RealCheck(0, true));
   cmd->add_option("--pipeline-depth", f->pipeline_depth,
                   "offline on accelerators: batches in flight (0 = the model's maximum, "
-                  "1 = synchronous Execute loop)");
+                  "1 = synchronous Execute loop)")
+      ->check(IntegerCheck(0, 1024));
   cmd->add_flag("--pageable-inputs", f->pageable_inputs,
                 "accelerators: keep the input pool in ordinary memory (the backend then copies "
                 "each batch into its pinned staging) instead of the model's page-locked memory");
@@ -206,7 +213,8 @@ void AddBenchCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--reference", f->reference, "reference backend for the correctness check");
   cmd->add_option("--reference-device", f->reference_device,
                   "device the fp32 reference runs on (default cpu)");
-  cmd->add_option("--seed", f->seed, "input pool and arrival schedule seed");
+  cmd->add_option("--seed", f->seed, "input pool and arrival schedule seed")
+      ->each([f](const std::string&) { f->seed_given = true; });
   cmd->add_flag("--resume", f->resume,
                 "skip cells (and repeats) that already have a row in --out");
   cmd->add_option("--repeat", f->repeat,

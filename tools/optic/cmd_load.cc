@@ -8,6 +8,7 @@
 #include "bench/results.h"
 #include "commands.h"
 #include "loadgen/loadgen.h"
+#include "optic/parse_number.h"
 
 namespace optic::cli {
 namespace {
@@ -20,19 +21,25 @@ struct Flags {
 };
 
 int Run(const Flags& f) {
-  loadgen::LoadSettings settings = f.s;
-  settings.binary = !f.json;
-  std::unique_ptr<loadgen::LoadGenerator> gen;
-  Status s = loadgen::LoadGenerator::Create(settings, &gen);
+  // Every stage's value is checked before the first connection.
+  std::vector<int> conc;
+  std::vector<double> rates;
+  Status s;
+  if (!f.concurrency.empty()) s = ParseIntegerList(f.concurrency, "--concurrency", 1, 4096, &conc);
+  if (s.ok() && !f.rates.empty()) s = ParseRealList(f.rates, "--rate", 0, true, 1e7, &rates);
   if (!s.ok()) {
     std::cerr << "optic load: " << s.ToString() << "\n";
     return 2;
   }
-  std::vector<int> conc;
-  std::vector<double> rates;
-  for (const auto& c : SplitList(f.concurrency)) conc.push_back(std::stoi(c));
-  for (const auto& r : SplitList(f.rates)) rates.push_back(std::stod(r));
   if (conc.empty() && rates.empty()) conc = {1, 2, 4, 8};
+  loadgen::LoadSettings settings = f.s;
+  settings.binary = !f.json;
+  std::unique_ptr<loadgen::LoadGenerator> gen;
+  s = loadgen::LoadGenerator::Create(settings, &gen);
+  if (!s.ok()) {
+    std::cerr << "optic load: " << s.ToString() << "\n";
+    return 2;
+  }
   bench::ResultsWriter writer;
   if (!f.output.empty()) {
     s = writer.Open(f.output);
@@ -76,7 +83,6 @@ int Run(const Flags& f) {
   };
   for (int c : conc) {
     loadgen::StageResult r;
-    if (c < 1) { std::cerr << "optic load: concurrency must be >= 1\n"; return 2; }
     s = gen->RunClosedLoop(c, &r);
     if (!s.ok()) { std::cerr << "optic load: " << s.ToString() << "\n"; return 2; }
     report(r);
@@ -96,13 +102,13 @@ void AddLoadCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--url", f->s.url, "server host:port");
   cmd->add_option("--model", f->s.model, "model name")->required();
   cmd->add_option("--model-version", f->s.version, "model version (default: the server's choice)");
-  cmd->add_option("--batch", f->s.batch, "rows per request (variable batch dimension)")->check(CLI::Range(1, 4096));
+  cmd->add_option("--batch", f->s.batch, "rows per request (variable batch dimension)")->check(IntegerCheck(1, 4096));
   cmd->add_flag("--json", f->json, "send JSON tensors instead of the binary tensor extension");
-  cmd->add_option("--concurrency", f->concurrency, "closed loop: comma-separated client counts (default 1,2,4,8)");
-  cmd->add_option("--rate", f->rates, "open loop: comma-separated Poisson request rates (req/s)");
-  cmd->add_option("--duration-s", f->s.duration_s, "measured seconds per stage")->check(CLI::PositiveNumber);
-  cmd->add_option("--warmup-s", f->s.warmup_s, "unmeasured seconds before each stage")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--max-inflight", f->s.max_inflight, "open loop: client threads")->check(CLI::Range(1, 4096));
+  cmd->add_option("--concurrency", f->concurrency, "closed loop: comma-separated client counts, 1..4096 (default 1,2,4,8)");
+  cmd->add_option("--rate", f->rates, "open loop: comma-separated Poisson request rates (req/s, > 0)");
+  cmd->add_option("--duration-s", f->s.duration_s, "measured seconds per stage")->check(RealCheck(0, true));
+  cmd->add_option("--warmup-s", f->s.warmup_s, "unmeasured seconds before each stage")->check(RealCheck(0, false));
+  cmd->add_option("--max-inflight", f->s.max_inflight, "open loop: client threads")->check(IntegerCheck(1, 4096));
   cmd->add_option("--seed", f->s.seed, "input data and arrival schedule seed");
   cmd->add_option("--auth-token", f->s.auth_token, "bearer token");
   cmd->add_option("--bytes-file", f->s.bytes_file, "contents of each BYTES input element (e.g. a JPEG for a JPEG-in model)");

@@ -22,4 +22,9 @@ struct CommandRegistrar {
 // "a,b,c" -> {"a","b","c"}; empty items dropped.
 std::vector<std::string> SplitList(const std::string& text);
 
+// CLI11 checks through optic's number parser (optic/parse_number.h), so a bad flag value reads
+// "--flag: '-1' is out of range (expected a number > 0 ...)" and exits 2 like any usage error.
+CLI::Validator RealCheck(double min, bool min_exclusive, double max = 1e12);
+CLI::Validator IntegerCheck(int64_t min, int64_t max);
+
 }  // namespace optic::cli

@@ -2,8 +2,10 @@
 #include <algorithm>
 #include <iostream>
 #include <map>
+#include <sstream>
 
 #include "commands.h"
+#include "optic/parse_number.h"
 
 namespace optic::cli {
 
@@ -26,6 +28,35 @@ std::vector<std::string> SplitList(const std::string& text) {
     }
   }
   return out;
+}
+
+namespace {
+
+// CLI11 prefixes the flag's name; the parser's own "what: " prefix is dropped.
+std::string WithoutWhat(const Status& s) {
+  if (s.ok()) return "";
+  const std::string& m = s.message();
+  return m.rfind(": ", 0) == 0 ? m.substr(2) : m;
+}
+
+}  // namespace
+
+CLI::Validator RealCheck(double min, bool min_exclusive, double max) {
+  return CLI::Validator(
+      [=](std::string& text) {
+        double v;
+        return WithoutWhat(ParseReal(text, "", min, min_exclusive, max, &v));
+      },
+      (min_exclusive ? "NUMBER > " : "NUMBER >= ") + (std::ostringstream() << min).str());
+}
+
+CLI::Validator IntegerCheck(int64_t min, int64_t max) {
+  return CLI::Validator(
+      [=](std::string& text) {
+        int64_t v;
+        return WithoutWhat(ParseInteger(text, "", min, max, &v));
+      },
+      "INT in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
 }
 
 }  // namespace optic::cli
