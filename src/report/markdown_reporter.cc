@@ -43,10 +43,14 @@ void Machines(const Report& rep, std::ostream& out) {
     if (!JsonString(h, "gpu").empty()) out << ", " << Cell(JsonString(h, "gpu"));
     out << ", " << Cell(JsonString(h, "os", "unknown OS"));
     if (r.versions.is_object()) {
-      out << "; versions:";
+      // An unknown version (null) says nothing about the machine, so it is left out.
+      std::string versions;
       for (const auto& [k, v] : r.versions.items()) {
-        out << " " << k << " " << (v.is_string() ? v.get<std::string>() : v.dump());
+        if (v.is_null()) continue;
+        versions += (versions.empty() ? "" : ", ") + k + "=" +
+                    (v.is_string() ? v.get<std::string>() : v.dump());
       }
+      if (!versions.empty()) out << "; versions: " << Cell(versions);
     }
     out << "\n";
   }
