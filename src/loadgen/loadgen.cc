@@ -49,7 +49,7 @@ std::string Base64(const std::string& in) {
 
 // Per-thread sample buffers merged at the end: no lock on the hot path.
 struct Samples {
-  std::vector<double> latencies;
+  std::vector<double> latencies, completed_s;
   int64_t errors = 0, late = 0;
   std::string first_error;
 };
@@ -57,6 +57,7 @@ struct Samples {
 void Merge(std::vector<Samples>& per_thread, StageResult* out) {
   for (auto& s : per_thread) {
     out->latencies_ms.insert(out->latencies_ms.end(), s.latencies.begin(), s.latencies.end());
+    out->completed_s.insert(out->completed_s.end(), s.completed_s.begin(), s.completed_s.end());
     out->errors += s.errors;
     out->late += s.late;
     if (out->first_error.empty()) out->first_error = s.first_error;
@@ -195,6 +196,7 @@ Status LoadGenerator::RunClosedLoop(int concurrency, StageResult* out) {
   out->concurrency = concurrency;
   std::vector<Samples> per(concurrency);
   std::atomic<int> phase{0};  // 0 warm-up, 1 measure, 2 stop
+  std::atomic<Clock::time_point> measure_start{Clock::now()};
   json before;
   std::vector<std::thread> threads;
   for (int t = 0; t < concurrency; ++t) {
@@ -209,6 +211,7 @@ Status LoadGenerator::RunClosedLoop(int concurrency, StageResult* out) {
         if (p != 1 || phase.load() != 1) continue;  // only requests wholly inside the window
         if (s.ok() && r.status == 200) {
           per[t].latencies.push_back(Ms(end - start));
+          per[t].completed_s.push_back(Ms(end - measure_start.load()) / 1000);
         } else {
           ++per[t].errors;
           if (per[t].first_error.empty()) {
@@ -221,6 +224,7 @@ Status LoadGenerator::RunClosedLoop(int concurrency, StageResult* out) {
   std::this_thread::sleep_for(std::chrono::duration<double>(settings_.warmup_s));
   (void)FetchStats(&before);
   const auto t0 = Clock::now();
+  measure_start = t0;
   phase = 1;
   std::this_thread::sleep_for(std::chrono::duration<double>(settings_.duration_s));
   phase = 2;
@@ -267,6 +271,7 @@ Status LoadGenerator::RunPoisson(double qps, StageResult* out) {
         if (!measured) continue;
         if (s.ok() && r.status == 200) {
           per[t].latencies.push_back(Ms(end - scheduled));
+          per[t].completed_s.push_back(Ms(end - start) / 1000 - settings_.warmup_s);
         } else {
           ++per[t].errors;
           if (per[t].first_error.empty()) {
@@ -289,6 +294,21 @@ void Summarize(StageResult* r) {
   const double requests = static_cast<double>(r->latencies_ms.size());
   r->throughput_rps = r->elapsed_s > 0 ? requests / r->elapsed_s : 0;
   r->latency = measure::Summarize(r->latencies_ms);
+  r->windows.clear();
+  r->stable = false;
+  if (r->completed_s.size() != r->latencies_ms.size() || r->elapsed_s <= 0) return;
+  const double width = r->elapsed_s / kStageWindows;
+  std::vector<std::vector<double>> lat(kStageWindows);
+  for (size_t i = 0; i < r->completed_s.size(); ++i) {
+    const int w = static_cast<int>(r->completed_s[i] / width);
+    lat[std::clamp(w, 0, kStageWindows - 1)].push_back(r->latencies_ms[i]);
+  }
+  for (auto& l : lat) {
+    if (l.size() < 2) continue;  // bench's window_min_queries
+    std::sort(l.begin(), l.end());
+    r->windows.push_back({static_cast<double>(l.size()) / width, measure::PercentileOfSorted(l, 50)});
+  }
+  r->stable = bench::IsStable(r->windows);
 }
 
 }  // namespace optic::loadgen

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/stats.h"
 #include "measure/stats.h"
 #include "optic/status.h"
 
@@ -51,11 +52,22 @@ struct StageResult {
   std::string first_error;
   double elapsed_s = 0;
   std::vector<double> latencies_ms;  // successful requests
+  // When each of latencies_ms's requests completed, in seconds from the start of the measured
+  // stage (same order); empty: no windows, never stable.
+  std::vector<double> completed_s;
   ServerSplit server;
-  // Derived by Summarize: requests per second, and latencies_ms summarized (ms).
+  // Derived by Summarize: requests per second, and latencies_ms summarized (ms); the stage cut
+  // into kStageWindows equal windows (those with at least 2 requests) and bench's stability rule
+  // over them (bench::IsStable: the last 3 within 10% on throughput and p50 latency).
   double throughput_rps = 0;
   measure::Summary latency;
+  std::vector<bench::Window> windows;
+  bool stable = false;
 };
+
+// A stage runs for a fixed duration, so it is judged as a bench cell is at its minimum duration:
+// three windows of a third each.
+inline constexpr int kStageWindows = 3;
 
 // Reads model metadata and builds the request body once (random inputs from `seed`).
 class LoadGenerator {

@@ -36,7 +36,7 @@ json LoadRow(const LoadGenerator& gen, const StageResult& r, const std::string& 
                         : json{{"p50", nullptr}, {"p90", nullptr}, {"p95", nullptr}, {"p99", nullptr},
                                {"p999", nullptr}, {"mean", nullptr}, {"min", nullptr}, {"max", nullptr}}},
       {"latency_percentiles_valid", {{"p90", l.p90_valid}, {"p99", l.p99_valid}, {"p999", l.p999_valid}}},
-      {"samples", static_cast<int64_t>(n)}, {"stable", false}, {"windows", json::array()},
+      {"samples", static_cast<int64_t>(n)}, {"stable", r.stable}, {"windows", json::array()},
       {"load_s", {{"cold", nullptr}, {"cached", nullptr}}}, {"first_inference_ms", nullptr},
       {"peak_rss_mb", nullptr}, {"gpu_mem_peak_mb", nullptr}, {"power_w", nullptr},
       {"energy_j_per_inference", nullptr}, {"cpu_energy_j_per_inference", nullptr},
@@ -47,6 +47,11 @@ json LoadRow(const LoadGenerator& gen, const StageResult& r, const std::string& 
                     {"errors", r.errors}, {"first_error", r.first_error},
                     {"mode", r.mode}, {"server_version", s.version}}},
       {"versions", bench::Versions()}, {"host", bench::HostManifest()}, {"command", command}};
+  for (const bench::Window& w : r.windows) {
+    // Images per second, like throughput_per_s.
+    row["windows"].push_back({{"throughput_per_s", w.throughput_per_s * s.batch},
+                              {"latency_p50_ms", w.latency_p50_ms}});
+  }
   if (r.mode == "poisson") {
     const double late = n > 0 ? static_cast<double>(r.late) / static_cast<double>(n + r.errors) : 0;
     row["server"] = {{"target_qps", r.target_qps}, {"achieved_qps", r.throughput_rps},

@@ -329,6 +329,12 @@ def test_optic_load_writes_schema_rows(server, tmp_path):
         assert row["kind"] == "load" and row["status"] == "ok" and row["samples"] > 0
         assert row["latency_ms"]["p50"] <= row["latency_ms"]["p99"]
         assert row["stages_ms"]["server"] > 0
+        # stable: bench's rule (the last 3 windows within 10% on throughput and p50 latency)
+        # over the stage's three windows
+        assert len(row["windows"]) == 3, row["windows"]
+        tp = [w["throughput_per_s"] for w in row["windows"]]
+        p50 = [w["latency_p50_ms"] for w in row["windows"]]
+        assert row["stable"] == (max(tp) <= 1.1 * min(tp) and max(p50) <= 1.1 * min(p50))
     assert rows[0]["concurrency"] == 2
     assert rows[1]["server"]["target_qps"] == 50
 
