@@ -19,6 +19,8 @@ ORT_NPM_VERSION=0.4.9        # npm com.github.asus4.onnxruntime: ONNX Runtime 1.
 OPENVINO_VERSION=2026.4.1    # PyPI openvino: runtime, C++ headers and CMake package
 TRITONCLIENT_VERSION=2.73.0  # PyPI tritonclient[http,grpc]: protocol tests of optic serve
 ORT_PY_VERSION=1.29.0        # PyPI onnxruntime: int8 quantization at export, reference loop in bench/
+ONNX_PY_VERSION=1.17.0       # PyPI onnx: onnxruntime's quantizer needs it (models export --formats
+                             # onnx-int8); cp311 wheel, accepts Debian's numpy 1.24 and protobuf
 OPENCV_PY_VERSION=4.10.0.84  # PyPI opencv-python-headless: baseline in bench/preprocess_cpu.py only
                              # (the last release that accepts Debian's numpy 1.24)
 # CUDA 13.0 toolchain wheels (OPTIC_CUDA_TOOLCHAIN=1): newest 13.0.x of each on PyPI. nvcc pulls
@@ -55,8 +57,8 @@ fi
 if [ ! -x .venv/bin/python ]; then
   /usr/bin/python3 -m venv --system-site-packages .venv
 fi
-want="openvino==$OPENVINO_VERSION onnxruntime==$ORT_PY_VERSION pytest==$PYTEST_VERSION"
-if ! .venv/bin/python -c "import openvino, onnxruntime, pytest, sys; sys.exit(0 if (openvino.__version__.startswith('$OPENVINO_VERSION') and onnxruntime.__version__=='$ORT_PY_VERSION' and pytest.__version__=='$PYTEST_VERSION') else 1)" 2>/dev/null; then
+want="openvino==$OPENVINO_VERSION onnxruntime==$ORT_PY_VERSION onnx==$ONNX_PY_VERSION pytest==$PYTEST_VERSION"
+if ! .venv/bin/python -c "import openvino, onnxruntime, onnx, pytest, sys; sys.exit(0 if (openvino.__version__.startswith('$OPENVINO_VERSION') and onnxruntime.__version__=='$ORT_PY_VERSION' and onnx.__version__=='$ONNX_PY_VERSION' and pytest.__version__=='$PYTEST_VERSION') else 1)" 2>/dev/null; then
   echo "setup: pip install $want"
   .venv/bin/pip install -q --cache-dir "$CACHE/pip" $want
 fi

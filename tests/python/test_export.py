@@ -8,6 +8,7 @@ Run: .venv/bin/python -m pytest tests/python/test_export.py
 import hashlib
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -162,15 +163,45 @@ def test_incremental_skip_force_and_merge(zoo, tmp_path, capfd):
     assert not (out / "manifest.json.tmp").exists()
 
 
-def test_int8_is_exported_or_skipped_with_reason(tmp_path):
-    # onnxruntime.quantization needs the onnx package, which may be absent: then the manifest
-    # records why instead of failing the export.
+def test_int8_is_exported(tmp_path):
+    # scripts/setup.sh installs the pinned onnx package that onnxruntime's quantizer needs.
     out = tmp_path / "zoo"
     assert export.main(["--out", str(out), "--models", "tiny_mlp", "--formats", "onnx-int8"]) == 0
     entry = read_manifest(out)["models"]["tiny_mlp"]
     assert "onnx" in entry["files"]  # made as the int8 model's source
-    if "onnx-int8" in entry["files"]:
-        assert (out / "tiny_mlp" / "model.int8.onnx").is_file()
-    else:
-        assert entry["skipped"]["onnx-int8"]
-        assert not (out / "tiny_mlp" / "model.int8.onnx").exists()
+    assert "onnx-int8" in entry["files"] and not entry.get("skipped")
+    assert (out / "tiny_mlp" / "model.int8.onnx").is_file()
+
+
+def test_int8_without_onnx_fails_and_says_what_to_install(tmp_path):
+    # A machine without the onnx package: an import hook that refuses it, in the workers too.
+    hook = tmp_path / "no_onnx"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class NoOnnx:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'onnx' or name.startswith('onnx.'):\n"
+        "            raise ImportError(\"No module named 'onnx'\")\n"
+        "sys.meta_path.insert(0, NoOnnx())\n")
+    env = {**os.environ, "PYTHONPATH": str(hook)}
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path / "zoo"),
+                           "--models", "tiny_mlp", "--formats", "onnx-int8"],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert "SKIPPED" not in proc.stdout
+    assert "'onnx' is missing" in proc.stderr and "scripts/setup.sh" in proc.stderr, proc.stderr
+    assert not (tmp_path / "zoo" / "tiny_mlp" / "model.int8.onnx").exists()
+
+
+def test_unknown_model_is_one_line_with_the_known_names(tmp_path):
+    for args, bad in ((["--models", "vgg"], "vgg"), (["--formats", "onnx-int4"], "onnx-int4")):
+        proc = subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path), *args],
+                              capture_output=True, text=True)
+        assert proc.returncode == 2
+        assert "usage:" not in proc.stderr, proc.stderr
+        assert f"unknown {'model' if bad == 'vgg' else 'format'} '{bad}'" in proc.stderr, proc.stderr
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path), "--models", "vgg"],
+                          capture_output=True, text=True)
+    assert "did you mean vgg19?" in proc.stderr, proc.stderr
+    assert not (tmp_path / "manifest.json").exists()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import difflib
 import functools
 import inspect
 import hashlib
@@ -177,12 +178,20 @@ def calibrate_batchnorm(model: nn.Module, input_shape, batches: int = 4, batch: 
     model.eval()
 
 
+class UsageError(Exception):
+    """A bad --models/--formats value: printed as one line, without argparse's usage text."""
+
+
 def parse_list(value: str, valid, what: str) -> list[str]:
     items = [v.strip() for v in value.split(",") if v.strip()]
-    unknown = [v for v in items if v not in valid]
-    if unknown or not items:
-        raise argparse.ArgumentTypeError(
-            f"unknown {what} {', '.join(unknown) or '(empty)'}; valid: {', '.join(valid)}")
+    if not items:
+        raise UsageError(f"no {what} given (known: {', '.join(valid)})")
+    for v in items:
+        if v not in valid:
+            close = difflib.get_close_matches(v, valid, n=3, cutoff=0.5)
+            close += [n for n in valid if n.startswith(v) and n not in close]
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            raise UsageError(f"unknown {what} '{v}' (known: {', '.join(valid)}){hint}")
     return list(dict.fromkeys(items))  # dedupe, keep order
 
 
@@ -276,11 +285,17 @@ def export_torchscript(name, model, example, check, reference, tmp: Path, out_di
 
 def export_onnx_int8(name, model, example, check, reference, tmp: Path, out_dir: Path) -> str:
     source = out_dir / FILE_NAMES["onnx"]
+    # Asked for by name, so a missing quantizer is an error, not a skip: a sweep would otherwise
+    # find no int8 file and report int8 unsupported without saying why.
     try:
+        import onnx  # noqa: F401  (onnxruntime.quantization reads and writes models through it)
         from onnxruntime.quantization import QuantType, quantize_dynamic
-        quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8)
-    except Exception as e:  # optional format: record why and go on
-        raise SkipFormat(f"{type(e).__name__}: {e}") from e
+    except ImportError as e:
+        raise ExportError(
+            f"{name} onnx-int8: the Python package 'onnx' is missing ({e}); onnxruntime's "
+            f"quantizer needs it. Run scripts/setup.sh (it installs the pinned onnx into .venv) "
+            f"or: .venv/bin/pip install onnx==1.17.0") from e
+    quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8)
     got = ort_run(tmp, check)  # int8 is lossy: only check that it loads and runs
     if got.shape != reference.shape or not np.all(np.isfinite(got)):
         raise ExportError(f"{name} onnx-int8: bad output (shape {got.shape})")
@@ -395,11 +410,8 @@ def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True, type=Path, help="output directory")
     p.add_argument("--models", default=",".join(MODELS),
-                   type=lambda v: parse_list(v, list(MODELS), "model"),
                    help=f"comma-separated, default all: {','.join(MODELS)}")
     p.add_argument("--formats", default=",".join(DEFAULT_FORMATS),
-                   type=lambda v: parse_list(",".join(ALIASES.get(f.strip(), f) for f in v.split(",")),
-                                             FORMATS, "format"),
                    help=f"comma-separated from {','.join(FORMATS)} (default onnx,torchscript)")
     p.add_argument("--seed", type=int, default=0, help="base seed for the random weights")
     p.add_argument("--force", action="store_true", help="re-export even if up to date")
@@ -407,7 +419,11 @@ def parse_args(argv):
                    help="models exported at once (each in its own process; default 1). For slow "
                         "compiles such as AOTInductor on a many-core machine")
     p.add_argument("--worker-result", type=Path, help=argparse.SUPPRESS)  # see run_worker
-    return p.parse_args(argv)  # argparse exits with code 2 on a bad value
+    args = p.parse_args(argv)  # argparse exits with code 2 on a malformed command line
+    args.models = parse_list(args.models, list(MODELS), "model")
+    args.formats = parse_list(",".join(ALIASES.get(f.strip(), f) for f in args.formats.split(",")),
+                              FORMATS, "format")
+    return args
 
 
 def run_worker(name: str, todo, args) -> tuple[dict | None, bool]:
@@ -447,7 +463,11 @@ def with_header(manifest: dict, seed: int) -> dict:
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
+    try:
+        args = parse_args(argv)
+    except UsageError as e:
+        print(f"optic models export: {e}", file=sys.stderr)
+        return 2
     if args.worker_result:
         return worker_main(args)
     args.out.mkdir(parents=True, exist_ok=True)
