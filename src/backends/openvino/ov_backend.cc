@@ -136,6 +136,7 @@ class OvBackend final : public Backend {
     try {
       ov::CompiledModel compiled;
       bool done = false;
+      std::shared_ptr<ov::Model> model;
       if (!options.cache_dir.empty() && options.precision != Precision::kINT8 &&
           (ext != ".onnx" || LooksLikeOnnx(path))) {
         try {
@@ -146,7 +147,6 @@ class OvBackend final : public Backend {
         }
       }
       if (!done) {
-        std::shared_ptr<ov::Model> model;
         try {
           model = ReadModel(*core, path);
         } catch (const std::exception& e) {
@@ -159,7 +159,15 @@ class OvBackend final : public Backend {
         if (HasFixedBatch(model->inputs())) ReshapeToVariableBatch(model);
         compiled = core->compile_model(model, "CPU", config);
       }
-      s = CreateOvModel(std::move(compiled), path, out);
+      // The model as compiled (variable batch included), for shape checks.
+      auto read_model = [&]() {
+        if (model == nullptr) {
+          model = ReadModel(*core, path);
+          if (HasFixedBatch(model->inputs())) ReshapeToVariableBatch(model);
+        }
+        return model;
+      };
+      s = CreateOvModel(std::move(compiled), path, read_model, out);
       if (!s.ok()) return fail(s);
     } catch (const std::bad_alloc&) {
       return Status::OutOfMemory(where + "out of memory");

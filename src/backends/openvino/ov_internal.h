@@ -3,6 +3,8 @@
 // model; ov_backend.cc loads files and owns the edge where exceptions become a Status.
 #pragma once
 
+#include <functional>
+
 #include <exception>
 #include <memory>
 #include <string>
@@ -46,8 +48,11 @@ ov::element::Type ToOvType(DType dtype);
 // An exception's message without the lines that locate it in OpenVINO's sources, on one line.
 std::string Reason(const std::exception& e);
 
-// Wraps a compiled model in an optic Model; describes its inputs and outputs.
+// Wraps a compiled model in an optic Model; describes its inputs and outputs. `read_model` gives
+// the uncompiled model; it is called (and the model kept for shape checks) only when an input has
+// a variable dimension other than the batch. It may throw.
 Status CreateOvModel(ov::CompiledModel compiled, const std::string& path,
+                     const std::function<std::shared_ptr<ov::Model>()>& read_model,
                      std::unique_ptr<Model>* out);
 
 }  // namespace optic::openvino

@@ -5,7 +5,15 @@
 // optic Tensors that keep the ov::Tensor alive; the request never writes into them again, so a
 // caller may hold outputs across batches. Only an output whose shape cannot be known before
 // inference (a variable dimension other than the batch) is copied out of the request's buffer.
+// Shapes: for a model with variable dimensions other than the batch, each new set of input shapes
+// is first checked by OpenVINO's shape inference on a clone of the uncompiled model. The CPU
+// plugin does not reject shapes its operators cannot take (a 3x3 convolution given a 1x1 image):
+// it returns without writing the outputs, and from then on every inference of that compiled model,
+// on any request, returns without writing them too. Checking first keeps such an input an error
+// of its own call.
 // Threading: one InferRequest per Model; Execute is never called concurrently on one Model.
+#include <set>
+
 #include "ov_internal.h"
 
 namespace optic::openvino {
@@ -31,8 +39,11 @@ Status Describe(const std::vector<ov::Output<const ov::Node>>& ports, const char
 
 class OvModel final : public Model {
  public:
-  OvModel(ov::CompiledModel compiled, ov::InferRequest request)
-      : compiled_(std::move(compiled)), request_(std::move(request)) {}
+  OvModel(ov::CompiledModel compiled, ov::InferRequest request,
+          std::shared_ptr<ov::Model> shape_model)
+      : compiled_(std::move(compiled)),
+        request_(std::move(request)),
+        shape_model_(std::move(shape_model)) {}
 
   Status Init() {
     OPTIC_RETURN_IF_ERROR(Describe(compiled_.inputs(), "input", &inputs_));
@@ -48,6 +59,7 @@ class OvModel final : public Model {
     for (const Tensor& t : inputs) {
       if (!t.is_host()) return Status::InvalidArgument("openvino: inputs must be host tensors");
     }
+    OPTIC_RETURN_IF_ERROR(CheckShapes(inputs));
     try {
       for (size_t i = 0; i < inputs.size(); ++i) {
         const Tensor& t = inputs[i];
@@ -94,6 +106,39 @@ class OvModel final : public Model {
   }
 
  private:
+  // OpenVINO's shape inference over `inputs`' shapes, once per distinct set of shapes.
+  Status CheckShapes(const std::vector<Tensor>& inputs) {
+    if (shape_model_ == nullptr) return Status::OK();
+    std::vector<Shape> shapes;
+    for (const Tensor& t : inputs) shapes.push_back(t.shape());
+    if (checked_.count(shapes)) return Status::OK();
+    try {
+      std::map<size_t, ov::PartialShape> target;
+      for (size_t i = 0; i < shapes.size(); ++i) {
+        target[i] = ov::PartialShape(std::vector<ov::Dimension>(shapes[i].begin(), shapes[i].end()));
+      }
+      shape_model_->clone()->reshape(target);
+    } catch (const std::exception& e) {
+      std::string text;
+      for (size_t i = 0; i < shapes.size(); ++i) {
+        text += (i ? ", " : "") + inputs_[i].name + " " + ShapeString(shapes[i]);
+      }
+      return Status::InvalidArgument("openvino: the model cannot take inputs of shape " + text +
+                                     ": " + Reason(e));
+    }
+    if (checked_.size() >= kMaxCheckedShapes) checked_.clear();
+    checked_.insert(std::move(shapes));
+    return Status::OK();
+  }
+
+  static std::string ShapeString(const Shape& shape) {
+    std::string s = "[";
+    for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
+    return s + "]";
+  }
+
+  static constexpr size_t kMaxCheckedShapes = 256;
+
   // The output's shape for this batch when every variable dimension is the leading batch axis.
   static bool OutputShape(const TensorInfo& info, int64_t batch, ov::Shape* out) {
     for (size_t d = 0; d < info.shape.size(); ++d) {
@@ -109,15 +154,32 @@ class OvModel final : public Model {
 
   ov::CompiledModel compiled_;
   ov::InferRequest request_;
+  std::shared_ptr<ov::Model> shape_model_;  // null: only the batch dimension varies
+  std::set<std::vector<Shape>> checked_;
   std::vector<TensorInfo> inputs_, outputs_;
 };
 
 }  // namespace
 
+bool HasVariableNonBatchDims(const std::vector<ov::Output<const ov::Node>>& ports) {
+  for (const auto& port : ports) {
+    const ov::PartialShape& ps = port.get_partial_shape();
+    if (ps.rank().is_dynamic()) return true;
+    for (size_t d = 1; d < ps.size(); ++d) {
+      if (ps[d].is_dynamic()) return true;
+    }
+  }
+  return false;
+}
+
 Status CreateOvModel(ov::CompiledModel compiled, const std::string& path,
+                     const std::function<std::shared_ptr<ov::Model>()>& read_model,
                      std::unique_ptr<Model>* out) {
+  std::shared_ptr<ov::Model> shape_model;
+  if (HasVariableNonBatchDims(compiled.inputs())) shape_model = read_model();
   ov::InferRequest request = compiled.create_infer_request();
-  auto model = std::make_unique<OvModel>(std::move(compiled), std::move(request));
+  auto model =
+      std::make_unique<OvModel>(std::move(compiled), std::move(request), std::move(shape_model));
   Status s = model->Init();
   if (!s.ok()) return Status(s.code(), s.message() + " (in '" + path + "')");
   *out = std::move(model);
