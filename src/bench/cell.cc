@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -11,6 +12,7 @@
 #include "bench/resources.h"
 #include "bench/results.h"
 #include "bench/scenarios.h"
+#include "optic/parity.h"
 #include "optic/phase_timing.h"
 #include "optic/pipelining.h"
 #include "optic/registry.h"
@@ -26,12 +28,72 @@ double MsSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-// Compares the check batch's outputs with the reference file; fills max_abs_err/max_rel_err, or
-// parity_error when there is nothing to compare with (that does not fail the cell).
+}  // namespace
+
+int CheckSamples(int batch_size) {
+  return batch_size * ((kParitySamples + batch_size - 1) / batch_size);
+}
+
+Status RunCheckSet(const CellSpec& c, Model* model, std::vector<Tensor>* outputs) {
+  const int n = CheckSamples(c.batch_size), b = c.batch_size;
+  std::vector<Tensor> whole;  // per input, all n samples (fp32 or the input's integer dtype)
+  for (size_t i = 0; i < model->inputs().size(); ++i) {
+    const TensorInfo& info = model->inputs()[i];
+    Tensor t;
+    if (info.dtype == DType::kFP32 || info.dtype == DType::kFP16 || info.dtype == DType::kBF16) {
+      OPTIC_RETURN_IF_ERROR(MakeCheckInput(info, n, c.settings.check_seed * 1000003ULL + i, &t));
+    } else {
+      std::vector<Tensor> one;
+      OPTIC_RETURN_IF_ERROR(MakeBatch({info}, n, c.settings.check_seed, &one));
+      t = one[0];
+    }
+    whole.push_back(t);
+  }
+  std::vector<std::vector<Tensor>> chunks;
+  for (int start = 0; start < n; start += b) {
+    std::vector<Tensor> in, out;
+    for (size_t i = 0; i < whole.size(); ++i) {
+      Tensor view, owned;
+      OPTIC_RETURN_IF_ERROR(whole[i].Slice(start, start + b, &view));
+      OPTIC_RETURN_IF_ERROR(view.ConvertTo(model->inputs()[i].dtype, &owned));
+      in.push_back(owned);
+    }
+    OPTIC_RETURN_IF_ERROR(model->Execute(in, &out).Prefixed("check batch"));
+    for (Tensor& t : out) {
+      Tensor f;
+      OPTIC_RETURN_IF_ERROR(t.ConvertTo(DType::kFP32, &f));
+      if (!f.is_host()) return Status::Internal("check batch: the model returned a device tensor");
+      t = f;
+    }
+    chunks.push_back(std::move(out));
+  }
+  outputs->clear();
+  for (size_t o = 0; o < chunks[0].size(); ++o) {
+    Shape shape = chunks[0][o].shape();
+    if (shape.empty() || shape[0] != b) {
+      return Status::InvalidArgument("check batch: output " + std::to_string(o) + " has shape " +
+                                     ShapeToString(shape) + ", not " + std::to_string(b) + " rows");
+    }
+    shape[0] = n;
+    Tensor all;
+    OPTIC_RETURN_IF_ERROR(Tensor::Empty(DType::kFP32, shape, &all));
+    for (size_t k = 0; k < chunks.size(); ++k) {
+      std::memcpy(static_cast<char*>(all.raw()) + k * chunks[k][o].nbytes(), chunks[k][o].raw(),
+                  chunks[k][o].nbytes());
+    }
+    outputs->push_back(all);
+  }
+  return Status::OK();
+}
+
+namespace {
+
+// Compares the check set's outputs with the reference file and judges them against the
+// precision's limits (optic/parity.h); or parity_error when there is nothing to compare with
+// (that does not fail the cell).
 void CheckCorrectness(const CellSpec& c, Model* model, json* row) {
-  std::vector<Tensor> check, outputs, ref;
-  Status s = MakeBatch(model->inputs(), c.batch_size, c.settings.check_seed, &check);
-  if (s.ok()) s = model->Execute(check, &outputs);
+  std::vector<Tensor> outputs, ref;
+  Status s = RunCheckSet(c, model, &outputs);
   if (s.ok() && c.reference_file.empty()) s = Status::NotFound("no reference backend could run");
   if (s.ok()) s = ReadReference(c.reference_file, &ref);
   if (s.ok() && ref.size() != outputs.size()) {
@@ -39,13 +101,12 @@ void CheckCorrectness(const CellSpec& c, Model* model, json* row) {
                                 " outputs, this model " + std::to_string(outputs.size()));
   }
   TensorDiff worst;
+  Agreement agree;
   for (size_t i = 0; s.ok() && i < outputs.size(); ++i) {
     TensorDiff d;
-    s = CompareTensors(outputs[i], ref[i], &d);
-    worst.max_abs = std::max(worst.max_abs, d.max_abs);
-    worst.max_rel = std::max(worst.max_rel, d.max_rel);
-    worst.rel_l2 = std::max(worst.rel_l2, d.rel_l2);
-    worst.nan_count += d.nan_count;
+    Agreement a;
+    s = MeasureAgreement(outputs[i], ref[i], &d, &a);
+    if (s.ok()) MergeWorst(d, a, &worst, &agree);
   }
   if (!s.ok()) {
     (*row)["parity_error"] = s.ToString();
@@ -55,6 +116,13 @@ void CheckCorrectness(const CellSpec& c, Model* model, json* row) {
   (*row)["max_rel_err"] = worst.max_rel;
   (*row)["rel_l2_err"] = worst.rel_l2;
   (*row)["nonfinite_outputs"] = worst.nan_count;
+  (*row)["cosine_similarity"] = agree.cosine;
+  (*row)["top1_agreement"] = agree.class_scores ? json(agree.top1) : json(nullptr);
+  (*row)["top5_agreement"] = agree.class_scores ? json(agree.top5) : json(nullptr);
+  (*row)["parity_samples"] = agree.samples;
+  const std::string failure = ParityFailure(c.precision, worst, agree);
+  (*row)["parity_pass"] = failure.empty();
+  (*row)["parity_failure"] = failure.empty() ? json(nullptr) : json(failure);
 }
 
 Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
@@ -197,12 +265,12 @@ Status RunReferenceCell(const CellSpec& c, CellReporter* rep) {
   CellSpec plain = c;
   OPTIC_RETURN_IF_ERROR(LoadWithPhases(plain, c.model, rep, &lm));
   rep->Phase("reference");
-  std::vector<Tensor> check, outputs;
-  OPTIC_RETURN_IF_ERROR(MakeBatch(lm.model->inputs(), c.batch_size, c.settings.check_seed, &check));
-  OPTIC_RETURN_IF_ERROR(lm.model->Execute(check, &outputs).Prefixed("reference run"));
+  std::vector<Tensor> outputs;
+  OPTIC_RETURN_IF_ERROR(RunCheckSet(c, lm.model.get(), &outputs).Prefixed("reference run"));
   return WriteReference(c.reference_file, outputs,
                         {{"backend", c.backend}, {"model", c.model}, {"batch_size", c.batch_size},
-                         {"check_seed", c.settings.check_seed}});
+                         {"check_seed", c.settings.check_seed},
+                         {"samples", CheckSamples(c.batch_size)}});
 }
 
 }  // namespace

@@ -40,6 +40,13 @@ Status WriteReference(const std::string& path, const std::vector<Tensor>& output
                       const nlohmann::json& header);
 Status ReadReference(const std::string& path, std::vector<Tensor>* outputs);
 
+// The correctness check's samples for a batch size: kParitySamples (optic/parity.h) rounded up to
+// whole batches, so that top-k agreement means something also at batch 1.
+int CheckSamples(int batch_size);
+// The check set (optic/parity.h MakeCheckInput from settings.check_seed) through `model` in
+// batches of the cell's batch size; `outputs` are fp32 host tensors of CheckSamples rows.
+Status RunCheckSet(const CellSpec& cell, Model* model, std::vector<Tensor>* outputs);
+
 // Status code -> row status: unsupported for kUnsupported / kUnsupportedHardware, else failed.
 const char* RowStatusFor(const Status& s);
 

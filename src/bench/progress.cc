@@ -99,8 +99,13 @@ void PrintSummary(const std::vector<json>& rows, FILE* out) {
   };
   std::map<std::string, Best> best;
   bool repeated = false;
+  std::vector<const report::Row*> out_of_tolerance;
   for (const report::Row& r : cells) {
     if (!r.ok() || r.kind != "bench") continue;
+    if (r.parity_failed()) {  // fast but wrong: never the recommendation
+      out_of_tolerance.push_back(&r);
+      continue;
+    }
     Best& b = best[r.model];
     repeated = repeated || r.repeats_aggregated > 1;
     if (r.scenario == "single_stream" && r.latency_ms.p50 &&
@@ -122,6 +127,7 @@ void PrintSummary(const std::vector<json>& rows, FILE* out) {
                     r.repeat_spread && *r.repeat_spread > report::kRepeatSpreadRule ? "!" : "");
       s += buf;
     }
+    if (!r.parity_pass) s += " (parity not checked)";
     return s;
   };
   auto config = [](const report::Row& r) {
@@ -147,6 +153,13 @@ void PrintSummary(const std::vector<json>& rows, FILE* out) {
     }
     std::fprintf(out, "%-16s | %-*s %10s | %-*s %10s\n", model.c_str(), w, lat_cfg.c_str(), lat, w,
                  thr_cfg.c_str(), thr);
+  }
+  if (!out_of_tolerance.empty()) {
+    std::fprintf(out, "\nparity: %zu row(s) out of their precision's limits, not recommended above:\n",
+                 out_of_tolerance.size());
+    for (const report::Row* r : out_of_tolerance) {
+      std::fprintf(out, "  %s %s: %s\n", r->Label().c_str(), r->scenario.c_str(), r->parity_failure.c_str());
+    }
   }
   if (repeated) {
     const std::vector<std::string> over = report::SpreadViolations(cells);

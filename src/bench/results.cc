@@ -170,6 +170,27 @@ std::string ValidateRow(const json& row) {
   for (const char* k : {"host_other_cpu", "cpu_steal_pct", "loadavg_1m"}) {
     if (row.contains(k) && !HasType(row[k], kNum | kNull)) return std::string(k) + " is not a number or null";
   }
+  // Parity agreement (docs/results-schema.md); absent in older files.
+  for (const char* k : {"rel_l2_err", "cosine_similarity", "top1_agreement", "top5_agreement"}) {
+    if (row.contains(k) && !HasType(row[k], kNum | kNull)) return std::string(k) + " is not a number or null";
+  }
+  for (const char* k : {"top1_agreement", "top5_agreement"}) {
+    if (row.contains(k) && row[k].is_number() && (row[k].get<double>() < 0 || row[k].get<double>() > 1)) {
+      return std::string(k) + " is not in [0, 1]: " + row[k].dump();
+    }
+  }
+  if (row.contains("parity_samples") && !row["parity_samples"].is_number_integer()) {
+    return "parity_samples is not an integer";
+  }
+  if (row.contains("parity_pass") && !HasType(row["parity_pass"], kBool | kNull)) {
+    return "parity_pass is not a bool or null";
+  }
+  if (row.contains("parity_failure") && !HasType(row["parity_failure"], kStr | kNull)) {
+    return "parity_failure is not a string or null";
+  }
+  if (row.value("parity_pass", json()) == false && !row.value("parity_failure", json()).is_string()) {
+    return "parity_pass false without parity_failure saying why";
+  }
   if (row.contains("contended") && !HasType(row["contended"], kBool | kNull)) {
     return "contended is not a bool or null";
   }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 
+#include "bench/cell.h"
 #include "bench/host_load.h"
 #include "bench/manifest.h"
 #include "bench/process.h"
@@ -81,7 +82,8 @@ class Runner {
     if (backend.empty()) return "no backend can run '" + cell->model + "' at fp32 as the reference";
     const fs::path dir = fs::path(c_.out).parent_path() / (fs::path(c_.out).stem().string() + ".ref");
     const std::string file = (dir / (cell->model + "-" + backend + "-" + DeviceName(c_.reference_device) + "-b" + std::to_string(cell->batch_size) +
-                                     "-s" + std::to_string(c_.settings.check_seed) + ".ref")).string();
+                                     "-s" + std::to_string(c_.settings.check_seed) + "-n" +
+                                     std::to_string(CheckSamples(cell->batch_size)) + ".ref")).string();
     const std::string name = backend + "/fp32" +
                              (c_.reference_device.is_cpu() ? "" : "@" + DeviceName(c_.reference_device));
     auto failed = failed_refs_.find(file);

@@ -86,7 +86,7 @@ void Rank(const std::map<std::string, Entry>& best_by_config, Better better,
 std::vector<WinnerCell> SelectWinners(const std::vector<Row>& rows) {
   struct Acc {
     std::map<std::string, Entry> latency, throughput;
-    int excluded = 0;
+    int excluded = 0, parity_excluded = 0;
   };
   std::map<std::pair<std::string, std::string>, Acc> cells;
   for (const Row& r : rows) {
@@ -96,7 +96,12 @@ std::vector<WinnerCell> SelectWinners(const std::vector<Row>& rows) {
       ++acc.excluded;
       continue;
     }
-    Entry e{r.backend, r.Config(), r.precision, r.batch_size, 0, r.unstable(), r.file, r.line};
+    if (r.parity_failed()) {
+      ++acc.parity_excluded;
+      continue;
+    }
+    Entry e{r.backend, r.Config(), r.precision, r.batch_size, 0, r.unstable(),
+            r.parity_pass.has_value(), r.file, r.line};
     if (r.latency_ms.p50) {
       e.value = *r.latency_ms.p50;
       auto [it, inserted] = acc.latency.emplace(e.config, e);
@@ -114,6 +119,7 @@ std::vector<WinnerCell> SelectWinners(const std::vector<Row>& rows) {
     c.hardware = key.first;
     c.model = key.second;
     c.excluded = acc.excluded;
+    c.parity_excluded = acc.parity_excluded;
     Rank(acc.latency, std::less<double>(), &c.best_latency, &c.runner_up_latency, &c.latency_tie);
     Rank(acc.throughput, std::greater<double>(), &c.best_throughput, &c.runner_up_throughput,
          &c.throughput_tie);
@@ -156,7 +162,7 @@ std::vector<Speedup> PrecisionSpeedups(const std::vector<Row>& rows) {
     const double base = *base_row->throughput_per_s;
     Speedup s{r.Hardware(), r.model, r.backend, r.Config(), r.device, r.precision, r.scenario,
               series[i].label, r.batch_size, base, *r.throughput_per_s,
-              *r.throughput_per_s / base, r.max_abs_err};
+              *r.throughput_per_s / base, r.max_abs_err, r.parity_pass, r.parity_failure};
     out.push_back(std::move(s));
   }
   std::sort(out.begin(), out.end(), [](const Speedup& a, const Speedup& b) {

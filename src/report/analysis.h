@@ -32,12 +32,15 @@ std::vector<PowerFit> FitPowerByHardware(const std::vector<Row>& rows);
 // each with the runner-up (the best *other* configuration: torch +cuda_graph and plain torch
 // are two). Only successful bench rows of the offline/single_stream scenarios (or none given)
 // compete; each configuration competes with its best row (any precision, batch, threads, run),
-// which the cell names.
+// which the cell names. A row out of its precision's parity limits never competes (it is
+// counted in parity_excluded); a row without a parity verdict (no reference, or a file written
+// before optic judged parity) competes with parity_checked false, and the reports say so.
 struct Entry {
   std::string backend, config, precision;
   int batch_size = 0;
   double value = 0;
   bool unstable = false;
+  bool parity_checked = false;  // the row has a parity verdict (and, competing, passed it)
   std::string file;
   int line = 0;
 };
@@ -47,6 +50,7 @@ struct WinnerCell {
   std::optional<Entry> best_throughput, runner_up_throughput;  // value: samples/s
   bool latency_tie = false, throughput_tie = false;  // the runner-up equals the winner
   int excluded = 0;  // rows of this cell not counted: failed, unsupported, timeout
+  int parity_excluded = 0;  // ok rows not counted: out of their precision's parity limits
 };
 std::vector<WinnerCell> SelectWinners(const std::vector<Row>& rows);
 
@@ -71,6 +75,8 @@ struct Speedup {
   int batch_size = 0;
   double fp32_throughput = 0, throughput = 0, speedup = 0;
   std::optional<double> max_abs_err;  // parity of the reduced-precision row
+  std::optional<bool> parity_pass;    // its verdict; absent when not judged
+  std::string parity_failure;
 };
 std::vector<Speedup> PrecisionSpeedups(const std::vector<Row>& rows);
 

@@ -15,7 +15,7 @@ json Opt(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); 
 json EntryJson(const std::optional<Entry>& e) {
   if (!e) return nullptr;
   return {{"backend", e->backend}, {"config", e->config}, {"precision", e->precision}, {"batch_size", e->batch_size},
-          {"value", e->value},     {"unstable", e->unstable},   {"where", e->file + ":" + std::to_string(e->line)}};
+          {"value", e->value},     {"unstable", e->unstable},   {"parity_checked", e->parity_checked}, {"where", e->file + ":" + std::to_string(e->line)}};
 }
 
 json RowJson(const Row& r, int id, const SeriesInfo& series) {
@@ -59,6 +59,12 @@ json RowJson(const Row& r, int id, const SeriesInfo& series) {
           {"cpu_energy_j", Opt(r.cpu_energy_j_per_inference)},
           {"max_abs_err", Opt(r.max_abs_err)},
           {"max_rel_err", Opt(r.max_rel_err)},
+          {"rel_l2_err", Opt(r.rel_l2_err)},
+          {"cosine_similarity", Opt(r.cosine_similarity)},
+          {"top1_agreement", Opt(r.top1_agreement)},
+          {"top5_agreement", Opt(r.top5_agreement)},
+          {"parity_pass", r.parity_pass ? json(*r.parity_pass) : json(nullptr)},
+          {"parity_failure", r.parity_failure},
           {"parity_reference", r.parity_reference},
           {"stages_ms", stages},
           {"concurrency", r.concurrency ? json(*r.concurrency) : json(nullptr)},
@@ -106,7 +112,7 @@ nlohmann::json ReportJson(const Report& rep) {
   }
   json winners = json::array();
   for (const auto& c : rep.winners) {
-    winners.push_back({{"hardware", c.hardware}, {"model", c.model}, {"excluded", c.excluded},
+    winners.push_back({{"hardware", c.hardware}, {"model", c.model}, {"excluded", c.excluded}, {"parity_excluded", c.parity_excluded},
                        {"latency", EntryJson(c.best_latency)},
                        {"latency_runner_up", EntryJson(c.runner_up_latency)},
                        {"latency_tie", c.latency_tie},
@@ -124,7 +130,8 @@ nlohmann::json ReportJson(const Report& rep) {
                         {"config", s.config}, {"series", s.series},
                         {"device", s.device}, {"precision", s.precision}, {"batch_size", s.batch_size},
                         {"fp32_throughput", s.fp32_throughput}, {"throughput", s.throughput},
-                        {"speedup", s.speedup}, {"max_abs_err", Opt(s.max_abs_err)}});
+                        {"speedup", s.speedup}, {"max_abs_err", Opt(s.max_abs_err)},
+                        {"parity_pass", s.parity_pass ? json(*s.parity_pass) : json(nullptr)}});
   }
   json out = {{"title", rep.options.title}, {"inputs", rep.results.files}, {"rows", rows},
               {"winners", winners}, {"power_fits", fits}, {"speedups", speedups},

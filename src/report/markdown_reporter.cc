@@ -26,7 +26,16 @@ std::string EntryText(const std::optional<Entry>& e, const char* unit) {
   std::string s = "**" + e->config + "** " + Fmt(e->value) + " " + unit + " (" + e->precision +
                   ", b" + std::to_string(e->batch_size) + ")";
   if (e->unstable) s += " ⚠ unstable";
+  if (!e->parity_checked) s += " ⚠ parity not checked";
   return s;
+}
+
+// A winner cell: the entry, or why there is none when every ok row was out of parity limits.
+std::string WinnerText(const WinnerCell& c, const std::optional<Entry>& e, const char* unit) {
+  if (!e && c.parity_excluded) {
+    return "none within parity limits (" + std::to_string(c.parity_excluded) + " out of tolerance)";
+  }
+  return EntryText(e, unit);
 }
 
 void Machines(const Report& rep, std::ostream& out) {
@@ -67,25 +76,27 @@ class MarkdownReporter : public Reporter {
     Machines(rep, out);
     if (!rep.winners.empty()) {
       out << "\n## Winners per hardware and model\n\n"
-          << "| hardware | model | min latency (p50) | runner-up | max throughput | runner-up |\n"
-          << "|---|---|---|---|---|---|\n";
+          << "Only rows within their precision's parity limits compete (docs/architecture.md, "
+          << "\"Parity\"); rows out of them are listed under \"Out of parity tolerance\".\n\n"
+          << "| hardware | model | min latency (p50) | runner-up | max throughput | runner-up | out of parity tolerance |\n"
+          << "|---|---|---|---|---|---|---|\n";
       for (const auto& c : rep.winners) {
         out << "| " << Cell(c.hardware) << " | " << c.model << " | "
-            << EntryText(c.best_latency, "ms") << " | " << EntryText(c.runner_up_latency, "ms")
-            << (c.latency_tie ? " (tie)" : "") << " | " << EntryText(c.best_throughput, "/s")
+            << WinnerText(c, c.best_latency, "ms") << " | " << EntryText(c.runner_up_latency, "ms")
+            << (c.latency_tie ? " (tie)" : "") << " | " << WinnerText(c, c.best_throughput, "/s")
             << " | " << EntryText(c.runner_up_throughput, "/s")
-            << (c.throughput_tie ? " (tie)" : "") << " |\n";
+            << (c.throughput_tie ? " (tie)" : "") << " | " << c.parity_excluded << " |\n";
       }
     }
     if (!rep.speedups.empty()) {
       out << "\n## Reduced precision vs fp32 (throughput)\n\n"
-          << "| hardware | model | configuration | precision | batch | fp32 /s | /s | speed-up | max abs err |\n"
-          << "|---|---|---|---|---|---|---|---|---|\n";
+          << "| hardware | model | configuration | precision | batch | fp32 /s | /s | speed-up | max abs err | parity |\n"
+          << "|---|---|---|---|---|---|---|---|---|---|\n";
       for (const auto& s : rep.speedups) {
         out << "| " << Cell(s.hardware) << " | " << s.model << " | " << Cell(s.series) << " | "
             << s.precision << " | " << s.batch_size << " | " << Fmt(s.fp32_throughput, 4) << " | "
             << Fmt(s.throughput, 4) << " | " << Fmt(s.speedup) << "x | " << Fmt(s.max_abs_err, 2)
-            << " |\n";
+            << " | " << (!s.parity_pass ? "not checked" : *s.parity_pass ? "pass" : "**FAIL**") << " |\n";
       }
     }
     for (const auto& f : rep.power_fits) {
@@ -101,6 +112,7 @@ class MarkdownReporter : public Reporter {
         if (!r.ok()) out << "| " << Cell(r.Label()) << " | " << r.status << " | " << Cell(r.error) << " |\n";
       }
     }
+    WriteParityFailures(rows, out);
     WriteRepeats(rows, out);
     int unstable = 0;
     for (const Row& r : rows) unstable += r.ok() && r.unstable();
@@ -123,6 +135,22 @@ class MarkdownReporter : public Reporter {
   }
 
  private:
+  // Rows that ran but whose outputs are out of their precision's parity limits: fast, and wrong.
+  static void WriteParityFailures(const std::vector<Row>& rows, std::ostream& out) {
+    int n = 0;
+    for (const Row& r : rows) n += r.ok() && r.parity_failed();
+    if (!n) return;
+    out << "\n## Out of parity tolerance (" << n << ")\n\n"
+        << "These rows ran, but their outputs are out of their precision's limits against the "
+        << "reference; they are not recommended anywhere on this page.\n\n"
+        << "| cell | scenario | reference | why |\n|---|---|---|---|\n";
+    for (const Row& r : rows) {
+      if (!r.ok() || !r.parity_failed()) continue;
+      out << "| " << Cell(r.Label()) << " | " << r.scenario << " | " << Cell(r.parity_reference)
+          << " | " << Cell(r.parity_failure) << " |\n";
+    }
+  }
+
   // Cells measured several times (optic bench --repeat): the median shown everywhere above, and
   // how far the repeats were apart (max/min throughput, judged by the 10% rule).
   static void WriteRepeats(const std::vector<Row>& rows, std::ostream& out) {

@@ -106,6 +106,10 @@ Status ParseOptionalParts(const json& o, Row* r) {
       {"cpu_energy_j_per_inference", &r->cpu_energy_j_per_inference},
       {"max_abs_err", &r->max_abs_err},
       {"max_rel_err", &r->max_rel_err},
+      {"rel_l2_err", &r->rel_l2_err},
+      {"cosine_similarity", &r->cosine_similarity},
+      {"top1_agreement", &r->top1_agreement},
+      {"top5_agreement", &r->top5_agreement},
       {"host_other_cpu", &r->host_other_cpu},
       {"cpu_steal_pct", &r->cpu_steal_pct},
       {"loadavg_1m", &r->loadavg_1m}};
@@ -140,6 +144,11 @@ Status ParseOptionalParts(const json& o, Row* r) {
     if (!o["stable"].is_boolean()) return FieldError("stable", "a boolean", o["stable"]);
     r->stable = o["stable"].get<bool>();
   }
+  if (o.contains("parity_pass") && !o["parity_pass"].is_null()) {
+    if (!o["parity_pass"].is_boolean()) return FieldError("parity_pass", "a boolean", o["parity_pass"]);
+    r->parity_pass = o["parity_pass"].get<bool>();
+  }
+  OPTIC_RETURN_IF_ERROR(GetString(o, "parity_failure", false, &r->parity_failure));
   OPTIC_RETURN_IF_ERROR(GetObject(o, "server", &r->server));
   OPTIC_RETURN_IF_ERROR(GetObject(o, "ensemble", &r->ensemble));
   OPTIC_RETURN_IF_ERROR(GetObject(o, "settings", &r->settings));

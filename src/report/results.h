@@ -44,6 +44,11 @@ struct Row {
   std::optional<double> peak_rss_mb, gpu_mem_peak_mb, power_w, energy_j_per_inference;
   std::optional<double> cpu_energy_j_per_inference;
   std::optional<double> max_abs_err, max_rel_err;
+  // Agreement with the reference on the check set and its verdict against the precision's limits
+  // (docs/results-schema.md); absent in files written before optic judged parity.
+  std::optional<double> rel_l2_err, cosine_similarity, top1_agreement, top5_agreement;
+  std::optional<bool> parity_pass;
+  std::string parity_failure;  // why parity_pass is false
   std::string parity_reference;
   std::vector<std::pair<std::string, double>> stages_ms;  // in the order the file gives
   std::optional<int> concurrency;
@@ -62,6 +67,8 @@ struct Row {
 
   bool ok() const { return status == "ok"; }
   bool unstable() const { return stable.has_value() && !*stable; }
+  // Out of the parity limits of its precision: such a row is never recommended.
+  bool parity_failed() const { return parity_pass.has_value() && !*parity_pass; }
   // The key that matches one cell across files: cell_id, or the fields it is made of.
   std::string MatchKey() const;
   // "AMD EPYC 9654" for CPU rows, the GPU name for cuda rows (the device when the host is unknown).

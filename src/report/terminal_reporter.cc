@@ -22,6 +22,7 @@ std::string Flags(const Row& r) {
   if (r.latency_ms.p99 && !r.p99_valid) f += " p99-low-samples";
   if (r.contended.value_or(false)) f += " contended";
   if (r.repeat_spread && *r.repeat_spread > kRepeatSpreadRule) f += " repeats-disagree";
+  if (r.ok() && r.parity_failed()) f += " PARITY-FAIL (" + r.parity_failure + ")";
   return f;
 }
 
@@ -62,17 +63,20 @@ class TerminalReporter : public Reporter {
           << repeats(r) << "  " << status << "\n";
     }
     if (!rep.winners.empty()) {
-      out << "\nwinners (best, runner-up) per hardware and model\n";
+      out << "\nwinners (best, runner-up) per hardware and model, among rows within parity limits\n";
       for (const auto& c : rep.winners) {
-        auto name = [](const std::optional<Entry>& e) {
+        auto name = [&c](const std::optional<Entry>& e) {
+          if (!e && c.parity_excluded) return std::string("none within parity limits");
           return e ? e->config + "/" + e->precision + "/b" + std::to_string(e->batch_size) +
-                         " " + Fmt(e->value)
+                         " " + Fmt(e->value) + (e->parity_checked ? "" : " (parity not checked)")
                    : std::string("-");
         };
         out << "  " << c.hardware << " | " << c.model << ": min latency " << name(c.best_latency)
             << " ms (runner-up " << name(c.runner_up_latency) << (c.latency_tie ? ", tie" : "")
             << "); max throughput " << name(c.best_throughput) << "/s (runner-up "
-            << name(c.runner_up_throughput) << (c.throughput_tie ? ", tie" : "") << ")\n";
+            << name(c.runner_up_throughput) << (c.throughput_tie ? ", tie" : "") << ")";
+        if (c.parity_excluded) out << "; " << c.parity_excluded << " row(s) out of parity tolerance not counted";
+        out << "\n";
       }
     }
     for (const auto& f : rep.power_fits) {

@@ -67,6 +67,13 @@ TEST_F(BenchSweep, CrashingCellIsAFailedRowAndTheSweepContinues) {
     ASSERT_TRUE(good["parity_reference"].is_string());
     EXPECT_NE(good["parity_reference"].get<std::string>().find("/fp32"), std::string::npos);
     EXPECT_LE(good["max_rel_err"].get<double>(), 1e-4);
+    // Agreement over the whole check set (32 samples in batches of 2), judged for fp32.
+    EXPECT_EQ(good["parity_samples"], 32);
+    EXPECT_GT(good["cosine_similarity"].get<double>(), 0.9999);
+    EXPECT_EQ(good["top1_agreement"], 1.0);
+    EXPECT_EQ(good["top5_agreement"], 1.0);
+    EXPECT_EQ(good["parity_pass"], true);
+    EXPECT_TRUE(good["parity_failure"].is_null());
     EXPECT_EQ(by_id.at("null|onnxruntime|cpu|fp32|b2" + t)["status"], "unsupported");
   }
   EXPECT_EQ(RunOptic({"bench", "--validate", out}), 0);

@@ -66,6 +66,29 @@ TEST(BenchResults, ValidatorRejectsBadRows) {
   EXPECT_NE(ValidateRow(r), "");
 }
 
+TEST(BenchResults, ParityAgreementFieldsAreTypedWhenPresent) {
+  json r = OkRow();
+  EXPECT_EQ(ValidateRow(r), "");  // older rows have none of them
+  r["cosine_similarity"] = 0.998;
+  r["top1_agreement"] = 0.75;
+  r["top5_agreement"] = nullptr;  // not class scores
+  r["parity_samples"] = 32;
+  r["parity_pass"] = true;
+  r["parity_failure"] = nullptr;
+  EXPECT_EQ(ValidateRow(r), "");
+  json bad = r;
+  bad["top1_agreement"] = 1.5;
+  EXPECT_NE(ValidateRow(bad).find("top1_agreement is not in [0, 1]"), std::string::npos);
+  bad = r;
+  bad["cosine_similarity"] = "high";
+  EXPECT_NE(ValidateRow(bad).find("cosine_similarity"), std::string::npos);
+  bad = r;
+  bad["parity_pass"] = false;
+  EXPECT_NE(ValidateRow(bad).find("without parity_failure"), std::string::npos);
+  bad["parity_failure"] = "bf16: top-1 agreement 0.1 < 0.25";
+  EXPECT_EQ(ValidateRow(bad), "");
+}
+
 TEST(BenchResults, WriterAppendsWholeLinesAndReaderSkipsTornOnes) {
   const std::string dir = ::testing::TempDir() + "/bench_results_" + std::to_string(getpid());
   const std::string path = dir + "/r.jsonl";

@@ -121,6 +121,28 @@ TEST(Winners, FailedCellsNeverWinAndAreCounted) {
   EXPECT_EQ(cells[0].excluded, 3);
 }
 
+TEST(Winners, RowsOutOfParityToleranceNeverWinAndAreCounted) {
+  std::vector<Row> rows = {MakeRow("torch", "bf16", 8, 900, 1), MakeRow("openvino", "fp32", 8, 300, 3),
+                           MakeRow("onnxruntime", "fp32", 8, 200, 4)};
+  rows[0].parity_pass = false;
+  rows[0].parity_failure = "bf16: top-1 agreement 0.1 < 0.25";
+  rows[1].parity_pass = true;
+  const auto w = SelectWinners(rows);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].parity_excluded, 1);
+  EXPECT_EQ(w[0].best_throughput->config, "openvino");
+  EXPECT_TRUE(w[0].best_throughput->parity_checked);
+  EXPECT_EQ(w[0].runner_up_throughput->config, "onnxruntime");
+  EXPECT_FALSE(w[0].runner_up_throughput->parity_checked);  // no verdict: competes, marked
+  EXPECT_EQ(w[0].best_latency->config, "openvino");
+  // Every ok row out of tolerance: no winner, and the count says why.
+  rows = {rows[0]};
+  const auto none = SelectWinners(rows);
+  ASSERT_EQ(none.size(), 1u);
+  EXPECT_FALSE(none[0].best_throughput);
+  EXPECT_EQ(none[0].parity_excluded, 1);
+}
+
 TEST(Winners, TiesResolveByBackendNameAndAreFlagged) {
   std::vector<Row> rows = {MakeRow("torch", "fp32", 1, 100, 10.0),
                            MakeRow("openvino", "fp32", 1, 100, 10.0),

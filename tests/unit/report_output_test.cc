@@ -7,6 +7,13 @@
 #include <regex>
 #include <sstream>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "bench/progress.h"
+#include "report/html_data.h"
 #include "report/report.h"
 
 namespace optic::report {
@@ -77,6 +84,107 @@ TEST(MarkdownReporter, EscapesPipesInReasons) {
   std::ostringstream out;
   ASSERT_TRUE(MakeMarkdownReporter()->Write(rep, out).ok());
   EXPECT_NE(out.str().find("| m b cpu fp32 b1 | failed | shape [1\\|3] \\| bad |"), std::string::npos) << out.str();
+}
+
+// A fast configuration whose outputs are out of its precision's parity limits is never the
+// recommendation, and every format says which rows are out of tolerance and why.
+class ParityMarking : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = std::filesystem::temp_directory_path() / ("optic_report_parity_" + std::to_string(getpid()) + ".jsonl");
+    auto row = [](const std::string& model, const std::string& backend, const std::string& prec, double thr,
+                  const char* parity) {
+      std::string r = R"({"schema":1,"kind":"bench","model":")" + model + R"(","backend":")" + backend +
+                      R"(","device":"cpu","precision":")" + prec + R"(","batch_size":8,"threads":2,)" +
+                      R"("scenario":"offline","status":"ok","error":null,"throughput_per_s":)" +
+                      std::to_string(thr) + R"(,"latency_ms":{"p50":)" + std::to_string(8000 / thr) +
+                      R"(},"samples":100,"stable":true,"parity_reference":"torch/fp32")";
+      return r + parity + "}\n";
+    };
+    const char* fail = R"(,"rel_l2_err":0.4,"cosine_similarity":0.2,"top1_agreement":0.03,"top5_agreement":0.1,)"
+                       R"("parity_samples":32,"parity_pass":false,"parity_failure":"bf16: cosine 0.2 < 0.8; top-1 agreement 0.03 < 0.25")";
+    const char* pass = R"(,"rel_l2_err":1e-6,"cosine_similarity":1,"top1_agreement":1,"top5_agreement":1,)"
+                       R"("parity_samples":32,"parity_pass":true,"parity_failure":null)";
+    std::ofstream(path_) << row("resnet50", "openvino", "bf16", 900, fail)
+                         << row("resnet50", "onnxruntime", "fp32", 300, pass)
+                         << row("vgg19", "openvino", "bf16", 500, fail)
+                         << row("mobilenet_v2", "torch", "fp32", 700, "");  // written before verdicts
+    ReportOptions o;
+    o.inputs = {path_.string()};
+    ASSERT_TRUE(BuildReport(o, &rep_).ok());
+  }
+  void TearDown() override { std::filesystem::remove(path_); }
+  std::filesystem::path path_;
+  Report rep_;
+};
+
+TEST_F(ParityMarking, Markdown) {
+  std::ostringstream out;
+  ASSERT_TRUE(MakeMarkdownReporter()->Write(rep_, out).ok());
+  const std::string md = out.str();
+  EXPECT_NE(md.find("| cpu | resnet50 | **onnxruntime** 26.7 ms (fp32, b8) | - | **onnxruntime** 300 /s (fp32, b8) | - | 1 |"),
+            std::string::npos) << md;
+  EXPECT_NE(md.find("| cpu | vgg19 | none within parity limits (1 out of tolerance) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("**torch** 700 /s (fp32, b8) ⚠ parity not checked"), std::string::npos) << md;
+  EXPECT_NE(md.find("## Out of parity tolerance (2)"), std::string::npos) << md;
+  EXPECT_NE(md.find("| resnet50 openvino cpu bf16 b8 | offline | torch/fp32 | bf16: cosine 0.2 < 0.8; top-1 agreement 0.03 < 0.25 |"),
+            std::string::npos) << md;
+}
+
+TEST_F(ParityMarking, Terminal) {
+  std::ostringstream out;
+  ASSERT_TRUE(MakeTerminalReporter()->Write(rep_, out).ok());
+  const std::string text = out.str();
+  EXPECT_TRUE(std::regex_search(text, std::regex(R"(resnet50 +bench +openvino .* ok PARITY-FAIL \(bf16: cosine 0\.2 < 0\.8)")))
+      << text;
+  EXPECT_NE(text.find("cpu | resnet50: min latency onnxruntime/fp32/b8 26.7 ms"), std::string::npos) << text;
+  EXPECT_NE(text.find("1 row(s) out of parity tolerance not counted"), std::string::npos) << text;
+  EXPECT_NE(text.find("cpu | vgg19: min latency none within parity limits"), std::string::npos) << text;
+  EXPECT_NE(text.find("torch/fp32/b8 700 (parity not checked)"), std::string::npos) << text;
+}
+
+TEST_F(ParityMarking, HtmlData) {
+  const nlohmann::json d = ReportJson(rep_);
+  bool saw_fail = false;
+  for (const auto& r : d["rows"]) {
+    if (r["backend"] == "openvino" && r["model"] == "resnet50") {
+      EXPECT_EQ(r["parity_pass"], false);
+      EXPECT_EQ(r["top1_agreement"], 0.03);
+      saw_fail = true;
+    }
+  }
+  EXPECT_TRUE(saw_fail);
+  for (const auto& w : d["winners"]) {
+    if (w["model"] == "resnet50") {
+      EXPECT_EQ(w["parity_excluded"], 1);
+      EXPECT_EQ(w["throughput"]["config"], "onnxruntime");
+      EXPECT_EQ(w["throughput"]["parity_checked"], true);
+    }
+  }
+  // The page's script shows both: the badge on a winner without a verdict, the excluded count.
+  std::ostringstream out;
+  ASSERT_TRUE(MakeHtmlReporter(DefaultChartJsPath())->Write(rep_, out).ok());
+  EXPECT_NE(out.str().find("parity not checked"), std::string::npos);
+  EXPECT_NE(out.str().find("out of parity tolerance, not counted"), std::string::npos);
+}
+
+TEST_F(ParityMarking, BenchSummary) {
+  std::vector<nlohmann::json> rows;
+  std::ifstream in(path_);
+  for (std::string line; std::getline(in, line);) rows.push_back(nlohmann::json::parse(line));
+  char* buf = nullptr;
+  size_t size = 0;
+  FILE* f = open_memstream(&buf, &size);
+  ASSERT_NE(f, nullptr);
+  bench::PrintSummary(rows, f);
+  std::fclose(f);
+  const std::string text(buf, size);
+  std::free(buf);
+  EXPECT_TRUE(std::regex_search(text, std::regex(R"(\nresnet50 +\| .*\| onnxruntime fp32 b8 t2 +300\.0)"))) << text;
+  EXPECT_EQ(text.find("openvino bf16 b8 t2  "), std::string::npos) << text;
+  EXPECT_NE(text.find("parity: 2 row(s) out of their precision's limits, not recommended above:"), std::string::npos) << text;
+  EXPECT_NE(text.find("  resnet50 openvino cpu bf16 b8 offline: bf16: cosine 0.2 < 0.8"), std::string::npos) << text;
+  EXPECT_NE(text.find("torch fp32 b8 t2 (parity not checked)"), std::string::npos) << text;
 }
 
 TEST(HtmlReporter, EmbedsChartJsDataAndScript) {

@@ -9,7 +9,7 @@
   // ---------- 3. winner matrix ----------
   R.build.winners = function () {
     const s = section('winners', 'Winner matrix',
-      'Best framework per hardware and model (Ulker et al., Fig. 1 and 3): lowest p50 latency and highest throughput over each configuration\'s best successful bench row (offline/single-stream; a configuration is a backend with its backend options, so torch +cuda_graph competes with plain torch), runner-up below. Cells that did not run are excluded and counted.');
+      'Best framework per hardware and model (Ulker et al., Fig. 1 and 3): lowest p50 latency and highest throughput over each configuration\'s best successful bench row (offline/single-stream; a configuration is a backend with its backend options, so torch +cuda_graph competes with plain torch), runner-up below. Cells that did not run are excluded and counted. Rows out of their precision\'s parity limits (docs/architecture.md, "Parity") never win: they are excluded and counted; a winner without a parity verdict is marked "parity not checked".');
     if (!D.winners.length) {
       s.append(noData('winner-matrix', 'Winner matrix', 'no successful bench rows.'));
     } else {
@@ -19,12 +19,13 @@
       for (const [metric, unit, title] of [['latency', 'ms', 'Minimum latency (p50)'], ['throughput', '/s', 'Maximum throughput']]) {
         const body = uniq(D.winners.map((w) => w.model)).sort().map((m) => el('tr', {}, [td(el('b', { text: m }))].concat(hws.map((h) => {
           const w = D.winners.find((x) => x.model === m && x.hardware === h);
-          if (!w || !w[metric]) return td(el('span', { class: 'runner', text: w && w.excluded ? 'no successful row (' + w.excluded + ' not run)' : '–' }));
+          if (!w || !w[metric]) return td(el('span', { class: 'runner', text: w && w.parity_excluded ? 'none within parity limits (' + w.parity_excluded + ' out of tolerance)' : w && w.excluded ? 'no successful row (' + w.excluded + ' not run)' : '–' }));
           const e = w[metric], ru = w[metric + '_runner_up'];
           const cell = [el('div', { class: 'win' }, [el('span', { class: 'swatch', style: 'background:' + backendColor(e.backend) }),
             e.config + ' ' + fmt(e.value, 4) + ' ' + unit]),
             el('div', { class: 'runner', title: e.where, text: e.precision + ', batch ' + e.batch_size })];
           if (e.unstable) cell[0].append(el('span', { class: 'badge warn', text: 'unstable' }));
+          if (!e.parity_checked) cell[0].append(el('span', { class: 'badge warn', text: 'parity not checked', title: 'this row has no parity verdict (no reference, or written before optic judged parity)' }));
           if (ru) {
             const r = el('div', { class: 'runner', text: 'runner-up: ' + ru.config + ' ' + fmt(ru.value, 4) + ' ' + unit + ' (' + ru.precision + ', b' + ru.batch_size + ')' });
             if (w[metric + '_tie']) r.append(el('span', { class: 'badge info', text: 'tie' }));
@@ -33,6 +34,7 @@
             cell.push(el('div', { class: 'runner', text: 'runner-up: none (one configuration)' }));
           }
           if (w.excluded) cell.push(el('div', { class: 'runner reason', text: w.excluded + ' cell(s) not run' }));
+          if (w.parity_excluded) cell.push(el('div', { class: 'runner reason', text: w.parity_excluded + ' row(s) out of parity tolerance, not counted' }));
           return td(cell);
         }))));
         const card = el('div', { class: 'card', 'data-figure': 'winner-matrix-' + metric }, [el('h3', { text: title }),
@@ -106,6 +108,11 @@
     const pct = (r, p) => { const c = num(r.latency[p]); if (r.latency[p] !== null && !r.valid[p]) { c.classList.add('invalid'); c.title = 'too few samples for this percentile'; } return c; };
     const sorted = rows.slice().sort((a, b) => (a.model + a.kind + a.series + a.device).localeCompare(b.model + b.kind + b.series + b.device) || a.batch_size - b.batch_size || (a.concurrency || 0) - (b.concurrency || 0));
     const repeated = rows.some((r) => r.repeats > 1);
+    const parityCell = (r) => {
+      if (r.parity_pass === null) return td('–');
+      const detail = 'cosine ' + fmt(r.cosine_similarity, 4) + (r.top1_agreement === null ? '' : ', top-1 ' + fmt(r.top1_agreement) + ', top-5 ' + fmt(r.top5_agreement));
+      return r.parity_pass ? td(el('span', { title: detail, text: 'pass' })) : td(el('span', { class: 'badge bad', text: 'out of tolerance', title: r.parity_failure + ' (' + detail + ')' }));
+    };
     const spreadCell = (r) => {
       if (!(r.repeats > 1)) return td('');
       const c = td(r.repeats + '× · ' + (r.repeat_spread === null ? '–' : fmt(r.repeat_spread)));
@@ -113,12 +120,12 @@
       return c;
     };
     const d = el('details', { open: '' }, [el('summary', { text: rows.length + ' rows' }),
-      table(['model', 'kind', 'backend', 'device', 'prec', 'batch', 'thr', 'conc', 'scenario', 'status', 'samples/s', 'p50 ms', 'p90 ms', 'p99 ms', '#samples'].concat(repeated ? ['repeats · spread'] : [], ['max abs err', 'max rel err', 'source']),
+      table(['model', 'kind', 'backend', 'device', 'prec', 'batch', 'thr', 'conc', 'scenario', 'status', 'samples/s', 'p50 ms', 'p90 ms', 'p99 ms', '#samples'].concat(repeated ? ['repeats · spread'] : [], ['max abs err', 'max rel err', 'parity', 'source']),
         sorted.map((r) => el('tr', {}, [td(r.model), td(r.kind), td(r.config), td(r.device), td(r.precision), num(r.batch_size), num(r.threads),
           td(r.concurrency === null ? '' : String(r.concurrency)), td(r.scenario),
           td([r.status === 'ok' ? 'ok' : el('span', { class: 'badge bad', text: r.status }), isUnstable(r) ? el('span', { class: 'badge warn', text: 'unstable' }) : null,
             r.contended === true ? el('span', { class: 'badge warn', text: 'contended', title: 'other processes used ' + fmt(r.host_other_cpu) + ' cores during the timed phase' }) : null]),
-          num(r.throughput, 4), num(r.latency.p50), pct(r, 'p90'), pct(r, 'p99'), num(r.samples, 6)].concat(repeated ? [spreadCell(r)] : [], [num(r.max_abs_err, 2), num(r.max_rel_err, 2),
+          num(r.throughput, 4), num(r.latency.p50), pct(r, 'p90'), pct(r, 'p99'), num(r.samples, 6)].concat(repeated ? [spreadCell(r)] : [], [num(r.max_abs_err, 2), num(r.max_rel_err, 2), parityCell(r),
           td(el('code', { text: r.where }))]))), { tall: true })]);
     s.append(d);
   };
