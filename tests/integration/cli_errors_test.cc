@@ -216,6 +216,32 @@ TEST(Cli, BenchBackendOptionTypoStopsBeforeAnyCell) {
   std::filesystem::remove_all(dir);
 }
 
+// A precision the file cannot run is refused, never replaced by the file's own precision.
+TEST(Cli, OnnxRuntimeInt8NeedsAQuantizedFile) {
+  std::unique_ptr<Backend> b;
+  if (!CreateBackend("onnxruntime", &b).ok()) GTEST_SKIP() << "built without onnxruntime";
+  const std::string fp32 = std::string(OPTIC_TEST_MODELS) + "/tiny_cnn/model.onnx";
+  if (!std::filesystem::exists(fp32)) GTEST_SKIP() << fp32 << " not exported";
+  Result r = RunOptic("predict --backend onnxruntime --file " + fp32 + " -o precision=int8");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("UNSUPPORTED"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(fp32), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--formats onnx-int8"), std::string::npos) << r.output;
+  EXPECT_EQ(RunOptic("predict --backend onnxruntime --file " + fp32).exit_code, 0);
+  // The quantized file runs at int8 and is refused at fp32.
+  const auto dir = std::filesystem::temp_directory_path() / ("optic-int8-" + std::to_string(getpid()));
+  const std::string cmd = std::string(OPTIC_BINARY_DIR) + "/optic models export --models tiny_cnn "
+                          "--formats onnx-int8 --out " + dir.string() + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  const std::string int8 = (dir / "tiny_cnn" / "model.int8.onnx").string();
+  r = RunOptic("predict --backend onnxruntime --file " + int8 + " -o precision=int8");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = RunOptic("predict --backend onnxruntime --file " + int8);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("precision=int8"), std::string::npos) << r.output;
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Cli, EverySubcommandHasHelp) {
   for (const char* cmd : {"backends", "models", "parity", "predict"}) {
     Result r = RunOptic(std::string(cmd) + " --help");

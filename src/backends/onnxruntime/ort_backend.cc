@@ -5,12 +5,17 @@
 // turned off, skipping the optimizer; the key covers the file's path, size and time, ONNX
 // Runtime's version and every option that changes the optimized graph.
 // Precisions: fp32, and int8 for a model file that is already quantized (the zoo's
-// model.int8.onnx); ONNX Runtime's CPU provider has no general fp16/bf16 kernels.
+// model.int8.onnx); ONNX Runtime's CPU provider has no general fp16/bf16 kernels. ONNX Runtime
+// runs whatever operators the file holds, so the requested precision must match the file: int8
+// takes only a quantized file and fp32 only an unquantized one (QuantizedOps reads the graph).
 #include <onnxruntime_cxx_api.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "optic/backend.h"
@@ -142,6 +147,102 @@ GraphOptimizationLevel OptLevel(const std::string& name) {
   return GraphOptimizationLevel::ORT_ENABLE_ALL;
 }
 
+// Protocol-buffer wire format, just enough to list a ModelProto's operator types without
+// reading its weights: ModelProto.graph = 7, GraphProto.node = 1, NodeProto.op_type = 4.
+bool ReadVarint(std::istream& in, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    const int c = in.get();
+    if (c == EOF) return false;
+    *v |= static_cast<uint64_t>(c & 0x7f) << shift;
+    if (!(c & 0x80)) return true;
+  }
+  return false;
+}
+
+// Calls fn(field, length) for each length-delimited field in [in.tellg(), end), with the stream
+// at the field's bytes; fn must leave the stream at the field's end or return false to stop.
+template <typename Fn>
+bool ForEachField(std::istream& in, uint64_t end, Fn&& fn) {
+  while (static_cast<uint64_t>(in.tellg()) < end) {
+    uint64_t key, len = 0;
+    if (!ReadVarint(in, &key)) return false;
+    switch (key & 7) {
+      case 0: if (!ReadVarint(in, &len)) return false; break;
+      case 1: in.seekg(8, std::ios::cur); break;
+      case 5: in.seekg(4, std::ios::cur); break;
+      case 2: {
+        if (!ReadVarint(in, &len)) return false;
+        const uint64_t field_end = static_cast<uint64_t>(in.tellg()) + len;
+        if (field_end > end) return false;
+        if (!fn(key >> 3, field_end)) return false;
+        in.seekg(static_cast<std::streamoff>(field_end));
+        break;
+      }
+      default: return false;
+    }
+    if (!in) return false;
+  }
+  return true;
+}
+
+// The quantized operators in an ONNX file's main graph (QDQ, QOperator and dynamic quantization
+// all leave some); nullopt when the file cannot be read as a ModelProto (ONNX Runtime's own load
+// then reports why).
+std::optional<std::vector<std::string>> QuantizedOps(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  in.seekg(0, std::ios::end);
+  const uint64_t size = static_cast<uint64_t>(in.tellg());
+  in.seekg(0);
+  std::vector<std::string> found;
+  auto quantized = [](const std::string& op) {
+    return op.find("Quantize") != std::string::npos || op.rfind("QLinear", 0) == 0 ||
+           (op.size() > 7 && op.compare(op.size() - 7, 7, "Integer") == 0) ||
+           op == "QGemm" || op == "QAttention";
+  };
+  const bool ok = ForEachField(in, size, [&](uint64_t field, uint64_t end) {
+    if (field != 7) return true;
+    return ForEachField(in, end, [&](uint64_t gfield, uint64_t gend) {
+      if (gfield != 1) return true;
+      return ForEachField(in, gend, [&](uint64_t nfield, uint64_t nend) {
+        if (nfield != 4) return true;
+        std::string op(nend - static_cast<uint64_t>(in.tellg()), '\0');
+        in.read(op.data(), static_cast<std::streamsize>(op.size()));
+        if (quantized(op) && std::find(found.begin(), found.end(), op) == found.end()) {
+          found.push_back(op);
+        }
+        return static_cast<bool>(in);
+      });
+    });
+  });
+  if (!ok) return std::nullopt;
+  return found;
+}
+
+// int8 needs a quantized file and fp32 an unquantized one: otherwise the session would run the
+// file's precision under the requested one's name.
+Status CheckFilePrecision(const std::string& path, Precision precision) {
+  if (fs::path(path).extension() != ".onnx") return Status::OK();  // .ort: flatbuffers, not read
+  const auto ops = QuantizedOps(path);
+  if (!ops) return Status::OK();
+  if (precision == Precision::kINT8 && ops->empty()) {
+    return Status::Unsupported(
+        "onnxruntime: cannot load '" + path + "' at precision int8: the file has no quantized "
+        "operators, so it would run fp32. Export an int8 file (optic models export --formats "
+        "onnx-int8 writes <model>/model.int8.onnx) and pass that file, or drop -o precision=int8");
+  }
+  if (precision != Precision::kINT8 && !ops->empty()) {
+    std::string list;
+    for (const auto& op : *ops) list += (list.empty() ? "" : ", ") + op;
+    return Status::Unsupported("onnxruntime: cannot load '" + path + "' at precision " +
+                               PrecisionName(precision) + ": the file is quantized (" + list +
+                               "), so it would run int8. Pass -o precision=int8 to run it as "
+                               "int8, or load the unquantized file");
+  }
+  return Status::OK();
+}
+
 class OrtBackend final : public Backend {
  public:
   std::string name() const override { return "onnxruntime"; }
@@ -169,6 +270,7 @@ class OrtBackend final : public Backend {
     if (!fs::is_regular_file(path, ec)) {
       return Status::NotFound("onnxruntime: model file '" + path + "' does not exist");
     }
+    OPTIC_RETURN_IF_ERROR(CheckFilePrecision(path, options.precision));
     auto opt = [&](const char* k, const char* def) {
       auto it = options.backend_options.find(k);
       return it == options.backend_options.end() ? std::string(def) : it->second;
