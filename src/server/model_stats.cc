@@ -96,6 +96,11 @@ void ModelStats::AddPending(int delta) {
   pending_ += delta;
 }
 
+void ModelStats::SetMemoryUsage(std::vector<MemoryUsage> usage) {
+  std::lock_guard<std::mutex> lock(mu_);
+  memory_usage_ = std::move(usage);
+}
+
 nlohmann::json ModelStats::ToJson(const std::string& model, const std::string& version) const {
   std::lock_guard<std::mutex> lock(mu_);
   nlohmann::json batches = nlohmann::json::array();
@@ -104,6 +109,10 @@ nlohmann::json ModelStats::ToJson(const std::string& model, const std::string& v
                        {"compute_input", Dur(b.input)},
                        {"compute_infer", Dur(b.infer)},
                        {"compute_output", Dur(b.output)}});
+  }
+  nlohmann::json memory = nlohmann::json::array();
+  for (const MemoryUsage& u : memory_usage_) {
+    memory.push_back({{"type", u.type}, {"id", u.id}, {"byte_size", u.byte_size}});
   }
   return {{"name", model},
           {"version", version},
@@ -119,7 +128,9 @@ nlohmann::json ModelStats::ToJson(const std::string& model, const std::string& v
             {"compute_output", Dur(compute_output_)},
             {"cache_hit", Dur({})},
             {"cache_miss", Dur({})}}},
-          {"batch_stats", batches}};
+          {"response_stats", nlohmann::json::object()},
+          {"batch_stats", batches},
+          {"memory_usage", memory}};
 }
 
 void ModelStats::AppendPrometheus(const std::string& model, const std::string& version,

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -17,6 +18,14 @@ struct StatDuration {
   uint64_t count = 0;
   uint64_t ns = 0;
   void Add(uint64_t n) { ++count; ns += n; }
+};
+
+// Memory a model holds on one device, as Triton's statistics report it: type "CPU", "CPU_PINNED"
+// or "GPU", id the device index.
+struct MemoryUsage {
+  std::string type;
+  int64_t id = 0;
+  uint64_t byte_size = 0;
 };
 
 // Why a request failed, as Triton labels nv_inference_request_failure.
@@ -35,9 +44,16 @@ class ModelStats {
   // One executed batch of `rows` rows.
   void RecordExecution(int64_t rows, uint64_t input_ns, uint64_t infer_ns, uint64_t output_ns);
   void AddPending(int delta);
+  // What the model's instances hold (set at load; empty where unknown, as Triton reports it for
+  // backends that do not measure it).
+  void SetMemoryUsage(std::vector<MemoryUsage> usage);
 
   // {"name","version","last_inference","inference_count","execution_count","inference_stats":
-  //  {"success","fail","queue","compute_input","compute_infer","compute_output"},"batch_stats":[...]}
+  //  {"success","fail","queue","compute_input","compute_infer","compute_output","cache_hit",
+  //  "cache_miss"},"response_stats":{},"batch_stats":[...],"memory_usage":[{"type","id",
+  //  "byte_size"}]}. response_stats is Triton's per-response map for decoupled models; optic's
+  //  models answer each request once and, like Triton's ONNX Runtime and PyTorch backends, report
+  //  none, so it is {}.
   nlohmann::json ToJson(const std::string& model, const std::string& version) const;
   // Prometheus sample lines (no HELP/TYPE headers) labelled model and version.
   void AppendPrometheus(const std::string& model, const std::string& version,
@@ -54,6 +70,7 @@ class ModelStats {
   int64_t pending_ = 0;
   uint64_t request_ns_total_ = 0;
   std::map<int64_t, BatchStat> batches_;
+  std::vector<MemoryUsage> memory_usage_;
 };
 
 // HELP/TYPE lines for every family AppendPrometheus writes, then the samples, in one document.
