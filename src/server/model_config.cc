@@ -4,6 +4,7 @@
 #include <google/protobuf/text_format.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -71,17 +72,73 @@ Status ReadModelConfigFile(const std::string& path, inference::ModelConfig* out)
 
 Status BackendForConfig(const inference::ModelConfig& config, std::string* backend) {
   const std::string& b = config.backend();
+  const std::string& p = config.platform();
   if (!b.empty()) {
-    *backend = b == "pytorch" ? "torch" : b;
+    *backend = b != "pytorch" ? b : p == "torch_aoti" ? "torch_aoti" : "torch";
     return Status::OK();
   }
-  const std::string& p = config.platform();
   if (p == "onnxruntime_onnx") *backend = "onnxruntime";
-  else if (p == "pytorch_libtorch") *backend = "torch";
+  else if (p == "pytorch_libtorch" || p == "libtorch") *backend = "torch";
+  else if (p == "torch_aoti") *backend = "torch_aoti";
   else if (p == "openvino") *backend = "openvino";
   else if (p.empty()) return Status::InvalidArgument("config names neither backend nor platform");
   else return Status::InvalidArgument("unknown platform '" + p + "' (use backend: \"<optic backend>\")");
   return Status::OK();
+}
+
+std::string TritonPlatformFor(const std::string& backend) {
+  if (backend == "onnxruntime") return "onnxruntime_onnx";
+  if (backend == "torch") return "pytorch_libtorch";
+  if (backend == "torch_aoti") return "torch_aoti";
+  return "";
+}
+
+std::string TritonBackendFor(const std::string& backend) {
+  return backend == "torch" || backend == "torch_aoti" ? "pytorch" : backend;
+}
+
+void CompleteBatching(const std::vector<TensorInfo>& inputs, const std::vector<TensorInfo>& outputs,
+                      inference::ModelConfig* config) {
+  if (config->has_max_batch_size() || (config->input_size() > 0 && config->output_size() > 0)) {
+    return;
+  }
+  bool can_batch = !inputs.empty();
+  for (const auto* list : {&inputs, &outputs}) {
+    for (const TensorInfo& t : *list) can_batch = can_batch && !t.shape.empty() && t.shape[0] == -1;
+  }
+  config->set_max_batch_size(can_batch ? kDefaultMaxBatchSize : 0);
+  if (can_batch && kDefaultMaxBatchSize > 1 && !config->has_dynamic_batching()) {
+    config->mutable_dynamic_batching();
+  }
+}
+
+void FillConfigDefaults(const std::string& name, const std::string& backend,
+                        const std::string& model_file, inference::ModelConfig* config) {
+  config->set_name(name);
+  if (!config->has_version_policy()) {
+    config->mutable_version_policy()->mutable_latest()->set_num_versions(1);
+  }
+  if (config->platform() == "ensemble") return;
+  if (config->backend().empty()) config->set_backend(TritonBackendFor(backend));
+  if (config->platform().empty()) config->set_platform(TritonPlatformFor(backend));
+  config->set_max_batch_size(config->max_batch_size());
+  if (config->has_dynamic_batching() &&
+      config->dynamic_batching().preferred_batch_size_size() == 0 && config->max_batch_size() > 0) {
+    config->mutable_dynamic_batching()->add_preferred_batch_size(config->max_batch_size());
+  }
+  if (config->instance_group_size() == 0) config->add_instance_group()->set_name(name);
+  for (int i = 0; i < config->instance_group_size(); ++i) {
+    auto* g = config->mutable_instance_group(i);
+    if (g->name().empty()) g->set_name(name + "_" + std::to_string(i));
+    if (g->kind() == inference::ModelInstanceGroup::KIND_AUTO) {
+      g->set_kind(inference::ModelInstanceGroup::KIND_CPU);
+    }
+    if (g->count() < 1) g->set_count(1);
+    if (g->kind() == inference::ModelInstanceGroup::KIND_GPU && g->gpus_size() == 0) g->add_gpus(0);
+  }
+  if (config->default_model_filename().empty() && !model_file.empty()) {
+    config->set_default_model_filename(std::filesystem::path(model_file).filename().string());
+  }
 }
 
 Status DTypeFromConfig(inference::DataType type, DType* out) {

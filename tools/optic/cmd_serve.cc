@@ -1,6 +1,7 @@
-// optic serve --model-repository DIR: a KServe v2 (Triton-compatible) inference server over
-// HTTP/1.1 with dynamic batching. SIGTERM/SIGINT: ready turns false, new inferences get 503,
-// in-flight ones finish (up to --exit-timeout-s), then the process exits.
+// optic serve --model-repository DIR and/or --model [NAME=]FILE ...: a KServe v2
+// (Triton-compatible) inference server over HTTP/1.1 and gRPC with dynamic batching.
+// SIGTERM/SIGINT: ready turns false, new inferences get 503, in-flight ones finish (up to
+// --exit-timeout-s), then the process exits.
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -22,12 +24,26 @@ namespace {
 
 struct Flags {
   std::string repository, host = "127.0.0.1", auth_token;
+  std::vector<std::string> models;  // [NAME=]FILE
   int port = 8000, grpc_port = 8001, threads = 2, exit_timeout_s = 30;
   double max_body_mb = 64;
   int64_t max_elements = int64_t{1} << 27;
   int64_t max_image_pixels = 0;
   bool exit_on_error = false;
 };
+
+// "[NAME=]FILE" -> name and file; the name defaults to the file's stem ("resnet50.onnx" ->
+// "resnet50"). A '=' only splits off a name when the part before it has no '/'.
+void SplitModelFlag(const std::string& flag, std::string* name, std::string* file) {
+  const size_t eq = flag.find('=');
+  if (eq != std::string::npos && eq > 0 && flag.substr(0, eq).find('/') == std::string::npos) {
+    *name = flag.substr(0, eq);
+    *file = flag.substr(eq + 1);
+    return;
+  }
+  *file = flag;
+  *name = std::filesystem::path(flag).stem().string();
+}
 
 int Run(const Flags& f) {
   // Signals are taken synchronously by this thread; block them before any other thread starts.
@@ -37,8 +53,24 @@ int Run(const Flags& f) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  if (f.repository.empty() && f.models.empty()) {
+    std::cerr << "optic serve: nothing to serve: give --model-repository DIR and/or --model FILE\n";
+    return 2;
+  }
   server::ModelRepository repository(f.repository);
   repository.set_max_image_pixels(f.max_image_pixels);
+  for (const std::string& flag : f.models) {
+    std::string name, file;
+    SplitModelFlag(flag, &name, &file);
+    std::error_code ec;
+    Status added = std::filesystem::exists(file, ec)
+                       ? repository.AddModelFile(name, file)
+                       : Status::NotFound("'" + file + "' does not exist");
+    if (!added.ok()) {
+      std::cerr << "optic serve: --model " << flag << ": " << added.message() << "\n";
+      return 2;
+    }
+  }
   server::HttpOptions http_options;
   http_options.host = f.host;
   http_options.port = f.port;
@@ -114,9 +146,15 @@ int Run(const Flags& f) {
 }
 
 void AddServeCommand(CLI::App& app, Context& ctx) {
-  auto* cmd = app.add_subcommand("serve", "Serve a model repository over KServe v2 HTTP and gRPC (Triton-compatible)");
+  auto* cmd = app.add_subcommand(
+      "serve",
+      "Serve a model repository or model files over KServe v2 HTTP and gRPC (Triton-compatible)");
   auto f = std::make_shared<Flags>();
-  cmd->add_option("--model-repository", f->repository, "Triton-style repository directory")->required();
+  cmd->add_option("--model-repository", f->repository,
+                  "Triton-style repository directory (folders with or without config.pbtxt)");
+  cmd->add_option("--model", f->models,
+                  "[NAME=]FILE: serve a model file with its config completed from the model "
+                  "(repeatable; NAME defaults to the file's stem)");
   cmd->add_option("--host", f->host, "bind address (default loopback)");
   cmd->add_option("--http-port", f->port, "HTTP port (0: any free port)")->check(CLI::Range(0, 65535));
   cmd->add_option("--grpc-port", f->grpc_port, "gRPC port (0: any free port, -1: no gRPC)")
