@@ -186,7 +186,7 @@ def binary_body(header, payload):
     ("batch_too_big", 400, "max_batch_size"),
     ("unknown_model", 404, "unknown model 'nope'"),
     ("unknown_version", 404, "no loaded version '9'"),
-    ("wrong_method", 405, "infer needs POST"),
+    ("wrong_method", 405, "not allowed on /v2/models/identity/infer (use POST)"),
     ("unknown_path", 404, "unknown endpoint"),
 ])
 def test_bad_input(server, case, status, needle):
