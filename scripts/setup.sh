@@ -27,6 +27,11 @@ OPENCV_PY_VERSION=4.10.0.84  # PyPI opencv-python-headless: baseline in bench/pr
 # crt and nvvm unpinned (pip would take 13.5, whose PTX the 13.0 ptxas rejects), so they are pinned.
 CUDA_WHEELS="nvidia-cuda-nvcc==13.0.88 nvidia-cuda-crt==13.0.88 nvidia-nvvm==13.0.88 nvidia-cuda-runtime==13.0.96 nvidia-cuda-cccl==13.0.85 nvidia-nvjpeg==13.0.3.75 nvidia-nvml-dev==13.0.87"
 PYTEST_VERSION=8.3.3         # PyPI pytest: the Python tests
+# tvm backend: its own venv (.deps/tvm-venv, no system site-packages): apache-tvm 0.27 needs
+# ml_dtypes 0.7, which needs numpy 2 (Debian's is 1.24). tvm-ffi 0.1.14: with 0.1.15 meta-schedule
+# tuning segfaults in tvm::ffi::ToJSONGraph. psutil, cloudpickle, xgboost-cpu: meta-schedule's
+# tuning workers and cost model.
+TVM_WHEELS="apache-tvm==0.27.0.post1 apache-tvm-ffi==0.1.14.post1 onnx==1.17.0 numpy==2.4.6 ml_dtypes==0.7.0 protobuf==7.36.2 typing_extensions==4.16.0 psutil==7.2.2 cloudpickle==3.1.3 xgboost-cpu==3.2.0 scipy==1.17.1"
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
@@ -97,6 +102,17 @@ if [ "${OPTIC_CUDA_TOOLCHAIN:-0}" = 1 ]; then
     .deps/cuda/bin/nvcc --version | tail -1
     touch "$stamp"
   fi
+fi
+
+# TVM (compiler in Python, runtime libraries and C++ headers inside the wheels) for the tvm backend.
+stamp=".deps/tvm-venv/.wheels-$(echo "$TVM_WHEELS" | md5sum | cut -c1-12)"
+if [ ! -f "$stamp" ]; then
+  echo "setup: pip install into .deps/tvm-venv: $TVM_WHEELS"
+  rm -rf .deps/tvm-venv
+  /usr/bin/python3 -m venv .deps/tvm-venv
+  .deps/tvm-venv/bin/pip install -q --cache-dir "$CACHE/pip" $TVM_WHEELS
+  .deps/tvm-venv/bin/python -c "import tvm, tvm_ffi, onnx; print('setup: tvm', tvm.__version__)"
+  touch "$stamp"
 fi
 
 # ONNX Runtime C/C++: official headers and libonnxruntime.so from the npm package.
