@@ -27,6 +27,8 @@ OPENCV_PY_VERSION=4.10.0.84  # PyPI opencv-python-headless: baseline in bench/pr
 # crt and nvvm unpinned (pip would take 13.5, whose PTX the 13.0 ptxas rejects), so they are pinned.
 CUDA_WHEELS="nvidia-cuda-nvcc==13.0.88 nvidia-cuda-crt==13.0.88 nvidia-nvvm==13.0.88 nvidia-cuda-runtime==13.0.96 nvidia-cuda-cccl==13.0.85 nvidia-nvjpeg==13.0.3.75 nvidia-nvml-dev==13.0.87"
 PYTEST_VERSION=8.3.3         # PyPI pytest: the Python tests
+ONNX2TORCH_VERSION=1.5.15    # PyPI onnx2torch: ONNX -> TorchScript conversion (tools/zoo/convert.py)
+TIMM_VERSION=1.0.31          # PyPI timm: zoo models torchvision lacks (inception_v3/v4, mobilenet v1)
 # tvm backend: its own venv (.deps/tvm-venv, no system site-packages): apache-tvm 0.27 needs
 # ml_dtypes 0.7, which needs numpy 2 (Debian's is 1.24). tvm-ffi 0.1.14: with 0.1.15 meta-schedule
 # tuning segfaults in tvm::ffi::ToJSONGraph. psutil, cloudpickle, xgboost-cpu: meta-schedule's
@@ -43,6 +45,7 @@ APT_PACKAGES=(
   libboost-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc clang libclang-rt-14-dev wrk
   # xla backend: embeds CPython (python3-dev: libpython3.11.so and headers) through pybind11
   pybind11-dev python3-dev
+  libssl-dev  # sha256 of model files: the conversion cache (src/zoo/convert.cc)
 )
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -66,6 +69,14 @@ want="openvino==$OPENVINO_VERSION onnxruntime==$ORT_PY_VERSION onnx==$ONNX_PY_VE
 if ! .venv/bin/python -c "import openvino, onnxruntime, onnx, pytest, sys; sys.exit(0 if (openvino.__version__.startswith('$OPENVINO_VERSION') and onnxruntime.__version__=='$ORT_PY_VERSION' and onnx.__version__=='$ONNX_PY_VERSION' and pytest.__version__=='$PYTEST_VERSION') else 1)" 2>/dev/null; then
   echo "setup: pip install $want"
   .venv/bin/pip install -q --cache-dir "$CACHE/pip" $want
+fi
+
+# onnx2torch and timm without their dependencies: both list torch/torchvision, which pip would
+# otherwise fetch from PyPI over Debian's; timm's hub and safetensors are for pretrained weights,
+# which the zoo never loads. Both work with Debian's torch 1.13 and numpy 1.24.
+if ! .venv/bin/python -c "import importlib.metadata as m, sys; sys.exit(0 if (m.version('onnx2torch')=='$ONNX2TORCH_VERSION' and m.version('timm')=='$TIMM_VERSION') else 1)" 2>/dev/null; then
+  echo "setup: pip install --no-deps onnx2torch==$ONNX2TORCH_VERSION timm==$TIMM_VERSION"
+  .venv/bin/pip install -q --no-deps --cache-dir "$CACHE/pip" "onnx2torch==$ONNX2TORCH_VERSION" "timm==$TIMM_VERSION"
 fi
 
 # Triton's own Python client drives the server's protocol tests (tests/python/test_tritonclient.py).
