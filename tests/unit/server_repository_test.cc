@@ -129,7 +129,7 @@ TEST_F(RepositoryTest, DanglingModelLinkSaysWhatWritesIt) {
   ModelRepository repo(dir_.string());
   EXPECT_FALSE(repo.LoadAll().ok());
   ASSERT_EQ(repo.Index().size(), 1u);
-  const std::string& reason = repo.Index()[0].reason;
+  const std::string reason = repo.Index()[0].reason;
   EXPECT_NE(reason.find("links to '" + (dir_ / "missing" / "model.null").string() + "'"),
             std::string::npos) << reason;
   EXPECT_NE(reason.find("optic models export --models linked"), std::string::npos) << reason;
