@@ -121,7 +121,7 @@ class OvModel final : public Model {
     } catch (const std::exception& e) {
       std::string text;
       for (size_t i = 0; i < shapes.size(); ++i) {
-        text += (i ? ", " : "") + inputs_[i].name + " " + ShapeString(shapes[i]);
+        text += (i ? ", " : "") + inputs_[i].name + " " + ShapeToString(shapes[i]);
       }
       return Status::InvalidArgument("openvino: the model cannot take inputs of shape " + text +
                                      ": " + Reason(e));
@@ -129,12 +129,6 @@ class OvModel final : public Model {
     if (checked_.size() >= kMaxCheckedShapes) checked_.clear();
     checked_.insert(std::move(shapes));
     return Status::OK();
-  }
-
-  static std::string ShapeString(const Shape& shape) {
-    std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
-    return s + "]";
   }
 
   static constexpr size_t kMaxCheckedShapes = 256;
