@@ -61,35 +61,6 @@ Status ReadShape(const json& j, const std::string& name, Shape* out) {
   return Status::OK();
 }
 
-Status CheckShape(const IOSpec& spec, const Shape& shape, const ModelSignature& sig,
-                  const CodecLimits& limits, int64_t* rows) {
-  const bool batching = sig.max_batch_size > 0;
-  const size_t want = spec.dims.size() + (batching ? 1 : 0);
-  bool ok = shape.size() == want;
-  for (size_t d = 0; ok && d < spec.dims.size(); ++d) {
-    const int64_t got = shape[d + (batching ? 1 : 0)];
-    ok = spec.dims[d] == -1 || spec.dims[d] == got;
-  }
-  if (!ok) {
-    Shape expect = spec.dims;
-    if (batching) expect.insert(expect.begin(), -1);
-    return Bad("input '" + spec.name + "': shape " + ShapeToString(shape) +
-               " does not match the model's " + ShapeToString(expect));
-  }
-  double elements = 1;
-  for (int64_t d : shape) elements *= static_cast<double>(d);
-  if (elements > static_cast<double>(limits.max_elements)) {
-    return Bad("input '" + spec.name + "': " + std::to_string(static_cast<int64_t>(elements)) +
-               " elements exceed the server's limit of " + std::to_string(limits.max_elements));
-  }
-  *rows = batching ? shape[0] : 1;
-  if (batching && (*rows < 1 || *rows > sig.max_batch_size)) {
-    return Bad("input '" + spec.name + "': batch size " + std::to_string(*rows) +
-               " is outside 1.." + std::to_string(sig.max_batch_size) + " (max_batch_size)");
-  }
-  return Status::OK();
-}
-
 // Reads a parameters object's optional entry of the expected JSON type.
 const json* Param(const json& obj, const char* key) {
   auto p = obj.find("parameters");
@@ -172,37 +143,7 @@ Status JsonBytes(const json& in, const json& data, const std::string& name, Byte
   return Status::OK();
 }
 
-// BYTES from the binary extension: `raw` holds exactly the serialized elements.
-Status BinaryBytes(std::string_view raw, const std::string& name, BytesInput* b) {
-  const int64_t n = ShapeNumel(b->shape);
-  size_t at = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    if (raw.size() - at < 4) {
-      return Bad("input '" + name + "': BYTES element " + std::to_string(i) +
-                 " has no 4-byte length prefix (" + std::to_string(raw.size() - at) + " bytes left)");
-    }
-    const auto* p = reinterpret_cast<const unsigned char*>(raw.data() + at);
-    const uint64_t len = uint64_t{p[0]} | uint64_t{p[1]} << 8 | uint64_t{p[2]} << 16 | uint64_t{p[3]} << 24;
-    at += 4;
-    if (raw.size() - at < len) {
-      return Bad("input '" + name + "': BYTES element " + std::to_string(i) + " claims " +
-                 std::to_string(len) + " bytes, " + std::to_string(raw.size() - at) + " remain");
-    }
-    b->elements.emplace_back(raw.substr(at, len));
-    at += len;
-  }
-  if (at != raw.size()) {
-    return Bad("input '" + name + "': " + std::to_string(raw.size() - at) +
-               " bytes after its " + std::to_string(n) + " BYTES elements");
-  }
-  return Status::OK();
-}
-
 }  // namespace
-
-std::string SpecDatatype(const IOSpec& spec) {
-  return spec.bytes ? "BYTES" : DTypeKServeName(spec.dtype);
-}
 
 Status ParseHeaderLength(std::string_view text, uint64_t* out) {
   if (text.empty() || text.size() > 18) {
@@ -219,18 +160,19 @@ Status ParseHeaderLength(std::string_view text, uint64_t* out) {
   return Status::OK();
 }
 
-Status ParseInferRequest(std::string_view body, std::optional<uint64_t> header_length,
-                         const ModelSignature& sig, const CodecLimits& limits,
-                         ParsedInferRequest* out) {
+Status DecodeInferRequest(std::string_view body, std::optional<uint64_t> header_length,
+                          InferenceRequest* out) {
   const uint64_t hlen = header_length.value_or(body.size());
   if (hlen > body.size()) {
     return Bad("Inference-Header-Content-Length " + std::to_string(hlen) +
                " exceeds the body's " + std::to_string(body.size()) + " bytes");
   }
-  json j = json::parse(body.substr(0, hlen), nullptr, /*allow_exceptions=*/false);
+  // Shared with the decode functions, which run during validation.
+  auto doc = std::make_shared<json>(json::parse(body.substr(0, hlen), nullptr, /*allow_exceptions=*/false));
+  const json& j = *doc;
   if (j.is_discarded()) return Bad("request header is not valid JSON");
   if (!j.is_object()) return Bad("request must be a JSON object");
-  ParsedInferRequest r;
+  InferenceRequest r;
   if (auto it = j.find("id"); it != j.end()) {
     if (!it->is_string()) return Bad("'id' must be a string");
     r.id = it->get<std::string>();
@@ -240,120 +182,89 @@ Status ParseInferRequest(std::string_view body, std::optional<uint64_t> header_l
     r.binary_output_default = p->get<bool>();
   }
   if (const json* p = Param(j, "priority")) {
-    if (!p->is_number_integer() || p->get<int64_t>() < 0) return Bad("parameter priority must be a non-negative integer");
+    if (!p->is_number_integer() || p->get<int64_t>() < 0) return BadPriorityParameter();
     r.priority = p->get<int64_t>();
   }
   if (const json* p = Param(j, "timeout")) {
-    if (!p->is_number_integer() || p->get<int64_t>() < 0) return Bad("parameter timeout must be a non-negative integer (microseconds)");
+    if (!p->is_number_integer() || p->get<int64_t>() < 0) return BadTimeoutParameter();
     r.timeout_us = p->get<uint64_t>();
   }
   auto inputs = j.find("inputs");
   if (inputs == j.end() || !inputs->is_array()) return Bad("request needs an 'inputs' array");
-  r.inputs.resize(sig.inputs.size());
-  r.bytes.resize(sig.inputs.size());
-  std::vector<bool> seen(sig.inputs.size(), false);
   uint64_t cursor = hlen;
-  int64_t rows = -1;
   for (const auto& in : *inputs) {
-    if (!in.is_object()) return Bad("each input must be an object");
+    if (!in.is_object()) {
+      r.inputs_error = Bad("each input must be an object");
+      break;
+    }
     auto name_it = in.find("name");
-    if (name_it == in.end() || !name_it->is_string()) return Bad("an input has no 'name' string");
-    const std::string name = name_it->get<std::string>();
-    size_t idx = 0;
-    while (idx < sig.inputs.size() && sig.inputs[idx].name != name) ++idx;
-    if (idx == sig.inputs.size()) {
-      std::string names;
-      for (const auto& s : sig.inputs) names += (names.empty() ? "" : ", ") + s.name;
-      return Bad("unexpected input '" + name + "' (the model's inputs: " + names + ")");
+    if (name_it == in.end() || !name_it->is_string()) {
+      r.inputs_error = Bad("an input has no 'name' string");
+      break;
     }
-    if (seen[idx]) return Bad("input '" + name + "' appears twice");
-    seen[idx] = true;
-    const IOSpec& spec = sig.inputs[idx];
+    InferInput t;
+    t.name = name_it->get<std::string>();
+    const std::string& name = t.name;
     auto dt = in.find("datatype");
-    if (dt == in.end() || !dt->is_string()) return Bad("input '" + name + "' has no 'datatype'");
-    if (dt->get<std::string>() != SpecDatatype(spec)) {
-      return Bad("input '" + name + "': datatype " + dt->get<std::string>() +
-                 " does not match the model's " + SpecDatatype(spec));
-    }
+    if (dt == in.end() || !dt->is_string()) t.datatype_error = Bad("input '" + name + "' has no 'datatype'");
+    else t.datatype = dt->get<std::string>();
     auto sh = in.find("shape");
-    if (sh == in.end()) return Bad("input '" + name + "' has no 'shape'");
-    Shape shape;
-    OPTIC_RETURN_IF_ERROR(ReadShape(*sh, name, &shape));
-    int64_t in_rows = 0;
-    OPTIC_RETURN_IF_ERROR(CheckShape(spec, shape, sig, limits, &in_rows));
-    if (rows >= 0 && in_rows != rows) return Bad("inputs disagree on the batch size");
-    rows = in_rows;
-    if (spec.bytes) {
-      BytesInput& b = r.bytes[idx];
-      b.shape = shape;
-      if (const json* bsize = Param(in, "binary_data_size")) {
-        if (!header_length) return Bad("input '" + name + "' has binary_data_size but the request has no Inference-Header-Content-Length");
-        if (!bsize->is_number_unsigned() || bsize->get<uint64_t>() > body.size() - cursor) {
-          return Bad("input '" + name + "': binary_data_size must be a byte count within the body's " +
-                     std::to_string(body.size() - cursor) + " remaining bytes");
-        }
-        const uint64_t n = bsize->get<uint64_t>();
-        OPTIC_RETURN_IF_ERROR(BinaryBytes(body.substr(cursor, n), name, &b));
-        cursor += n;
-      } else {
-        auto data = in.find("data");
-        if (data == in.end()) return Bad("input '" + name + "' has neither 'data' nor binary_data_size");
-        OPTIC_RETURN_IF_ERROR(JsonBytes(in, *data, name, &b));
-      }
-      continue;
-    }
-    const uint64_t nbytes = static_cast<uint64_t>(ShapeNumel(shape)) * DTypeSize(spec.dtype);
+    if (sh == in.end()) t.shape_error = Bad("input '" + name + "' has no 'shape'");
+    else t.shape_error = ReadShape(*sh, name, &t.shape);
     if (const json* bsize = Param(in, "binary_data_size")) {
-      if (!header_length) return Bad("input '" + name + "' has binary_data_size but the request has no Inference-Header-Content-Length");
-      if (!bsize->is_number_unsigned() || bsize->get<uint64_t>() != nbytes) {
-        return Bad("input '" + name + "': binary_data_size must be " + std::to_string(nbytes) +
-                   " bytes for " + DTypeKServeName(spec.dtype) + ShapeToString(shape));
+      if (!header_length) {
+        t.decode = [name](const IOSpec&, Tensor*, BytesInput*) {
+          return Bad("input '" + name + "' has binary_data_size but the request has no Inference-Header-Content-Length");
+        };
+      } else {
+        // A size that is no byte count matches no tensor: validation names the size wanted.
+        const uint64_t n = bsize->is_number_unsigned() ? bsize->get<uint64_t>() : UINT64_MAX;
+        t.binary_size = n;
+        t.raw = body.substr(cursor, std::min<uint64_t>(n, body.size() - cursor));
+        cursor += t.raw.size();
       }
-      if (body.size() - cursor < nbytes) {
-        return Bad("input '" + name + "': binary data is " + std::to_string(body.size() - cursor) +
-                   " bytes, " + std::to_string(nbytes) + " expected");
-      }
-      r.inputs[idx] = Tensor::Borrow(const_cast<char*>(body.data() + cursor), spec.dtype, shape);
-      cursor += nbytes;
-    } else {
-      auto data = in.find("data");
-      if (data == in.end()) return Bad("input '" + name + "' has neither 'data' nor binary_data_size");
-      Tensor t;
-      OPTIC_RETURN_IF_ERROR(Tensor::Empty(spec.dtype, shape, &t));
-      OPTIC_RETURN_IF_ERROR(JsonData(*data, &t, name));
-      r.inputs[idx] = std::move(t);
+    } else if (auto data = in.find("data"); data != in.end()) {
+      const json* input = &in;
+      const json* values = &*data;
+      t.decode = [doc, input, values, shape = t.shape](const IOSpec& spec, Tensor* tensor,
+                                                       BytesInput* bytes) {
+        if (spec.bytes) return JsonBytes(*input, *values, spec.name, bytes);
+        OPTIC_RETURN_IF_ERROR(Tensor::Empty(spec.dtype, shape, tensor));
+        return JsonData(*values, tensor, spec.name);
+      };
     }
+    r.inputs.push_back(std::move(t));
   }
-  for (size_t i = 0; i < seen.size(); ++i) {
-    if (!seen[i]) return Bad("missing input '" + sig.inputs[i].name + "'");
-  }
-  if (cursor != body.size()) {
-    return Bad(std::to_string(body.size() - cursor) + " bytes after the header are not claimed by any input's binary_data_size");
-  }
-  r.rows = rows < 0 ? 1 : rows;
+  r.unclaimed_bytes = body.size() - cursor;
   if (auto outs = j.find("outputs"); outs != j.end()) {
-    if (!outs->is_array()) return Bad("'outputs' must be an array");
-    for (const auto& o : *outs) {
-      if (!o.is_object() || !o.contains("name") || !o["name"].is_string()) {
-        return Bad("each requested output needs a 'name' string");
+    if (!outs->is_array()) {
+      r.outputs_error = Bad("'outputs' must be an array");
+    } else {
+      for (const auto& o : *outs) {
+        if (!o.is_object() || !o.contains("name") || !o["name"].is_string()) {
+          r.outputs_error = Bad("each requested output needs a 'name' string");
+          break;
+        }
+        RequestedOutputIn ro{o["name"].get<std::string>(), r.binary_output_default};
+        if (const json* b = Param(o, "binary_data")) {
+          if (!b->is_boolean()) ro.error = Bad("output '" + ro.name + "': binary_data must be a boolean");
+          else ro.binary = b->get<bool>();
+        }
+        ro.classification = Param(o, "classification") != nullptr;
+        r.outputs.push_back(std::move(ro));
       }
-      RequestedOutput ro{o["name"].get<std::string>(), r.binary_output_default};
-      bool known = false;
-      for (const auto& s : sig.outputs) known = known || s.name == ro.name;
-      if (!known) return Bad("unknown output '" + ro.name + "' requested");
-      if (const json* b = Param(o, "binary_data")) {
-        if (!b->is_boolean()) return Bad("output '" + ro.name + "': binary_data must be a boolean");
-        ro.binary = b->get<bool>();
-      }
-      if (const json* c = Param(o, "classification")) {
-        (void)c;
-        return Status::Unsupported("output '" + ro.name + "': the classification extension is not supported");
-      }
-      r.outputs.push_back(std::move(ro));
     }
   }
   *out = std::move(r);
   return Status::OK();
+}
+
+Status ParseInferRequest(std::string_view body, std::optional<uint64_t> header_length,
+                         const ModelSignature& sig, const CodecLimits& limits,
+                         ParsedInferRequest* out) {
+  InferenceRequest request;
+  OPTIC_RETURN_IF_ERROR(DecodeInferRequest(body, header_length, &request));
+  return ValidateInferRequest(request, sig, limits, out);
 }
 
 Status EncodeInferResponse(const std::string& model, const std::string& version,
@@ -363,18 +274,31 @@ Status EncodeInferResponse(const std::string& model, const std::string& version,
     return Status::Internal("model returned " + std::to_string(outputs.size()) + " outputs, " +
                             std::to_string(sig.outputs.size()) + " declared");
   }
-  std::vector<RequestedOutput> wanted = request.outputs;
-  if (wanted.empty()) {
-    for (const auto& s : sig.outputs) wanted.push_back({s.name, request.binary_output_default});
+  InferenceResponse r;
+  r.model_name = model;
+  r.model_version = version;
+  r.id = request.id;
+  r.outputs = request.outputs;
+  if (r.outputs.empty()) {
+    for (const auto& s : sig.outputs) r.outputs.push_back({s.name, request.binary_output_default});
   }
-  json j = {{"model_name", model}, {"model_version", version}};
-  if (!request.id.empty()) j["id"] = request.id;
+  for (const auto& w : r.outputs) {
+    size_t i = 0;
+    while (i < sig.outputs.size() && sig.outputs[i].name != w.name) ++i;
+    if (i == sig.outputs.size()) return Bad("unknown output '" + w.name + "' requested");
+    r.tensors.push_back(outputs[i]);
+  }
+  return EncodeInferResponse(r, out);
+}
+
+Status EncodeInferResponse(const InferenceResponse& response, EncodedResponse* out) {
+  json j = {{"model_name", response.model_name}, {"model_version", response.model_version}};
+  if (!response.id.empty()) j["id"] = response.id;
   json outs = json::array();
   std::vector<const Tensor*> binary;
-  for (const auto& w : wanted) {
-    size_t i = 0;
-    while (sig.outputs[i].name != w.name) ++i;
-    const Tensor& t = outputs[i];
+  for (size_t k = 0; k < response.outputs.size(); ++k) {
+    const RequestedOutput& w = response.outputs[k];
+    const Tensor& t = response.tensors[k];
     json o = {{"name", w.name}, {"datatype", DTypeKServeName(t.dtype())}, {"shape", t.shape()}};
     if (w.binary) {
       o["parameters"] = {{"binary_data_size", t.nbytes()}};

@@ -1,22 +1,23 @@
 // The gRPC front end: `inference.GRPCInferenceService` (KServe v2 / Triton's grpc_service.proto,
 // same field numbers, so tritonclient.grpc works unchanged) on Debian's gRPC++ callback API.
-// Every RPC is translated onto the Router's endpoints, so gRPC shares the HTTP side's checks,
-// batcher, statistics, bearer token and shutdown behaviour; HTTP statuses become gRPC codes
-// (400 INVALID_ARGUMENT, 401 UNAUTHENTICATED, 404 NOT_FOUND, 413 RESOURCE_EXHAUSTED,
-// 501 UNIMPLEMENTED, 503 UNAVAILABLE, else INTERNAL).
+// Every RPC decodes its message into a typed call on the InferenceService the HTTP router also
+// uses (grpc_codec.h for infer), so gRPC shares the checks, batcher, statistics, bearer token and
+// shutdown behaviour, never going through JSON or the HTTP router; a Status becomes a gRPC code
+// in one place (ToGrpcStatus), a missing token UNAUTHENTICATED, a message over the limit
+// RESOURCE_EXHAUSTED (gRPC's own).
 //
-// Ownership: borrows the Router, which must outlive the server (Stop before destroying it).
-// Threading: Start/Stop from one controlling thread; RPCs run on gRPC's threads and finish on
-// whichever thread the Router answers on (infer: the HTTP server's pool after the batch).
+// Ownership: borrows the service, which must outlive the server (Stop before destroying it).
+// Threading: Start/Stop from one controlling thread; RPCs run on gRPC's threads; an inference
+// finishes on the batcher's worker thread that completed it (or the calling thread when refused).
 // Failure: Start returns kUnavailable when the address cannot be bound.
-// Cost: ModelInfer copies the raw input bytes once into a binary-extension body and the outputs
-// once into raw_output_contents (the price of sharing the HTTP codec's checks).
+// Cost: ModelInfer borrows raw_input_contents (no copy) and copies each output once, into
+// raw_output_contents.
 #pragma once
 
 #include <memory>
 #include <string>
 
-#include "router.h"
+#include "inference_service.h"
 
 namespace optic::server {
 
@@ -28,7 +29,7 @@ struct GrpcOptions {
 
 class GrpcServer {
  public:
-  GrpcServer(GrpcOptions options, Router* router);
+  GrpcServer(GrpcOptions options, InferenceService* service);
   ~GrpcServer();  // Stop()
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;
@@ -42,7 +43,7 @@ class GrpcServer {
   class Impl;
   std::unique_ptr<Impl> impl_;
   GrpcOptions options_;
-  Router* router_;
+  InferenceService* service_;
   int port_ = 0;
 };
 

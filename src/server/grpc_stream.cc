@@ -1,10 +1,11 @@
 // ModelStreamInfer (Triton's bidirectional streaming inference, used by tritonclient's
 // start_stream/async_stream_infer and perf_analyzer --streaming): every request read from the
-// stream goes through the Router like a unary ModelInfer, so it is batched with other traffic;
-// answers are written as they complete, one write in flight at a time.
+// stream goes to the InferenceService like a unary ModelInfer, so it is batched with other
+// traffic; answers are written as they complete, one write in flight at a time.
 #include <deque>
 #include <mutex>
 
+#include "grpc_codec.h"
 #include "grpc_internal.h"
 
 namespace optic::server::grpc_detail {
@@ -14,8 +15,8 @@ using StreamResponse = inference::ModelStreamInferResponse;
 
 class StreamReactor final : public grpc::ServerBidiReactor<inference::ModelInferRequest, StreamResponse> {
  public:
-  StreamReactor(Router* router, std::string authorization)
-      : router_(router), authorization_(std::move(authorization)) {
+  StreamReactor(InferenceService* service, std::string authorization)
+      : service_(service), authorization_(std::move(authorization)) {
     StartRead(&request_);
   }
 
@@ -32,8 +33,11 @@ class StreamReactor final : public grpc::ServerBidiReactor<inference::ModelInfer
       std::lock_guard<std::recursive_mutex> lock(mu_);
       ++pending_;
     }
-    Submit(request_);
-    request_.Clear();
+    // The request's own message is moved out of the read buffer: its inputs are borrowed until
+    // the answer, while the next read fills the buffer.
+    auto message = std::make_shared<inference::ModelInferRequest>();
+    message->Swap(&request_);
+    Submit(std::move(message));
     StartRead(&request_);
   }
 
@@ -57,26 +61,18 @@ class StreamReactor final : public grpc::ServerBidiReactor<inference::ModelInfer
   void OnDone() override { delete this; }
 
  private:
-  void Submit(const inference::ModelInferRequest& in) {
-    const std::string id = in.id();
-    auto body = std::make_shared<std::string>();
-    size_t hlen = 0;
-    grpc::Status s = BuildBody(in, body.get(), &hlen);
-    if (!s.ok()) {
-      Answer(id, s, nullptr);
-      return;
-    }
-    HttpRequestView v;
-    v.method = "POST";
-    v.target = InferTarget(in.model_name(), in.model_version());
-    v.body = std::move(body);
-    v.header_length = std::to_string(hlen);
-    v.authorization = authorization_;
+  void Submit(std::shared_ptr<const inference::ModelInferRequest> message) {
+    const std::string id = message->id();
+    if (!service_->Authorized(authorization_)) return Answer(id, Unauthenticated(), nullptr);
+    InferenceRequest typed;
+    grpc::Status s = DecodeInferRequest(*message, message, &typed);
+    if (!s.ok()) return Answer(id, s, nullptr);
     // The reactor lives until every pending request has been answered (MaybeFinish).
-    router_->Handle(v, [this, id](HttpReply r) {
+    service_->Infer(std::move(typed), [this, id](InferenceResponse r) {
       StreamResponse resp;
-      grpc::Status st = r.status == 200 ? ParseAnswer(r, resp.mutable_infer_response()) : ErrorFromReply(r);
-      Answer(id, st, &resp);
+      if (r.status.ok()) EncodeInferResponse(r, resp.mutable_infer_response());
+      r.finish(r.status);
+      Answer(id, ToGrpcStatus(r.status), &resp);
     });
   }
 
@@ -111,7 +107,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<inference::ModelInfer
     Finish(grpc::Status::OK);
   }
 
-  Router* router_;
+  InferenceService* service_;
   std::string authorization_;
   inference::ModelInferRequest request_;  // the read buffer; reads are sequential
   std::recursive_mutex mu_;  // recursive: gRPC may run OnWriteDone inline in StartWrite
@@ -123,8 +119,8 @@ class StreamReactor final : public grpc::ServerBidiReactor<inference::ModelInfer
 }  // namespace
 
 grpc::ServerBidiReactor<inference::ModelInferRequest, StreamResponse>* NewStreamReactor(
-    Router* router, grpc::CallbackServerContext* ctx) {
-  return new StreamReactor(router, Authorization(ctx));
+    InferenceService* service, grpc::CallbackServerContext* ctx) {
+  return new StreamReactor(service, Authorization(ctx));
 }
 
 }  // namespace optic::server::grpc_detail

@@ -29,17 +29,10 @@ std::vector<std::string> SplitPath(const std::string& target) {
   return parts;
 }
 
-uint64_t NsSince(Clock::time_point t) {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count());
-}
-
-json TensorMetadata(const std::vector<IOSpec>& specs, int max_batch) {
+json TensorMetadata(const std::vector<TensorMetadataEntry>& entries) {
   json out = json::array();
-  for (const auto& s : specs) {
-    Shape shape = s.dims;
-    if (max_batch > 0) shape.insert(shape.begin(), -1);
-    out.push_back({{"name", s.name}, {"datatype", SpecDatatype(s)}, {"shape", shape}});
+  for (const auto& e : entries) {
+    out.push_back({{"name", e.name}, {"datatype", e.datatype}, {"shape", e.shape}});
   }
   return out;
 }
@@ -64,15 +57,9 @@ HttpReply ErrorReply(const Status& status) {
 }
 
 Router::Router(ModelRepository* repository, RouterOptions options, PostFn post)
-    : repository_(repository), options_(std::move(options)), post_(std::move(post)) {}
-
-bool Router::ready() const {
-  if (shutting_down_) return false;
-  for (const auto& e : repository_->Index()) {
-    if (e.state != "READY") return false;
-  }
-  return true;
-}
+    : repository_(repository),
+      service_(repository, ServiceOptions{options.limits, options.auth_token}),
+      post_(std::move(post)) {}
 
 const std::vector<Router::Route>& Router::Routes() {
   // Literal paths come before patterns that could also capture them (/v2/models/stats).
@@ -109,9 +96,8 @@ const std::vector<Router::Route>& Router::Routes() {
 void Router::Handle(const HttpRequestView& request, std::function<void(HttpReply)> reply) {
   const auto parts = SplitPath(request.target);
   const bool health = parts.size() == 3 && parts[0] == "v2" && parts[1] == "health";
-  if (!options_.auth_token.empty() && !health &&
-      request.authorization != "Bearer " + options_.auth_token) {
-    reply(JsonReply(401, {{"error", "missing or wrong bearer token (Authorization: Bearer ...)"}}));
+  if (!health && !service_.Authorized(request.authorization)) {
+    reply(JsonReply(401, {{"error", InferenceService::UnauthorizedMessage()}}));
     return;
   }
   // The first route whose method and path match runs; a path that only other methods match is
@@ -142,16 +128,12 @@ void Router::Live(const PathParams&, const HttpRequestView&, ReplyFn reply) {
 
 void Router::Ready(const PathParams&, const HttpRequestView&, ReplyFn reply) {
   reply(ready() ? JsonReply(200, json::object())
-                : JsonReply(503, {{"error", shutting_down_ ? "server is shutting down"
-                                                           : "not every model is ready"}}));
+                : JsonReply(503, {{"error", service_.NotReadyReason()}}));
 }
 
 void Router::ServerMetadata(const PathParams&, const HttpRequestView&, ReplyFn reply) {
-  reply(JsonReply(200, {{"name", "optic"},
-                        {"version", "0.1.0"},
-                        {"extensions",
-                         {"binary_tensor_data", "model_repository", "model_configuration",
-                          "statistics"}}}));
+  const ServerMetadataInfo info = InferenceService::ServerMetadata();
+  reply(JsonReply(200, {{"name", info.name}, {"version", info.version}, {"extensions", info.extensions}}));
 }
 
 void Router::Metrics(const PathParams&, const HttpRequestView&, ReplyFn reply) {
@@ -171,26 +153,19 @@ void Router::AllStats(const PathParams&, const HttpRequestView&, ReplyFn reply) 
 }
 
 void Router::ModelMetadata(const PathParams& p, const HttpRequestView&, ReplyFn reply) {
-  std::shared_ptr<ServedModel> m;
-  Status s = repository_->Find(p.model, p.version, &m);
+  ModelMetadataInfo info;
+  Status s = service_.ModelMetadata(p.model, p.version, &info);
   if (!s.ok()) return reply(ErrorReply(s));
-  json versions = json::array();
-  for (const auto& e : repository_->Index()) {
-    if (e.name == p.model && !e.version.empty()) versions.push_back(e.version);
-  }
-  reply(JsonReply(200, {{"name", m->name},
-                        {"versions", versions},
-                        {"platform", m->config.platform().empty() ? m->backend : m->config.platform()},
-                        {"inputs", TensorMetadata(m->inputs, m->max_batch_size)},
-                        {"outputs", TensorMetadata(m->outputs, m->max_batch_size)}}));
+  reply(JsonReply(200, {{"name", info.name},
+                        {"versions", info.versions},
+                        {"platform", info.platform},
+                        {"inputs", TensorMetadata(info.inputs)},
+                        {"outputs", TensorMetadata(info.outputs)}}));
 }
 
 void Router::ModelReady(const PathParams& p, const HttpRequestView&, ReplyFn reply) {
-  std::shared_ptr<ServedModel> m;
-  Status s = repository_->Find(p.model, p.version, &m);
-  reply(s.ok() && !shutting_down_
-            ? JsonReply(200, json::object())
-            : JsonReply(400, {{"error", s.ok() ? "server is shutting down" : s.message()}}));
+  Status s = service_.ModelReady(p.model, p.version);
+  reply(s.ok() ? JsonReply(200, json::object()) : JsonReply(400, {{"error", s.message()}}));
 }
 
 void Router::ModelConfigReply(const PathParams& p, const HttpRequestView&, ReplyFn reply) {
@@ -217,8 +192,7 @@ void Router::RepositoryIndex(const PathParams&, const HttpRequestView& request, 
     if (j.contains("ready") && j["ready"].is_boolean()) ready_only = j["ready"].get<bool>();
   }
   json out = json::array();
-  for (const auto& e : repository_->Index()) {
-    if (ready_only && e.state != "READY") continue;
+  for (const auto& e : service_.Index(ready_only)) {
     json entry = {{"name", e.name}, {"state", e.state}, {"reason", e.reason}};
     if (!e.version.empty()) entry["version"] = e.version;
     out.push_back(entry);
@@ -227,98 +201,57 @@ void Router::RepositoryIndex(const PathParams&, const HttpRequestView& request, 
 }
 
 void Router::RepositoryLoad(const PathParams& p, const HttpRequestView&, ReplyFn reply) {
-  if (shutting_down_) return reply(ErrorReply(Status::Unavailable("server is shutting down")));
-  Status s = repository_->Load(p.model);
+  Status s = service_.LoadModel(p.model);
   reply(s.ok() ? JsonReply(200, json::object()) : ErrorReply(s));
 }
 
 void Router::RepositoryUnload(const PathParams& p, const HttpRequestView&, ReplyFn reply) {
-  if (shutting_down_) return reply(ErrorReply(Status::Unavailable("server is shutting down")));
-  Status s = repository_->Unload(p.model);
+  Status s = service_.UnloadModel(p.model);
   reply(s.ok() ? JsonReply(200, json::object()) : ErrorReply(s));
 }
 
 void Router::Infer(const PathParams& p, const HttpRequestView& request, ReplyFn reply) {
-  const auto arrival = Clock::now();
-  if (shutting_down_) {
-    reply(ErrorReply(Status::Unavailable("server is shutting down")));
-    return;
-  }
-  std::shared_ptr<ServedModel> m;
-  Status s = repository_->Find(p.model, p.version, &m);
-  if (!s.ok()) {
-    reply(ErrorReply(s));
-    return;
-  }
+  InferenceRequest typed;
+  Status s;
   std::optional<uint64_t> hlen;
   if (request.header_length) {
     uint64_t v = 0;
     s = ParseHeaderLength(*request.header_length, &v);
     hlen = v;
   }
-  auto parsed = std::make_shared<ParsedInferRequest>();
   static const std::string kEmpty;
   const std::string& body = request.body ? *request.body : kEmpty;
-  if (s.ok()) s = ParseInferRequest(body, hlen, m->signature, options_.limits, parsed.get());
+  if (s.ok()) s = DecodeInferRequest(body, hlen, &typed);
   if (!s.ok()) {
-    m->stats->RecordFailure(FailReason::kOther, NsSince(arrival));
-    reply(ErrorReply(s));
-    return;
+    // Refused by the service (shutting down, unknown model) before the body's own problems, and
+    // counted in the model's statistics like any other malformed request.
+    typed = InferenceRequest{};
+    typed.inputs_error = s;
   }
-  ++inflight_;
-  auto shared_reply = std::make_shared<std::function<void(HttpReply)>>(std::move(reply));
-  InferRequest::Done done = [this, m, parsed, shared_reply, arrival](const Status& status,
-                                                                     std::vector<Tensor> outputs) {
-    auto outs = std::make_shared<std::vector<Tensor>>(std::move(outputs));
+  typed.model = p.model;
+  typed.version = p.version;
+  typed.keep_alive = request.body;
+  auto shared_reply = std::make_shared<ReplyFn>(std::move(reply));
+  service_.Infer(std::move(typed), [this, shared_reply](InferenceResponse response) {
+    auto resp = std::make_shared<InferenceResponse>(std::move(response));
     // Encoding (JSON numbers can be slow) runs on the front end's threads, not the instance's.
-    post_([this, m, parsed, shared_reply, arrival, status, outs] {
+    post_([resp, shared_reply] {
       HttpReply r;
-      Status s = status;
+      Status s = resp->status;
       if (s.ok()) {
         EncodedResponse enc;
-        s = EncodeInferResponse(m->name, std::to_string(m->version), *parsed, m->signature, *outs, &enc);
+        s = EncodeInferResponse(*resp, &enc);
         if (s.ok()) {
           r.body = std::move(enc.body);
           r.header_length = enc.header_length;
           r.content_type = enc.header_length > 0 ? "application/octet-stream" : "application/json";
         }
       }
-      if (s.ok()) {
-        m->stats->RecordSuccess(NsSince(arrival));
-      } else {
-        // A request's own bad data (a corrupt JPEG found while batching) is not a backend failure.
-        m->stats->RecordFailure(status.ok() || status.code() == StatusCode::kInvalidArgument
-                                    ? FailReason::kOther
-                                : status.code() == StatusCode::kUnavailable ? FailReason::kRejected
-                                                                            : FailReason::kBackend,
-                                NsSince(arrival));
-        r = ErrorReply(s);
-      }
-      --inflight_;
+      if (!s.ok()) r = ErrorReply(s);
+      resp->finish(s);
       (*shared_reply)(std::move(r));
     });
-  };
-  if (m->ensemble) {
-    m->ensemble->Run(parsed, request.body, std::move(done));
-    return;
-  }
-  auto req = std::make_unique<InferRequest>();
-  req->id = parsed->id;
-  req->inputs = parsed->inputs;  // shares memory; `parsed` lives until the reply
-  req->bytes = parsed->bytes;
-  req->rows = parsed->rows;
-  req->priority = static_cast<uint32_t>(std::min<int64_t>(parsed->priority, 1 << 30));
-  req->timeout_us = parsed->timeout_us;
-  req->keep_alive = request.body;
-  req->arrival = arrival;
-  req->done = std::move(done);
-  s = m->batcher->Enqueue(std::move(req));
-  if (!s.ok()) {
-    --inflight_;
-    m->stats->RecordFailure(s.code() == StatusCode::kUnavailable ? FailReason::kRejected : FailReason::kOther,
-                            NsSince(arrival));
-    (*shared_reply)(ErrorReply(s));
-  }
+  });
 }
 
 }  // namespace optic::server

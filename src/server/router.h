@@ -1,8 +1,10 @@
-// The KServe v2 / Triton HTTP endpoints, independent of the transport: the HTTP front end (and
-// tests) hand a request in and get one reply back through a callback.
+// The KServe v2 / Triton HTTP endpoints, independent of the socket: the HTTP front end (and
+// tests) hand a request in and get one reply back through a callback. Each handler decodes the
+// HTTP form (codec.h for infer), calls the InferenceService, which the gRPC server shares, and
+// encodes its answer as JSON or a binary-extension body.
 //
-// Ownership: the Router borrows the repository (which outlives it). A request's body is shared
-// with the queued inference so borrowed input tensors stay valid.
+// Ownership: the Router borrows the repository (which outlives it) and owns the service. A
+// request's body is shared with the queued inference so borrowed input tensors stay valid.
 // Threading: Handle may be called from any number of threads at once. `reply` is called exactly
 // once, on the calling thread (everything but infer) or through `post` (infer, after the batch).
 // Failure: every error is a reply {"error": "..."} with Triton's status mapping (400, 401, 404,
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "codec.h"
+#include "inference_service.h"
 #include "model_repository.h"
 
 namespace optic::server {
@@ -50,10 +53,12 @@ class Router {
 
   void Handle(const HttpRequestView& request, std::function<void(HttpReply)> reply);
   // After this, ready answers 503 and new inferences are refused with 503.
-  void BeginShutdown() { shutting_down_ = true; }
-  bool ready() const;
-  // Inference requests accepted and not yet answered.
-  int64_t InFlight() const { return inflight_.load(); }
+  void BeginShutdown() { service_.BeginShutdown(); }
+  bool ready() const { return service_.ready(); }
+  // Inference requests accepted and not yet answered (over HTTP and gRPC).
+  int64_t InFlight() const { return service_.InFlight(); }
+  // The service behind these endpoints, for the gRPC front end.
+  InferenceService* service() { return &service_; }
 
  private:
   // Path segments captured by a pattern's "{m}" (model) and "{v}" (version) segments.
@@ -84,10 +89,8 @@ class Router {
   void Infer(const PathParams& p, const HttpRequestView& request, ReplyFn reply);
 
   ModelRepository* repository_;
-  RouterOptions options_;
+  InferenceService service_;
   PostFn post_;
-  std::atomic<bool> shutting_down_{false};
-  std::atomic<int64_t> inflight_{0};
 };
 
 HttpReply ErrorReply(const Status& status);

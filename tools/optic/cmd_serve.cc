@@ -108,7 +108,7 @@ int Run(const Flags& f) {
     grpc_options.host = f.host;
     grpc_options.port = f.grpc_port;
     grpc_options.max_message_bytes = http_options.max_body_bytes;
-    grpc = std::make_unique<server::GrpcServer>(grpc_options, &router);
+    grpc = std::make_unique<server::GrpcServer>(grpc_options, router.service());
     s = grpc->Start();
     if (!s.ok()) {
       std::cerr << "optic serve: " << s.ToString() << "\n";
