@@ -36,16 +36,18 @@ int CheckSamples(int batch_size) {
 
 Status RunCheckSet(const CellSpec& c, Model* model, std::vector<Tensor>* outputs) {
   const int n = CheckSamples(c.batch_size), b = c.batch_size;
+  std::vector<TensorInfo> infos;
+  OPTIC_RETURN_IF_ERROR(ConcreteInputs(model->inputs(), c.inputs, &infos));
   std::vector<Tensor> whole;  // per input, all n samples (fp32 or the input's integer dtype)
-  for (size_t i = 0; i < model->inputs().size(); ++i) {
-    const TensorInfo& info = model->inputs()[i];
+  for (size_t i = 0; i < infos.size(); ++i) {
+    const TensorInfo& info = infos[i];
+    const uint64_t seed = c.settings.check_seed * 1000003ULL + i;
     Tensor t;
-    if (info.dtype == DType::kFP32 || info.dtype == DType::kFP16 || info.dtype == DType::kBF16) {
-      OPTIC_RETURN_IF_ERROR(MakeCheckInput(info, n, c.settings.check_seed * 1000003ULL + i, &t));
+    const bool is_float = info.dtype == DType::kFP32 || info.dtype == DType::kFP16 || info.dtype == DType::kBF16;
+    if (is_float && !c.inputs.ranges.count(info.name)) {
+      OPTIC_RETURN_IF_ERROR(MakeCheckInput(info, n, seed, &t));
     } else {
-      std::vector<Tensor> one;
-      OPTIC_RETURN_IF_ERROR(MakeBatch({info}, n, c.settings.check_seed, &one));
-      t = one[0];
+      OPTIC_RETURN_IF_ERROR(MakeInputValues(info, n, c.inputs, seed, &t));
     }
     whole.push_back(t);
   }
@@ -55,7 +57,7 @@ Status RunCheckSet(const CellSpec& c, Model* model, std::vector<Tensor>* outputs
     for (size_t i = 0; i < whole.size(); ++i) {
       Tensor view, owned;
       OPTIC_RETURN_IF_ERROR(whole[i].Slice(start, start + b, &view));
-      OPTIC_RETURN_IF_ERROR(view.ConvertTo(model->inputs()[i].dtype, &owned));
+      OPTIC_RETURN_IF_ERROR(view.ConvertTo(infos[i].dtype, &owned));
       in.push_back(owned);
     }
     OPTIC_RETURN_IF_ERROR(model->Execute(in, &out).Prefixed("check batch"));
@@ -150,9 +152,17 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
     settings["pipeline_depth"] = depth;
     settings["pinned_inputs"] = pinned;
   }
+  std::vector<TensorInfo> infos;
+  OPTIC_RETURN_IF_ERROR(ConcreteInputs(model->inputs(), c.inputs, &infos));
+  json& shapes = (*row)["input_shapes"] = json::object();
+  for (const TensorInfo& info : infos) {
+    Shape shape = info.shape;
+    if (!shape.empty()) shape[0] = c.batch_size;  // as the pool feeds it
+    shapes[info.name] = {{"dtype", DTypeName(info.dtype)}, {"shape", shape}};
+  }
   InputPool pool;
-  OPTIC_RETURN_IF_ERROR(InputPool::Make(model->inputs(), c.batch_size, c.settings, &pool,
-                                        pinned ? pipelined : nullptr));
+  OPTIC_RETURN_IF_ERROR(InputPool::Make(infos, c.batch_size, c.settings, &pool,
+                                        pinned ? pipelined : nullptr, c.inputs));
   settings["pool_batches"] = pool.size();
   settings["pool_mb"] = static_cast<double>(pool.bytes()) / (1 << 20);
 

@@ -27,6 +27,11 @@ Status ResolveFile(const CellSpec& c, const Backend& backend, const Capabilities
     if (!touch) return Status::Internal("cannot create the null model file '" + *path + "'");
     return Status::OK();
   }
+  if (model_name == c.model && !c.source_file.empty()) {
+    if (c.model_file.empty()) return Status::Internal("no file was resolved for model '" + c.model + "'");
+    *path = c.model_file;
+    return Status::OK();
+  }
   Zoo zoo;
   OPTIC_RETURN_IF_ERROR(Zoo::Open(c.models_dir, &zoo));
   const ZooModel* m;
@@ -55,7 +60,7 @@ Status LoadWithPhases(const CellSpec& c, const std::string& model_name, CellRepo
   // the framework optimizes from scratch, not a cold disk: the OS page cache may hold the file.
   const bool cached = out->caps.model_cache && c.kind != CellKind::kReference;
   if (cached) {
-    const fs::path dir = fs::path(c.work_dir) / ("cache-" + model_name);
+    const fs::path dir = fs::path(c.work_dir) / ("cache-" + fs::path(model_name).filename().string());
     std::error_code ec;
     fs::remove_all(dir, ec);
     fs::create_directories(dir, ec);
@@ -67,7 +72,13 @@ Status LoadWithPhases(const CellSpec& c, const std::string& model_name, CellRepo
   }
   rep->Phase("cold_load");
   auto t0 = Clock::now();
-  OPTIC_RETURN_IF_ERROR(backend.Load(out->file, lo, &out->model));
+  Status load = backend.Load(out->file, lo, &out->model);
+  // A user's file that a framework refuses (an operator it lacks, a construct it cannot read) is
+  // a fact about the pair, not a failure of the harness.
+  if (!load.ok() && !c.source_file.empty() && load.code() != StatusCode::kOutOfMemory) {
+    load = Status::Unsupported(load.message());
+  }
+  OPTIC_RETURN_IF_ERROR(load);
   out->cold_s = SecondsSince(t0);
   if (cached) {
     out->model.reset();

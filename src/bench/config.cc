@@ -167,7 +167,12 @@ json CellToJson(const CellSpec& c) {
               {"reference_file", c.reference_file},
               {"reference_name", c.reference_name},
               {"image_class", c.image_class},
-              {"preprocess", c.preprocess}};
+              {"preprocess", c.preprocess},
+              {"model_file", c.model_file},
+              {"source_file", c.source_file},
+              {"source_sha256", c.source_sha256},
+              {"converted_by", c.converted_by},
+              {"inputs", InputSettingsToJson(c.inputs)}};
 }
 
 Status CellFromJson(const json& j, CellSpec* out) {
@@ -195,6 +200,11 @@ Status CellFromJson(const json& j, CellSpec* out) {
     c.reference_name = j.at("reference_name").get<std::string>();
     c.image_class = j.value("image_class", std::string());
     c.preprocess = j.value("preprocess", std::string());
+    c.model_file = j.value("model_file", std::string());
+    c.source_file = j.value("source_file", std::string());
+    c.source_sha256 = j.value("source_sha256", std::string());
+    c.converted_by = j.value("converted_by", std::string());
+    OPTIC_RETURN_IF_ERROR(InputSettingsFromJson(j.value("inputs", std::string()), &c.inputs));
   } catch (const json::exception& e) {
     return Status::InvalidArgument(std::string("cell: malformed cell JSON: ") + e.what());
   }

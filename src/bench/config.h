@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "optic/backend.h"
+#include "optic/model_source.h"
 
 namespace optic::bench {
 
@@ -71,6 +72,11 @@ struct CellSpec {
   std::string reference_name;         // "backend/fp32", for the rows
   std::string image_class;            // e2e: small | medium | large (bench/e2e_images.h)
   std::string preprocess;             // e2e: cpu | gpu
+  // A model file of the user's (model is then the file as given): the file this backend loads,
+  // resolved by the parent (the source itself or a converted file), and what the rows record.
+  std::string model_file;
+  std::string source_file, source_sha256, converted_by;
+  InputSettings inputs;               // --shape, --input-range
   // Stable key for resume and comparison: model|backend|device|precision|b<N>|t<N>|scenario,
   // and for e2e cells |e2e:<image_class>:<preprocess>.
   std::string CellId() const;
@@ -89,7 +95,8 @@ std::string BatchListText(const std::vector<int>& batches);
 
 // The whole sweep.
 struct BenchConfig {
-  std::vector<std::string> models;        // empty: built-in default
+  std::vector<std::string> models;        // zoo names or model files; empty: built-in default
+  InputSettings inputs;                   // --shape, --input-range (per input name)
   std::vector<std::string> backends;      // empty: every real backend compiled in
   std::vector<int> batches;               // empty: kDefaultBatches
   std::vector<Precision> precisions;      // empty: fp32, plus bf16 where a backend supports it

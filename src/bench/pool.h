@@ -13,10 +13,11 @@
 
 namespace optic::bench {
 
-// One batch for `inputs` (batch dimension set to `batch`), in each input's dtype, from `seed`.
-// Float inputs get values in [-2, 2) like a normalized image; integer inputs bytes in [0, 128).
+// One batch for `inputs` (batch dimension set to `batch`, every other dimension fixed), in each
+// input's dtype, from `seed`. Values in the input's range of `values` (--input-range), else
+// DefaultRange (optic/model_source.h): floats [-2, 2) like a normalized image, integers [0, 99].
 Status MakeBatch(const std::vector<TensorInfo>& inputs, int batch, uint64_t seed,
-                 std::vector<Tensor>* out);
+                 std::vector<Tensor>* out, const InputSettings& values = {});
 
 class InputPool {
  public:
@@ -25,7 +26,7 @@ class InputPool {
   // staging copy, as an application that allocates its buffers that way would see).
   static Status Make(const std::vector<TensorInfo>& inputs, int batch,
                      const MeasureSettings& settings, InputPool* out,
-                     PipelinedExecution* host_memory = nullptr);
+                     PipelinedExecution* host_memory = nullptr, const InputSettings& values = {});
   size_t size() const { return batches_.size(); }
   const std::vector<Tensor>& batch(int64_t i) const { return batches_[i % batches_.size()]; }
   int64_t bytes() const { return bytes_; }

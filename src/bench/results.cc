@@ -53,6 +53,12 @@ json RowSkeleton(const CellSpec& c, const RunInfo& run) {
   r["versions"] = run.versions;
   r["host"] = run.host;
   r["command"] = run.command;
+  // Where the model came from: a user's file (zoo models: null), and the converter that made
+  // the file this backend loaded (null when it reads the source natively).
+  auto or_null = [](const std::string& v) { return v.empty() ? json(nullptr) : json(v); };
+  r["source_file"] = or_null(c.source_file);
+  r["source_sha256"] = or_null(c.source_sha256);
+  r["converted_by"] = or_null(c.converted_by);
   if (c.kind == CellKind::kEnsemble) r["ensemble"] = json{{"members", c.members}};
   if (c.kind == CellKind::kE2E) {
     r["image_class"] = c.image_class;
@@ -190,6 +196,23 @@ std::string ValidateRow(const json& row) {
   }
   if (row.value("parity_pass", json()) == false && !row.value("parity_failure", json()).is_string()) {
     return "parity_pass false without parity_failure saying why";
+  }
+  // Model files (docs/results-schema.md); absent in older files.
+  for (const char* k : {"source_file", "source_sha256", "converted_by"}) {
+    if (row.contains(k) && !HasType(row[k], kStr | kNull)) return std::string(k) + " is not a string or null";
+  }
+  if (row.contains("source_sha256") && row["source_sha256"].is_string() &&
+      row["source_sha256"].get<std::string>().size() != 64) {
+    return "source_sha256 is not 64 hex digits";
+  }
+  if (row.contains("input_shapes")) {
+    if (!row["input_shapes"].is_object()) return "input_shapes is not an object";
+    for (const auto& [name, v] : row["input_shapes"].items()) {
+      if (!v.is_object() || !v.contains("shape") || !v["shape"].is_array() || !v.contains("dtype") ||
+          !v["dtype"].is_string()) {
+        return "input_shapes." + name + " is not {dtype, shape}";
+      }
+    }
   }
   if (row.contains("contended") && !HasType(row["contended"], kBool | kNull)) {
     return "contended is not a bool or null";

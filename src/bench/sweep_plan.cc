@@ -27,8 +27,8 @@ bool Contains(const auto& list, const auto& item) {
   return std::find(list.begin(), list.end(), item) != list.end();
 }
 
-// A cell the parent can rule out from the backend's capabilities and the zoo alone.
-std::string PreCheck(const CellSpec& c, const Backend& b, const Zoo* zoo) {
+// A cell the parent can rule out from the backend's capabilities, the zoo and the model files.
+std::string PreCheck(const CellSpec& c, const Backend& b, const Zoo* zoo, const ModelFiles* files) {
   const Capabilities caps = b.capabilities();
   if (!Contains(caps.devices, c.device.type)) {
     return b.name() + " does not run on " + DeviceName(c.device);
@@ -39,6 +39,11 @@ std::string PreCheck(const CellSpec& c, const Backend& b, const Zoo* zoo) {
   for (const std::string& m : c.kind == CellKind::kEnsemble ? c.members : std::vector{c.model}) {
     if (m == "null") {
       if (!caps.synthetic) return "model 'null' is an empty placeholder only synthetic backends load";
+      continue;
+    }
+    if (files && files->Has(m)) {
+      const BackendFile& f = files->For(m, b, c.precision);
+      if (!f.unsupported.empty()) return f.unsupported;
       continue;
     }
     if (zoo == nullptr) return "no model zoo is open";
@@ -52,6 +57,16 @@ std::string PreCheck(const CellSpec& c, const Backend& b, const Zoo* zoo) {
 }
 
 }  // namespace
+
+const BackendFile& ModelFiles::For(const std::string& model, const Backend& backend,
+                                   Precision precision) const {
+  const std::string key = model + "|" + backend.name() + "|" + PrecisionName(precision);
+  auto it = cache_.find(key);
+  if (it == cache_.end()) {
+    it = cache_.emplace(key, FileForBackend(models.at(model), nullptr, backend, precision)).first;
+  }
+  return it->second;
+}
 
 Status ResolveDefaults(BenchConfig* c) {
   // The built-in default must finish within 10 minutes on a 2-core machine with three
@@ -107,9 +122,21 @@ Status ResolveDefaults(BenchConfig* c) {
 }
 
 // Precisions: the given list, or fp32 plus bf16 where the backend has it.
-Status PlanCells(const BenchConfig& c, const Zoo* zoo, const std::string& work, std::vector<Planned>* out) {
+Status PlanCells(const BenchConfig& c, const Zoo* zoo, const std::string& work, std::vector<Planned>* out,
+                 const ModelFiles* files) {
   auto add = [&](CellSpec cell, const Backend& b, bool defaulted_precision) {
-    std::string why = PreCheck(cell, b, zoo);
+    std::string why = PreCheck(cell, b, zoo, files);
+    cell.inputs = c.inputs;
+    if (files && files->Has(cell.model)) {
+      const ModelDescription& m = files->models.at(cell.model);
+      cell.source_file = m.source_file;
+      cell.source_sha256 = m.source_sha256;
+      if (why.empty()) {
+        const BackendFile& f = files->For(cell.model, b, cell.precision);
+        cell.model_file = f.path;
+        cell.converted_by = f.converted_by;
+      }
+    }
     // A precision the user did not ask for is left out rather than reported unsupported.
     if (!why.empty() && defaulted_precision && cell.precision != Precision::kFP32) return;
     cell.work_dir = (fs::path(work) / ("cell" + std::to_string(out->size()))).string();
@@ -228,7 +255,8 @@ std::vector<Job> ScheduleJobs(std::vector<Planned>& plan, int repeats, const Don
   return jobs;
 }
 
-std::string PickReference(const BenchConfig& c, const Zoo* zoo, const CellSpec& cell) {
+std::string PickReference(const BenchConfig& c, const Zoo* zoo, const CellSpec& cell,
+                          const ModelFiles* files) {
   CellSpec probe = cell;
   probe.precision = Precision::kFP32;
   probe.device = c.reference_device;
@@ -236,8 +264,9 @@ std::string PickReference(const BenchConfig& c, const Zoo* zoo, const CellSpec& 
     std::unique_ptr<Backend> b;
     if (!CreateBackend(name, &b).ok()) return false;
     if (real_only && b->capabilities().synthetic) return false;
-    if (cell.model != "null" && zoo == nullptr) return false;
-    return PreCheck(probe, *b, zoo).empty();
+    const bool file = files && files->Has(cell.model);
+    if (cell.model != "null" && !file && zoo == nullptr) return false;
+    return PreCheck(probe, *b, zoo, files).empty();
   };
   if (!c.reference.empty()) return can_run(c.reference, false) ? c.reference : "";
   for (const auto& name : BackendNames()) {

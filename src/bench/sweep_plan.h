@@ -1,6 +1,7 @@
 // Internal to the sweep: expanding the grid into cells and choosing the reference backend.
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/config.h"
+#include "optic/model_source.h"
 #include "optic/zoo.h"
 
 namespace optic::bench {
@@ -18,15 +20,29 @@ struct Planned {
   std::string unsupported;  // non-empty: known without running (capabilities, missing file)
 };
 
+// The sweep's model files (models given as paths), described once in the parent, and the file
+// each (model, backend, precision) loads, asked once (a conversion runs at most once).
+class ModelFiles {
+ public:
+  std::map<std::string, ModelDescription> models;  // by the name the user gave
+  bool Has(const std::string& model) const { return models.count(model) > 0; }
+  const BackendFile& For(const std::string& model, const Backend& backend, Precision precision) const;
+
+ private:
+  mutable std::map<std::string, BackendFile> cache_;
+};
+
 // Expands the (resolved) config into cells, in order model, backend, device, precision, batch,
-// threads, scenario; ensemble cells last. `zoo` may be null when only model "null" is used.
+// threads, scenario; ensemble cells last. `zoo` may be null when only model "null" and files
+// are used; `files` may be null when no model is a file.
 Status PlanCells(const BenchConfig& c, const Zoo* zoo, const std::string& work_dir,
-                 std::vector<Planned>* out);
+                 std::vector<Planned>* out, const ModelFiles* files = nullptr);
 
 // The reference backend for `cell`'s model: config.reference, else the first real backend in
 // registry order that can run the model at fp32 on the CPU, else the first of the sweep's
 // backends that can; "" when none can.
-std::string PickReference(const BenchConfig& c, const Zoo* zoo, const CellSpec& cell);
+std::string PickReference(const BenchConfig& c, const Zoo* zoo, const CellSpec& cell,
+                          const ModelFiles* files = nullptr);
 
 // The cell_ids of the rows `cell` writes: one, or an ensemble's sequential and concurrent rows.
 std::vector<std::string> RowIds(const CellSpec& cell);

@@ -43,8 +43,9 @@ struct ScratchDir {
 
 class Runner {
  public:
-  Runner(const SweepOptions& o, const BenchConfig& c, const Zoo* zoo, const std::string& work, Progress* p)
-      : opt_(o), c_(c), zoo_(zoo), work_(work), progress_(p) {}
+  Runner(const SweepOptions& o, const BenchConfig& c, const Zoo* zoo, const ModelFiles* files,
+         const std::string& work, Progress* p)
+      : opt_(o), c_(c), zoo_(zoo), files_(files), work_(work), progress_(p) {}
 
   // Runs `cell` in a child; returns the rows it produced (merged), or one failed/timeout row.
   std::vector<json> Run(const CellSpec& cell, const json& skeleton, ChildOutcome* outcome) {
@@ -78,10 +79,14 @@ class Runner {
   // The reference outputs for (model, batch): computed once in a reference cell, kept in
   // <out dir>/<out stem>.ref/. Sets cell->reference_file/name, or returns why there is none.
   std::string EnsureReference(CellSpec* cell, const RunInfo& run) {
-    std::string backend = PickReference(c_, zoo_, *cell);
+    std::string backend = PickReference(c_, zoo_, *cell, files_);
     if (backend.empty()) return "no backend can run '" + cell->model + "' at fp32 as the reference";
     const fs::path dir = fs::path(c_.out).parent_path() / (fs::path(c_.out).stem().string() + ".ref");
-    const std::string file = (dir / (cell->model + "-" + backend + "-" + DeviceName(c_.reference_device) + "-b" + std::to_string(cell->batch_size) +
+    // A model file is named by its stem and content hash (its path may hold '/').
+    const std::string model_key = cell->source_sha256.empty()
+        ? cell->model
+        : fs::path(cell->model).stem().string() + "-" + cell->source_sha256.substr(0, 12);
+    const std::string file = (dir / (model_key + "-" + backend + "-" + DeviceName(c_.reference_device) + "-b" + std::to_string(cell->batch_size) +
                                      "-s" + std::to_string(c_.settings.check_seed) + "-n" +
                                      std::to_string(CheckSamples(cell->batch_size)) + ".ref")).string();
     const std::string name = backend + "/fp32" +
@@ -98,6 +103,14 @@ class Runner {
       ref.device = c_.reference_device;
       ref.scenario = Scenario::kOffline;
       ref.reference_file = file;
+      if (files_ && files_->Has(cell->model)) {
+        std::unique_ptr<Backend> b;
+        if (CreateBackend(backend, &b).ok()) {
+          const BackendFile& f = files_->For(cell->model, *b, Precision::kFP32);
+          ref.model_file = f.path;
+          ref.converted_by = f.converted_by;
+        }
+      }
       auto it = c_.backend_options.find(backend);
       ref.backend_options = it != c_.backend_options.end() ? it->second : std::map<std::string, std::string>{};
       ref.work_dir = (fs::path(work_) / ("ref" + std::to_string(refs_++))).string();
@@ -120,6 +133,7 @@ class Runner {
   const SweepOptions& opt_;
   const BenchConfig& c_;
   const Zoo* zoo_;
+  const ModelFiles* files_;
   std::string work_;
   Progress* progress_;
   std::map<std::string, std::string> failed_refs_;
@@ -134,13 +148,32 @@ Status RunSweep(const SweepOptions& opt, Progress* progress, SweepResult* out) {
   Zoo zoo;
   std::vector<std::string> all_models = c.models;
   all_models.insert(all_models.end(), c.ensemble.begin(), c.ensemble.end());
-  const bool need_zoo = std::any_of(all_models.begin(), all_models.end(),
-                                    [](const std::string& m) { return m != "null"; });
+  // Model files are described here once (in a child process: a framework that crashes on the
+  // file cannot take the sweep down); their inputs must be fully set before any cell runs.
+  ModelFiles files;
+  for (const auto& m : c.models) {
+    if (m == "null" || !LooksLikeModelFile(m) || files.Has(m)) continue;
+    ModelDescription d;
+    Zoo unused;
+    OPTIC_RETURN_IF_ERROR(ResolveModel(m, {c.models_dir, true}, &unused, &d));
+    std::vector<TensorInfo> concrete;
+    OPTIC_RETURN_IF_ERROR(ConcreteInputs(d.inputs, c.inputs, &concrete).Prefixed(m));
+    files.models[m] = std::move(d);
+  }
+  if (!c.inputs.shapes.empty() || !c.inputs.ranges.empty()) {
+    if (files.models.empty()) {
+      return Status::InvalidArgument("--shape and --input-range set a model file's inputs; none "
+                                     "of --models is a file");
+    }
+  }
+  const bool need_zoo = std::any_of(all_models.begin(), all_models.end(), [&](const std::string& m) {
+    return m != "null" && !files.Has(m);
+  });
   if (need_zoo) {
     OPTIC_RETURN_IF_ERROR(Zoo::Open(c.models_dir, &zoo));
     for (const auto& m : all_models) {
       const ZooModel* zm;
-      if (m != "null") OPTIC_RETURN_IF_ERROR(zoo.Find(m, &zm));
+      if (m != "null" && !files.Has(m)) OPTIC_RETURN_IF_ERROR(zoo.Find(m, &zm));
     }
   }
   ScratchDir scratch;
@@ -149,7 +182,7 @@ Status RunSweep(const SweepOptions& opt, Progress* progress, SweepResult* out) {
   scratch.path = tmpl;
 
   std::vector<Planned> plan;
-  OPTIC_RETURN_IF_ERROR(PlanCells(c, need_zoo ? &zoo : nullptr, scratch.path, &plan));
+  OPTIC_RETURN_IF_ERROR(PlanCells(c, need_zoo ? &zoo : nullptr, scratch.path, &plan, &files));
   if (opt.list_only) {
     for (const auto& p : plan) {
       std::printf("%s%s\n", p.cell.CellId().c_str(),
@@ -184,7 +217,7 @@ Status RunSweep(const SweepOptions& opt, Progress* progress, SweepResult* out) {
                      " already have rows");
     }
   }
-  Runner runner(opt, c, need_zoo ? &zoo : nullptr, scratch.path, progress);
+  Runner runner(opt, c, need_zoo ? &zoo : nullptr, &files, scratch.path, progress);
   progress->Begin(static_cast<int>(todo.size()));
   for (size_t i = 0; i < todo.size(); ++i) {
     CellSpec& cell = todo[i].planned->cell;

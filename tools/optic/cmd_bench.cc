@@ -27,7 +27,7 @@ constexpr int kRepeatNotGiven = std::numeric_limits<int>::min();  // --repeat 0 
 struct Flags {
   std::string config, models, backends, batch, precision, device, threads, scenario, out,
       models_dir, ensemble, reference, reference_device, validate, image_class, preprocess;
-  std::vector<std::string> backend_options;
+  std::vector<std::string> backend_options, positional_models, shapes, input_ranges;
   double duration_s = 0, max_duration_s = 0, timeout_s = 0, qps = 0, p99_bound_ms = 0,
          warmup_ms = -1, max_queue_delay_ms = -1;
   int64_t min_samples = 0;
@@ -40,7 +40,12 @@ struct Flags {
 
 Status ToConfig(const Flags& f, BenchConfig* c) {
   if (!f.config.empty()) OPTIC_RETURN_IF_ERROR(bench::LoadConfigFile(f.config, c));
-  if (!f.models.empty()) c->models = SplitList(f.models);
+  if (!f.models.empty() || !f.positional_models.empty()) {
+    c->models = f.positional_models;
+    for (const auto& m : SplitList(f.models)) c->models.push_back(m);
+  }
+  for (const auto& t : f.shapes) OPTIC_RETURN_IF_ERROR(ParseShapeSetting(t, "--shape", &c->inputs));
+  for (const auto& t : f.input_ranges) OPTIC_RETURN_IF_ERROR(ParseRangeSetting(t, "--input-range", &c->inputs));
   if (!f.backends.empty()) c->backends = SplitList(f.backends);
   if (!f.ensemble.empty()) c->ensemble = SplitList(f.ensemble);
   if (!f.batch.empty()) OPTIC_RETURN_IF_ERROR(bench::ParseBatchList(f.batch, &c->batches));
@@ -168,7 +173,16 @@ void AddBenchCommand(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("bench", "Sweep models x backends x batch sizes x ... and measure");
   auto f = std::make_shared<Flags>();
   cmd->add_option("--config", f->config, "JSON config file (docs/bench.md); flags override it");
-  cmd->add_option("--models", f->models, "comma-separated zoo models, or 'null' (default: mobilenet_v2,resnet50)");
+  cmd->add_option("model", f->positional_models,
+                  "model files (.onnx, .pt, .xml, .pt2) or zoo names to bench, as --models takes");
+  cmd->add_option("--models", f->models,
+                  "comma-separated zoo models or model files, or 'null' (default: mobilenet_v2,resnet50)");
+  cmd->add_option("--shape", f->shapes,
+                  "name=1x3x960x960: the dims of a model file's input with variable dims "
+                  "(repeatable; a variable first dim takes the --batch size)");
+  cmd->add_option("--input-range", f->input_ranges,
+                  "name=lo:hi: values of one input (repeatable; default floats uniform [-2, 2), "
+                  "int8/int32/int64 integers 0..99, uint8 0..255)");
   cmd->add_option("--backends", f->backends, "comma-separated backends (default: every real one)");
   cmd->add_option("--batch", f->batch,
                   "batch sizes: a list 1,2,4 or a range 1-64 of powers of two (both bounds powers "
@@ -228,6 +242,10 @@ void AddBenchCommand(CLI::App& app, Context& ctx) {
     std::string line = "optic bench";
     for (const auto* opt : cmd->get_options()) {
       if (opt->count() == 0 || opt->get_name() == "--help") continue;
+      if (!opt->nonpositional()) {
+        for (const auto& v : opt->results()) line += " " + v;
+        continue;
+      }
       for (const auto& v : opt->results()) line += " " + opt->get_name() + (v.empty() ? "" : " " + v);
       if (opt->results().empty()) line += " " + opt->get_name();
     }

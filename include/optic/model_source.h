@@ -1,0 +1,110 @@
+// Where a model comes from: a zoo name or a model file of the user's. ResolveModel turns either
+// into one description (inputs, outputs, the files by format, the source file's content hash)
+// and FileForBackend picks, for each backend, the file it loads or says why it cannot take the
+// model. Input settings (--shape, --input-range) make a model's variable dimensions concrete.
+//
+// Formats read natively: ONNX (.onnx), TorchScript (.pt, .pth, .ts, .torchscript), OpenVINO IR
+// (.xml with its .bin), torch.export programs and AOTInductor packages (both .pt2, told apart by
+// the archive's entries). A backend that does not read the source's format gets a converted file
+// through ConvertModel (src/zoo/convert.h) when a converter for the pair is configured, else an
+// unsupported reason.
+//
+// Thread safety: plain functions and values; callable from any thread.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "optic/backend.h"
+#include "optic/zoo.h"
+
+namespace optic {
+
+// "onnx", "torchscript", "openvino", "torch_export", "aoti_package". Reads the extension and, for
+// .pt2, the archive's entry names. kInvalidArgument for a directory, an empty file, an unknown
+// extension or a .pt2 that is no zip archive; kNotFound when nothing is at `path`.
+Status DetectModelFormat(const std::string& path, std::string* format);
+
+// True when `text` reads as a model file rather than a zoo name: it exists on disk, contains a
+// '/', or ends in a model file extension.
+bool LooksLikeModelFile(const std::string& text);
+
+// sha256 of the file's bytes as 64 hex digits, remembered per (path, mtime, size) within the
+// process so a sweep hashes a big file once.
+Status FileSha256(const std::string& path, std::string* hex);
+
+struct ModelDescription {
+  std::string name;          // zoo name, or the file as the user gave it
+  bool from_zoo = false;
+  const ZooModel* zoo_model = nullptr;  // from_zoo: the manifest entry (owned by the Zoo)
+  std::string source_file;   // file sources: absolute path
+  std::string source_sha256; // file sources: content hash
+  std::string source_format; // file sources: DetectModelFormat's answer
+  std::vector<TensorInfo> inputs, outputs;  // -1 for a variable dimension
+  std::string described_by;  // the backend that loaded the file to read its inputs and outputs
+  std::map<std::string, std::string> files;  // by format
+};
+
+struct ResolveOptions {
+  std::string zoo_dir;       // for zoo names (empty: DefaultZooDir())
+  // Describe a file by loading it in a child process (fork), so that a framework that crashes on
+  // the file cannot take the caller down (bench's parent). Off: load in this process.
+  bool isolate_describe = true;
+};
+
+// A zoo name (the Zoo at options.zoo_dir, opened into *zoo, which must outlive *out) or a model
+// file. For a file: the format, the hash, and inputs and outputs read by loading it at fp32 on
+// the CPU with the first backend in registry order that reads its format. Errors name the file
+// and what to do: a missing file, a directory, an empty or unreadable file, a format no backend
+// compiled in reads.
+Status ResolveModel(const std::string& name_or_path, const ResolveOptions& options, Zoo* zoo,
+                    ModelDescription* out);
+
+struct BackendFile {
+  std::string path;          // the file `backend` loads
+  std::string converted_by;  // empty when the file is native to the backend
+  std::string unsupported;   // non-empty: why the backend cannot take the model (path empty)
+};
+// The file `backend` loads for `model` at `precision`: a zoo file (Zoo::FileFor), the source
+// file when the backend reads its format, or one converted by ConvertModel (cached by content
+// hash, so asking again costs a hash).
+BackendFile FileForBackend(const ModelDescription& model, const Zoo* zoo, const Backend& backend,
+                           Precision precision);
+
+// What the user set per input: --shape name=1x3x960x960 and --input-range name=lo:hi.
+struct ValueRange {
+  double lo = 0, hi = 0;
+};
+struct InputSettings {
+  std::map<std::string, Shape> shapes;
+  std::map<std::string, ValueRange> ranges;
+};
+// "name=1x3x960x960" into settings->shapes (flag names the option in errors).
+Status ParseShapeSetting(const std::string& text, const std::string& flag, InputSettings* settings);
+// "name=0:99" (lo inclusive; integers: hi inclusive, floats: hi exclusive) into settings->ranges.
+Status ParseRangeSetting(const std::string& text, const std::string& flag, InputSettings* settings);
+
+// The inputs with every dimension but a variable first one fixed from `settings`. A shape set
+// for an input replaces its dimensions (rank and fixed dimensions must agree); its first
+// dimension becomes -1 again when the model's is variable (the batch comes from --batch).
+// Errors: an input left with a variable dimension ("input 'image' has variable dims
+// [-1,3,-1,-1]: set them with --shape image=Nx3xHxW"), a setting naming an input the model does
+// not have (listing its inputs), a range with lo > hi.
+Status ConcreteInputs(const std::vector<TensorInfo>& declared, const InputSettings& settings,
+                      std::vector<TensorInfo>* out);
+
+// The default value range of an input: floats [-2, 2) (like a normalized image), integer
+// inputs [0, 99] so index inputs stay in a small table's range, uint8 [0, 255].
+ValueRange DefaultRange(DType dtype);
+// `info` with the batch set, seeded values in the input's range (settings.ranges, else
+// DefaultRange), in the input's dtype.
+Status MakeInputValues(const TensorInfo& info, int64_t batch, const InputSettings& settings,
+                       uint64_t seed, Tensor* out);
+
+// JSON-ready text of settings for cells: {"shapes": {name: [dims]}, "ranges": {name: [lo, hi]}}.
+std::string InputSettingsToJson(const InputSettings& settings);
+Status InputSettingsFromJson(const std::string& text, InputSettings* out);
+
+}  // namespace optic

@@ -1,0 +1,147 @@
+"""A user's own model files through optic bench: models made here with torch (never in the zoo).
+
+The two-input model has an image with variable height and width, an int64 index input feeding an
+embedding (random 64-bit values would index out of its 100 rows) and two outputs.
+
+Run: .venv/bin/python -m pytest tests/python/test_own_model.py
+"""
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[2]
+OPTIC = Path(os.environ.get("OPTIC_BIN", REPO / "build" / "optic"))
+SHORT = ["--duration-s", "0.1", "--max-duration-s", "0.4", "--warmup-ms", "0", "--scenario", "offline"]
+
+pytestmark = pytest.mark.skipif(not OPTIC.exists(), reason=f"{OPTIC} not built")
+
+
+class TwoInputs(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = torch.nn.Embedding(100, 8)
+        self.conv = torch.nn.Conv2d(3, 8, 3, padding=1)
+
+    def forward(self, image, ids):
+        f = self.conv(image).mean(dim=(2, 3))
+        e = self.emb(ids).mean(dim=1)
+        return f + e, (f * e).sum(dim=1, keepdim=True)
+
+
+@pytest.fixture(scope="module")
+def two_onnx(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("own") / "two.onnx"
+    torch.onnx.export(TwoInputs().eval(), (torch.randn(1, 3, 32, 32), torch.randint(0, 100, (1, 5))),
+                      str(path), input_names=["image", "ids"], output_names=["scores", "dot"],
+                      dynamic_axes={"image": {0: "N", 2: "H", 3: "W"}, "ids": {0: "N"},
+                                    "scores": {0: "N"}, "dot": {0: "N"}}, opset_version=13)
+    return path
+
+
+def optic(*args, cwd):
+    return subprocess.run([str(OPTIC), *map(str, args)], cwd=cwd, capture_output=True, text=True,
+                          timeout=600)
+
+
+def rows(path):
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line]
+
+
+def check_rows(rs, model_file):
+    assert rs, "no rows"
+    backends = {r["backend"] for r in rs}
+    assert {"onnxruntime", "openvino", "torch"} <= backends
+    for r in rs:
+        assert r["status"] in ("ok", "unsupported"), (r["cell_id"], r["error"])
+        assert r["source_file"] == str(Path(model_file).resolve())
+        assert len(r["source_sha256"]) == 64
+        if r["status"] == "unsupported":
+            assert r["error"], r["cell_id"]
+        if r["backend"] in ("onnxruntime", "openvino"):
+            assert r["status"] == "ok", (r["cell_id"], r["error"])
+            assert r["converted_by"] is None  # reads ONNX natively
+
+
+def test_bench_two_inputs_variable_hw(two_onnx, tmp_path):
+    out = tmp_path / "r.jsonl"
+    p = optic("bench", two_onnx, "--batch", "2", "--shape", "image=1x3x40x48", "--out", out, *SHORT,
+              cwd=tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    rs = rows(out)
+    check_rows(rs, two_onnx)
+    for r in rs:
+        if r["status"] != "ok":
+            continue
+        assert r["input_shapes"] == {"image": {"dtype": "fp32", "shape": [2, 3, 40, 48]},
+                                     "ids": {"dtype": "int64", "shape": [2, 5]}}
+        # Every output compared with the reference (fp32 rows agree to rounding).
+        if r["precision"] == "fp32":
+            assert r["rel_l2_err"] is not None and r["rel_l2_err"] < 1e-4, r["cell_id"]
+    v = optic("bench", "--validate", out, cwd=tmp_path)
+    assert v.returncode == 0, v.stdout
+
+
+def test_bench_index_range_out_of_table_is_a_row_not_a_crash(two_onnx, tmp_path):
+    # ids beyond the embedding's 100 rows: each framework reports it as it does, never a sweep crash.
+    out = tmp_path / "r.jsonl"
+    p = optic("bench", two_onnx, "--backends", "onnxruntime", "--batch", "1", "--shape",
+              "image=1x3x16x16", "--input-range", "ids=0:99", "--out", out, *SHORT, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert all(r["status"] == "ok" for r in rows(out))
+
+
+@pytest.mark.parametrize("args,needle", [
+    ([], "input 'image' has variable dims [-1,3,-1,-1]: set them with --shape image=Nx3xHxW"),
+    (["--shape", "img=1x3x8x8"], "--shape names input 'img', which the model does not have (its inputs: image"),
+    (["--shape", "image=1x4x8x8"], "dim 1 is 4 but the model fixes it at 3"),
+    (["--shape", "image=1x3x8", ], "3 dims given, the input has 4"),
+    (["--input-range", "ids=5:1"], "low 5 is above high 1"),
+])
+def test_bench_input_errors(two_onnx, tmp_path, args, needle):
+    p = optic("bench", two_onnx, "--out", tmp_path / "r.jsonl", *args, cwd=tmp_path)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert needle in p.stderr, p.stderr
+    assert not (tmp_path / "r.jsonl").exists() or not rows(tmp_path / "r.jsonl")
+
+
+def test_bench_bad_files(tmp_path):
+    (tmp_path / "empty.onnx").write_bytes(b"")
+    (tmp_path / "corrupt.onnx").write_bytes(b"this is not a protobuf" * 10)
+    (tmp_path / "dir.onnx").mkdir()
+    cases = {
+        "empty.onnx": "is empty (0 bytes)",
+        "corrupt.onnx": "cannot read the inputs and outputs of 'corrupt.onnx'",
+        "dir.onnx": "is a directory, not a model file",
+        "missing.onnx": "does not exist",
+        "model.weird": "unknown extension '.weird'",
+    }
+    (tmp_path / "model.weird").write_bytes(b"x")
+    for name, needle in cases.items():
+        p = optic("bench", name, "--out", tmp_path / "r.jsonl", cwd=tmp_path)
+        assert p.returncode == 2, (name, p.stdout, p.stderr)
+        assert needle in p.stderr, (name, p.stderr)
+
+
+def test_bench_a_torchvision_model_the_zoo_never_saw(tmp_path):
+    """One command, no hand-written files: a seeded resnet18 exported to ONNX, on every backend."""
+    import torchvision
+    torch.manual_seed(1)
+    model = torchvision.models.resnet18(num_classes=1000).eval()
+    path = tmp_path / "resnet18.onnx"
+    torch.onnx.export(model, torch.randn(1, 3, 224, 224), str(path), input_names=["input"],
+                      output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}},
+                      opset_version=13)
+    out = tmp_path / "r.jsonl"
+    p = optic("bench", path, "--batch", "1", "--precision", "fp32", "--out", out, *SHORT, cwd=tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    rs = rows(out)
+    check_rows(rs, path)
+    ok = [r for r in rs if r["status"] == "ok"]
+    for r in ok:
+        assert r["parity_pass"] is True, (r["cell_id"], r.get("parity_failure"), r.get("parity_error"))
+        assert r["top1_agreement"] is not None  # class scores: top-k agreement measured
