@@ -145,3 +145,24 @@ def test_bench_a_torchvision_model_the_zoo_never_saw(tmp_path):
     for r in ok:
         assert r["parity_pass"] is True, (r["cell_id"], r.get("parity_failure"), r.get("parity_error"))
         assert r["top1_agreement"] is not None  # class scores: top-k agreement measured
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_predict_two_inputs_two_outputs(two_onnx, tmp_path, backend):
+    p = optic("predict", "--backend", backend, "--file", two_onnx, "--shape", "image=1x3x20x24",
+              "--rows", "3", "--batch", "2", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "image fp32[3, 3, 20, 24]" in p.stdout and "ids int64[3, 5]" in p.stdout, p.stdout
+    assert "scores fp32[3, 8]" in p.stdout and "dot fp32[3, 1]" in p.stdout, p.stdout
+
+
+def test_predict_input_errors(two_onnx, tmp_path):
+    p = optic("predict", "--backend", "onnxruntime", "--file", two_onnx, cwd=tmp_path)
+    assert p.returncode == 2
+    assert "set them with --shape image=Nx3xHxW" in p.stderr, p.stderr
+    p = optic("predict", "--backend", "onnxruntime", "--file", two_onnx, "--shape", "x=1x3x8x8", cwd=tmp_path)
+    assert p.returncode == 2
+    assert "which the model does not have (its inputs: image" in p.stderr, p.stderr
+    (tmp_path / "empty.onnx").write_bytes(b"")
+    p = optic("predict", "--backend", "onnxruntime", "--file", tmp_path / "empty.onnx", cwd=tmp_path)
+    assert p.returncode == 2 and "is empty (0 bytes)" in p.stderr, p.stderr

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "measure/stats.h"
+#include "optic/model_source.h"
 #include "optic/parity.h"
 #include "optic/predictor.h"
 #include "optic/registry.h"
@@ -15,8 +16,8 @@ namespace optic::cli {
 namespace {
 
 struct Flags {
-  std::string backend, file, shape;
-  std::vector<std::string> options;
+  std::string backend, file, shape, models_dir;
+  std::vector<std::string> options, shapes, input_ranges;
   int rows = 1, batch = 1, repeat = 1;
   uint64_t seed = 1;
 };
@@ -35,26 +36,43 @@ int Run(const Flags& f) {
     s = ParseLoadOption(*backend, o, &lo);
     if (!s.ok()) return fail(s);
   }
+  InputSettings settings;
+  for (const auto& t : f.shapes) {
+    if (s.ok()) s = ParseShapeSetting(t, "--shape", &settings);
+  }
+  for (const auto& t : f.input_ranges) {
+    if (s.ok()) s = ParseRangeSetting(t, "--input-range", &settings);
+  }
+  if (!s.ok()) return fail(s);
+  // A zoo name loads the zoo's file for this backend; a path loads as it is.
+  std::string file = f.file;
+  if (!LooksLikeModelFile(f.file)) {
+    Zoo zoo;
+    ModelDescription m;
+    s = ResolveModel(f.file, {f.models_dir, false}, &zoo, &m);
+    if (!s.ok()) return fail(s);
+    const BackendFile bf = FileForBackend(m, &zoo, *backend, lo.precision);
+    if (!bf.unsupported.empty()) return fail(Status::Unsupported(bf.unsupported));
+    file = bf.path;
+  } else if (!backend->capabilities().synthetic) {
+    std::string format;
+    s = DetectModelFormat(f.file, &format);
+    if (!s.ok()) return fail(s.Prefixed(f.backend));
+  }
   using Clock = std::chrono::steady_clock;
   auto t0 = Clock::now();
   std::unique_ptr<Model> model;
-  s = backend->Load(f.file, lo, &model);
+  s = backend->Load(file, lo, &model);
   if (!s.ok()) return fail(s);
   const double load_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (model->inputs().size() != 1) {
-    return fail(Status::Unsupported("optic predict feeds single-input models; '" + f.file +
-                                    "' has " + std::to_string(model->inputs().size())));
-  }
-  TensorInfo info = model->inputs()[0];
-  for (size_t i = 1; i < info.shape.size(); ++i) {
-    if (info.shape[i] < 0) {
-      return fail(Status::InvalidArgument("input '" + info.name + "' has variable dimension " +
-                                          std::to_string(i) + " " + ShapeToString(info.shape)));
-    }
-  }
-  Tensor x, y;
-  s = MakeInput(info, f.rows, f.seed, &x);
+  std::vector<TensorInfo> infos;
+  s = ConcreteInputs(model->inputs(), settings, &infos);
   if (!s.ok()) return fail(s);
+  std::vector<Tensor> x, y;
+  for (size_t i = 0; i < infos.size(); ++i) {
+    s = MakeInputValues(infos[i], f.rows, settings, f.seed * 1000003ULL + i, &x.emplace_back());
+    if (!s.ok()) return fail(s);
+  }
   std::unique_ptr<Predictor> predictor;
   s = Predictor::Create(model.get(), {f.batch, !backend->capabilities().dynamic_batch, true},
                         &predictor);
@@ -66,11 +84,21 @@ int Run(const Flags& f) {
     if (!s.ok()) return fail(s.Prefixed(f.backend + " '" + f.file + "'"));
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   }
-  double sum = 0;
-  for (int64_t i = 0; i < y.numel(); ++i) sum += y.GetAsDouble(i);
-  std::printf("%s %s: load %.3f s; input %s; output %s sum %.6g; predict median %.3f ms over %d\n",
-              f.backend.c_str(), backend->version().c_str(), load_s,
-              x.DebugString().c_str(), y.DebugString().c_str(), sum, measure::Median(ms), f.repeat);
+  std::string in_text, out_text;
+  for (size_t i = 0; i < x.size(); ++i) {
+    in_text += (i ? ", " : "") + infos[i].name + " " + x[i].DebugString();
+  }
+  for (size_t i = 0; i < y.size(); ++i) {
+    double sum = 0;
+    for (int64_t k = 0; k < y[i].numel(); ++k) sum += y[i].GetAsDouble(k);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " sum %.6g", sum);
+    const std::string name = i < model->outputs().size() ? model->outputs()[i].name : "output";
+    out_text += (i ? "; " : "") + name + " " + y[i].DebugString() + buf;
+  }
+  std::printf("%s %s: load %.3f s; input %s; output %s; predict median %.3f ms over %d\n",
+              f.backend.c_str(), backend->version().c_str(), load_s, in_text.c_str(),
+              out_text.c_str(), measure::Median(ms), f.repeat);
   return 0;
 }
 
@@ -78,7 +106,14 @@ void AddPredictCommand(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("predict", "Load one model file with one backend and run it");
   auto f = std::make_shared<Flags>();
   cmd->add_option("--backend", f->backend, "backend name (optic backends lists them)")->required();
-  cmd->add_option("--file", f->file, "model file")->required();
+  cmd->add_option("--file", f->file, "model file (.onnx, .pt, .xml, .pt2) or zoo model name")->required();
+  cmd->add_option("--models-dir", f->models_dir, "zoo directory for a zoo name ($OPTIC_MODELS or ./models)");
+  cmd->add_option("--shape", f->shapes,
+                  "name=1x3x960x960: dims of an input with variable dims (repeatable; a variable "
+                  "first dim takes --rows)");
+  cmd->add_option("--input-range", f->input_ranges,
+                  "name=lo:hi: values of one input (repeatable; default floats uniform [-2, 2), "
+                  "int8/int32/int64 integers 0..99, uint8 0..255)");
   cmd->add_option("-o,--option", f->options,
                   "load option key=value: device, precision, threads, cache_dir, or the backend's own");
   cmd->add_option("--rows", f->rows, "rows of input")->check(CLI::Range(1, 1 << 20));
