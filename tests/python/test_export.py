@@ -203,5 +203,5 @@ def test_unknown_model_is_one_line_with_the_known_names(tmp_path):
         assert f"unknown {'model' if bad == 'vgg' else 'format'} '{bad}'" in proc.stderr, proc.stderr
     proc = subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path), "--models", "vgg"],
                           capture_output=True, text=True)
-    assert "did you mean vgg19?" in proc.stderr, proc.stderr
+    assert "did you mean vgg19 or vgg16?" in proc.stderr, proc.stderr
     assert not (tmp_path / "manifest.json").exists()

@@ -90,6 +90,27 @@ class ModelSpec:
     build: Callable[[], nn.Module]
     input_shape: tuple  # without the batch axis
     classes: int
+    task: str = "classification"  # classification, detection, segmentation, depth
+    source: str = "torchvision"
+    # Models that are not classifiers: (name, shape with -1 where variable, dtype) per output,
+    # and height/width variable in the ONNX file. A detector takes one image (batch fixed at 1).
+    outputs: tuple = ()
+    variable_hw: bool = False
+    batch: int = -1
+
+
+def _timm(name: str) -> Callable[[], nn.Module]:
+    def build():
+        import timm  # pinned in scripts/setup.sh; only the models that need it import it
+        return timm.create_model(name, pretrained=False)
+    return build
+
+
+def _dense(name: str) -> Callable[[], nn.Module]:
+    def build():
+        import dense  # tools/zoo/dense.py
+        return getattr(dense, name)()
+    return build
 
 
 def _torchvision(name: str) -> Callable[[], nn.Module]:
@@ -104,7 +125,41 @@ TINY = {
     "tiny_cnn": ModelSpec(TinyCnn, (3, 32, 32), 10),
     "tiny_mlp": ModelSpec(TinyMlp, (3, 8, 8), 5),
 }
-MODELS = {**ZOO, **TINY}
+# The framework study's 17 CNNs (the six above hold vgg19, resnet50 and mobilenet_v2). Not to be
+# had from torchvision 0.14 or timm 1.0: Inception v2 (BN-Inception) and ShuffleNet v1.
+_tv = functools.partial(ModelSpec, input_shape=(3, 224, 224), classes=1000)
+STUDY = {
+    "alexnet": _tv(_torchvision("alexnet")),
+    "vgg16": _tv(_torchvision("vgg16")),
+    "resnet18": _tv(_torchvision("resnet18")),
+    "resnet34": _tv(_torchvision("resnet34")),
+    "resnet101": _tv(_torchvision("resnet101")),
+    "resnet152": _tv(_torchvision("resnet152")),
+    "googlenet": _tv(lambda: torchvision.models.googlenet(weights=None, aux_logits=False,
+                                                          init_weights=True)),
+    "inception_v3": ModelSpec(lambda: torchvision.models.inception_v3(
+        weights=None, aux_logits=False, init_weights=True), (3, 299, 299), 1000),
+    "inception_v4": ModelSpec(_timm("inception_v4"), (3, 299, 299), 1000, source="timm"),
+    "mobilenet_v1": _tv(_timm("mobilenetv1_100"), source="timm"),
+    "shufflenet_v2": _tv(_torchvision("shufflenet_v2_x1_0")),
+    "squeezenet1_0": _tv(_torchvision("squeezenet1_0")),
+    "squeezenet1_1": _tv(_torchvision("squeezenet1_1")),
+}
+DENSE = {
+    "ssdlite320": ModelSpec(_dense("ssdlite"), (3, 320, 320), 91, task="detection",
+                            outputs=(("boxes", [-1, 4], "fp32"), ("scores", [-1], "fp32"),
+                                     ("labels", [-1], "int64")), variable_hw=True, batch=1),
+    "lraspp_mobilenet_v3": ModelSpec(_dense("lraspp"), (3, 320, 320), 21, task="segmentation",
+                                     outputs=(("out", [-1, 21, -1, -1], "fp32"),),
+                                     variable_hw=True),
+    "mini_depth": ModelSpec(_dense("mini_depth"), (3, 256, 256), 1, task="depth",
+                            source="optic (tools/zoo/dense.py) on torchvision mobilenet_v3_large",
+                            outputs=(("depth", [-1, 1, -1, -1], "fp32"),), variable_hw=True),
+}
+MODELS = {**ZOO, **TINY, **STUDY, **DENSE}
+DEFAULT_MODELS = [*ZOO, *TINY]  # what `optic models export` makes with no --models
+GROUPS = {"default": DEFAULT_MODELS, "study": [*STUDY, "vgg19", "resnet50", "mobilenet_v2"],
+          "dense": list(DENSE), "all": list(MODELS)}
 
 
 # torch >= 2.9 exports ONNX through torch.export (dynamo=True) by default; the files here come from
@@ -253,12 +308,36 @@ def ort_run(path: Path, x: torch.Tensor) -> np.ndarray:
     return session.run(["output"], {"input": x.numpy()})[0]
 
 
+def output_names(spec: ModelSpec) -> list[str]:
+    return [o[0] for o in spec.outputs] or ["output"]
+
+
+def as_arrays(out) -> list[np.ndarray]:
+    return [t.numpy() for t in out] if isinstance(out, (tuple, list)) else [out.numpy()]
+
+
+def check_outputs(name: str, fmt: str, got: list, want: list) -> str:
+    """check_close over every output. A detector's boxes and labels are compared by shape only:
+    with random weights many scores tie, and tied detections come out of NMS in either order."""
+    spec = MODELS[name]
+    notes = []
+    for (out, _, _), g, w in zip(spec.outputs or [("output", 0, 0)], got, want):
+        if spec.task == "detection" and out != "scores":
+            if g.shape != w.shape:
+                raise ExportError(f"{name} {fmt}: {out} shape {g.shape}, torch gives {w.shape}")
+            continue
+        notes.append(f"{out}: {check_close(name, fmt, g, w)}")
+    return "; ".join(notes)
+
+
 # ---------------------------------------------------------------------------------------------
 # One function per format. Each writes to `tmp` (a path in a scratch directory beside the final
 # file, so a failed validation never leaves a bad file in place) and returns a note for the log.
 
 
 def export_onnx(name, model, example, check, reference, tmp: Path, out_dir: Path) -> str:
+    if MODELS[name].outputs:
+        return export_onnx_dense(name, model, example, check, reference, tmp)
     # Exported with autograd on: under no_grad, torch 1.13's nn.MultiheadAttention takes its
     # fused fast path (aten::_native_multi_head_attention), which has no ONNX symbolic (ViT).
     with warnings.catch_warnings():
@@ -270,6 +349,22 @@ def export_onnx(name, model, example, check, reference, tmp: Path, out_dir: Path
     return check_close(name, "onnx", ort_run(tmp, check), reference)
 
 
+def export_onnx_dense(name, model, example, check, reference, tmp: Path) -> str:
+    spec = MODELS[name]
+    names = output_names(spec)
+    axes = {**({} if spec.batch == 1 else {0: "batch"}), 2: "height", 3: "width"}
+    dynamic = {"input": axes, **{o: {i: f"{o}_{i}" for i, d in enumerate(shape) if d < 0}
+                                 for o, shape, _ in spec.outputs}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model, example, str(tmp), export_params=True, opset_version=OPSET,
+            do_constant_folding=True, input_names=["input"], output_names=names,
+            dynamic_axes=dynamic, **LEGACY_ONNX)
+    session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
+    return check_outputs(name, "onnx", session.run(names, {"input": check.numpy()}), reference)
+
+
 def export_torchscript(name, model, example, check, reference, tmp: Path, out_dir: Path) -> str:
     # Traced and saved as-is, not frozen: torch::jit::load in libtorch 1.13 reads this directly.
     # Traced under no_grad, as inference runs: ViT's attention records torch's fused fast path.
@@ -278,6 +373,9 @@ def export_torchscript(name, model, example, check, reference, tmp: Path, out_di
         traced = torch.jit.trace(model, example, check_trace=False)
     traced.save(str(tmp))
     loaded = torch.jit.load(str(tmp))  # proves the file round-trips
+    if MODELS[name].outputs:
+        with torch.no_grad():
+            return check_outputs(name, "torchscript", as_arrays(loaded(check)), reference)
     with torch.no_grad():
         got = loaded(check).numpy()
     return check_close(name, "torchscript", got, reference)
@@ -318,9 +416,23 @@ EXPORTERS = {"onnx": export_onnx, "torchscript": export_torchscript,
 
 
 def model_entry(name: str, spec: ModelSpec, params: int, seed: int) -> dict:
+    shape = [spec.batch, *spec.input_shape]
+    if spec.variable_hw:
+        shape[2:] = [-1, -1]
+    inputs = [{"name": "input", "shape": shape, "dtype": "fp32"}]
+    outputs = [{"name": n, "shape": s, "dtype": d} for n, s, d in spec.outputs] or [
+        {"name": "output", "shape": [-1, spec.classes], "dtype": "fp32"}]
+    source = spec.source
+    if source in ("torchvision", "timm"):
+        source += " " + (torchvision.__version__ if source == "torchvision"
+                         else __import__("timm").__version__)
     return {
-        "input": {"name": "input", "shape": [-1, *spec.input_shape], "dtype": "fp32"},
-        "output": {"name": "output", "shape": [-1, spec.classes], "dtype": "fp32"},
+        "input": inputs[0],
+        "output": outputs[0],
+        "inputs": inputs,
+        "outputs": outputs,
+        "task": spec.task,
+        "source": source,
         "params": params,
         "seed": seed,
         "weights_recipe": WEIGHTS_RECIPE,
@@ -349,7 +461,9 @@ def export_model(name: str, out: Path, todo, seed: int, manifest: dict) -> bool:
     torch.manual_seed(model_seed(seed, name))
     model = spec.build().eval()
     fill_zero_weights(model)
-    calibrate_batchnorm(model, spec.input_shape)
+    # A detector's BatchNorms are its backbone's; the detector itself needs targets in train mode.
+    calibrate_batchnorm(model.calibration_target() if hasattr(model, "calibration_target")
+                        else model, spec.input_shape)
     params = sum(p.numel() for p in model.parameters())
     # Keep entries of formats not redone (same seed, so they describe the same weights).
     entry = model_entry(name, spec, params, seed)
@@ -357,9 +471,12 @@ def export_model(name: str, out: Path, todo, seed: int, manifest: dict) -> bool:
         entry["files"] = {f: r for f, r in old.get("files", {}).items() if f not in todo}
         entry["skipped"] = {f: r for f, r in old.get("skipped", {}).items() if f not in todo}
     example = torch.randn(1, *spec.input_shape)
-    check = torch.randn(VALIDATE_BATCH, *spec.input_shape)
+    check_shape = [*spec.input_shape]
+    if spec.variable_hw:  # another size than the traced one, so a baked-in H/W shows up
+        check_shape[1:] = [check_shape[1] - 64, check_shape[2] + 64]
+    check = torch.randn(1 if spec.batch == 1 else VALIDATE_BATCH, *check_shape)
     with torch.no_grad():
-        reference = model(check).numpy()
+        reference = as_arrays(model(check)) if spec.outputs else model(check).numpy()
 
     out_dir = out / name
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -409,8 +526,9 @@ def export_format(name, fmt, model, example, check, reference, out, out_dir, ent
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True, type=Path, help="output directory")
-    p.add_argument("--models", default=",".join(MODELS),
-                   help=f"comma-separated, default all: {','.join(MODELS)}")
+    p.add_argument("--models", default="default",
+                   help=f"comma-separated names or groups ({', '.join(GROUPS)}); default: "
+                        f"{','.join(DEFAULT_MODELS)}. Known: {','.join(MODELS)}")
     p.add_argument("--formats", default=",".join(DEFAULT_FORMATS),
                    help=f"comma-separated from {','.join(FORMATS)} (default onnx,torchscript)")
     p.add_argument("--seed", type=int, default=0, help="base seed for the random weights")
@@ -420,7 +538,8 @@ def parse_args(argv):
                         "compiles such as AOTInductor on a many-core machine")
     p.add_argument("--worker-result", type=Path, help=argparse.SUPPRESS)  # see run_worker
     args = p.parse_args(argv)  # argparse exits with code 2 on a malformed command line
-    args.models = parse_list(args.models, list(MODELS), "model")
+    args.models = parse_list(",".join(",".join(GROUPS.get(m.strip(), [m])) for m in
+                                      args.models.split(",")), [*MODELS, *GROUPS], "model")
     args.formats = parse_list(",".join(ALIASES.get(f.strip(), f) for f in args.formats.split(",")),
                               FORMATS, "format")
     return args
