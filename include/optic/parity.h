@@ -88,6 +88,13 @@ struct ParityRow {
 // that fails to load or run gives a row with ran=false and its reason.
 Status RunParity(const Zoo& zoo, const std::string& model, const ParityOptions& options,
                  std::vector<ParityRow>* rows);
+// Same for a model file or zoo model (optic/model_source.h; `zoo` may be null for a file), its
+// inputs made concrete by `values` (--shape, --input-range); every output is compared with the
+// reference's and a row records the worst of each measure.
+struct ModelDescription;
+struct InputSettings;
+Status RunParity(const Zoo* zoo, const ModelDescription& model, const InputSettings& values,
+                 const ParityOptions& options, std::vector<ParityRow>* rows);
 
 // A deterministic input batch for `info` (batch dimension replaced by `batch`), values in [-2, 2)
 // like a normalized image, from `seed`. Independent uniform values: cheap, right for timing.

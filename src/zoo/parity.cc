@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "optic/model_source.h"
 #include "optic/predictor.h"
 #include "optic/registry.h"
 
@@ -29,12 +30,17 @@ double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// Loads and runs one (backend, precision); fills the row's ran/error/timings and `output`.
-void RunOne(const Zoo& zoo, const ZooModel& m, const ParityOptions& opt, const Tensor& input,
-            ParityRow* row, Tensor* output) {
+// Loads and runs one (backend, precision); fills the row's ran/error/timings and `outputs`.
+void RunOne(const Zoo* zoo, const ModelDescription& m, const ParityOptions& opt,
+            const std::vector<Tensor>& inputs, ParityRow* row, std::vector<Tensor>* outputs) {
   std::unique_ptr<Backend> backend;
   Status s = CreateBackend(row->backend, &backend);
-  if (s.ok()) s = zoo.FileFor(m, *backend, row->precision, &row->file);
+  if (s.ok()) {
+    const BackendFile f = FileForBackend(m, zoo, *backend, row->precision);
+    if (!f.unsupported.empty()) s = m.from_zoo ? Status::Unsupported(f.unsupported.substr(f.unsupported.find(": ") + 2))
+                                               : Status::Unsupported(f.unsupported);
+    row->file = f.path;
+  }
   LoadOptions lo;
   lo.device = opt.device;
   lo.precision = row->precision;
@@ -47,9 +53,11 @@ void RunOne(const Zoo& zoo, const ZooModel& m, const ParityOptions& opt, const T
   std::unique_ptr<Predictor> predictor;
   if (s.ok()) s = Predictor::Create(model.get(), {opt.batch_size, false, false}, &predictor);
   t0 = Clock::now();
-  if (s.ok()) s = predictor->Predict(input, output);
+  if (s.ok()) s = predictor->Predict(inputs, outputs);
   row->run_ms = Since(t0) * 1e3;
-  if (s.ok() && !output->is_host()) s = Status::Internal("backend returned a device tensor");
+  for (const Tensor& t : *outputs) {
+    if (s.ok() && !t.is_host()) s = Status::Internal("backend returned a device tensor");
+  }
   row->ran = s.ok();
   if (!s.ok()) row->error = s.ToString();
 }
@@ -58,8 +66,18 @@ void RunOne(const Zoo& zoo, const ZooModel& m, const ParityOptions& opt, const T
 
 Status RunParity(const Zoo& zoo, const std::string& model_name, const ParityOptions& opt,
                  std::vector<ParityRow>* rows) {
-  const ZooModel* m;
-  OPTIC_RETURN_IF_ERROR(zoo.Find(model_name, &m));
+  ModelDescription m;
+  OPTIC_RETURN_IF_ERROR(zoo.Find(model_name, &m.zoo_model));
+  m.name = model_name;
+  m.from_zoo = true;
+  m.inputs = {m.zoo_model->input};
+  m.outputs = {m.zoo_model->output};
+  return RunParity(&zoo, m, {}, opt, rows);
+}
+
+Status RunParity(const Zoo* zoo, const ModelDescription& m, const InputSettings& values,
+                 const ParityOptions& opt, std::vector<ParityRow>* rows) {
+  const std::string& model_name = m.name;
   std::vector<std::string> backends = opt.backends;
   if (backends.empty()) {
     for (const auto& name : BackendNames()) {
@@ -68,11 +86,25 @@ Status RunParity(const Zoo& zoo, const std::string& model_name, const ParityOpti
     }
   }
   if (opt.samples < 1) return Status::InvalidArgument("parity needs at least 1 sample");
-  Tensor input;
-  OPTIC_RETURN_IF_ERROR(MakeCheckInput(m->input, opt.samples, opt.seed, &input));
+  std::vector<TensorInfo> infos;
+  OPTIC_RETURN_IF_ERROR(ConcreteInputs(m.inputs, values, &infos));
+  std::vector<Tensor> inputs;
+  for (size_t i = 0; i < infos.size(); ++i) {
+    const TensorInfo& info = infos[i];
+    // The zoo's single input keeps its seed; further inputs get their own.
+    const uint64_t seed = i == 0 ? opt.seed : opt.seed * 1000003ULL + i;
+    const bool is_float = info.dtype == DType::kFP32 || info.dtype == DType::kFP16 || info.dtype == DType::kBF16;
+    Tensor t;
+    if (is_float && !values.ranges.count(info.name)) {
+      OPTIC_RETURN_IF_ERROR(MakeCheckInput(info, opt.samples, seed, &t));
+    } else {
+      OPTIC_RETURN_IF_ERROR(MakeInputValues(info, opt.samples, values, seed, &t));
+    }
+    inputs.push_back(t);
+  }
 
   // Rows in order; the reference is the first (backend, fp32) that runs.
-  std::vector<Tensor> outputs;
+  std::vector<std::vector<Tensor>> outputs;
   rows->clear();
   for (const auto& name : backends) {
     std::unique_ptr<Backend> b;
@@ -91,8 +123,8 @@ Status RunParity(const Zoo& zoo, const std::string& model_name, const ParityOpti
       row.precision = p;
       row.limits = ParityLimitsFor(p);
       row.tolerance = row.limits.max_rel_l2;
-      Tensor out;
-      RunOne(zoo, *m, opt, input, &row, &out);
+      std::vector<Tensor> out;
+      RunOne(zoo, m, opt, inputs, &row, &out);
       rows->push_back(row);
       outputs.push_back(out);
     }
@@ -112,7 +144,19 @@ Status RunParity(const Zoo& zoo, const std::string& model_name, const ParityOpti
   for (size_t i = 0; i < rows->size(); ++i) {
     ParityRow& r = (*rows)[i];
     if (!r.ran) continue;
-    Status s = MeasureAgreement(outputs[i], outputs[ref], &r.diff, &r.agreement);
+    // Every output against the reference's; the worst of each measure counts.
+    Status s = outputs[i].size() == outputs[ref].size()
+                   ? Status::OK()
+                   : Status::InvalidArgument(std::to_string(outputs[i].size()) + " outputs, the reference " +
+                                             std::to_string(outputs[ref].size()));
+    for (size_t o = 0; s.ok() && o < outputs[i].size(); ++o) {
+      TensorDiff d;
+      Agreement a;
+      s = MeasureAgreement(outputs[i][o], outputs[ref][o], &d, &a);
+      if (!s.ok()) break;
+      if (o == 0) r.diff = d, r.agreement = a;
+      else MergeWorst(d, a, &r.diff, &r.agreement);
+    }
     if (!s.ok()) {
       r.error = s.ToString();
       continue;

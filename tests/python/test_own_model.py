@@ -166,3 +166,14 @@ def test_predict_input_errors(two_onnx, tmp_path):
     (tmp_path / "empty.onnx").write_bytes(b"")
     p = optic("predict", "--backend", "onnxruntime", "--file", tmp_path / "empty.onnx", cwd=tmp_path)
     assert p.returncode == 2 and "is empty (0 bytes)" in p.stderr, p.stderr
+
+
+def test_parity_every_output_on_every_backend(two_onnx, tmp_path):
+    p = optic("parity", "--model", two_onnx, "--shape", "image=1x3x24x24", "--precision", "fp32",
+              "--samples", "8", cwd=tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    for backend in ("onnxruntime", "openvino", "torch"):
+        line = next(l for l in p.stdout.splitlines() if l.startswith(backend))
+        assert line.endswith(("pass", "reference")) or "unsupported: " in line, line
+    p = optic("parity", "--model", two_onnx, cwd=tmp_path)
+    assert p.returncode == 2 and "set them with --shape image=Nx3xHxW" in p.stderr, p.stderr

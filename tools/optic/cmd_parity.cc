@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "optic/model_source.h"
 #include "optic/parity.h"
 
 namespace optic::cli {
@@ -19,11 +20,20 @@ struct Flags {
   std::string model, backends, precisions, reference, dir = DefaultZooDir(), device = "cpu";
   int batch = 2, threads = 0, samples = kParitySamples;
   uint64_t seed = 1;
+  std::vector<std::string> shapes, input_ranges;
 };
 
 int Run(const Flags& f) {
   Zoo zoo;
-  Status s = Zoo::Open(f.dir, &zoo);
+  ModelDescription model;
+  InputSettings values;
+  Status s = ResolveModel(f.model, {f.dir, true}, &zoo, &model);
+  for (const auto& t : f.shapes) {
+    if (s.ok()) s = ParseShapeSetting(t, "--shape", &values);
+  }
+  for (const auto& t : f.input_ranges) {
+    if (s.ok()) s = ParseRangeSetting(t, "--input-range", &values);
+  }
   ParityOptions opt;
   opt.backends = SplitList(f.backends);
   for (const auto& p : SplitList(f.precisions)) {
@@ -38,7 +48,7 @@ int Run(const Flags& f) {
   opt.threads = f.threads;
   opt.seed = f.seed;
   std::vector<ParityRow> rows;
-  if (s.ok()) s = RunParity(zoo, f.model, opt, &rows);
+  if (s.ok()) s = RunParity(model.from_zoo ? &zoo : nullptr, model, values, opt, &rows);
   if (!s.ok()) {
     std::cerr << "optic parity: " << s.ToString() << "\n";
     for (const auto& r : rows) {
@@ -87,7 +97,11 @@ namespace {
 void AddParityCommand(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("parity", "Compare every backend and precision with a reference");
   auto f = std::make_shared<Flags>();
-  cmd->add_option("--model", f->model, "zoo model name")->required();
+  cmd->add_option("--model", f->model, "zoo model name or model file (.onnx, .pt, .xml, .pt2)")->required();
+  cmd->add_option("--shape", f->shapes, "name=1x3x960x960: dims of an input with variable dims (repeatable)");
+  cmd->add_option("--input-range", f->input_ranges,
+                  "name=lo:hi: values of one input (repeatable; default floats: smooth images or "
+                  "[-2, 2), integers 0..99, uint8 0..255)");
   cmd->add_option("--backends", f->backends, "comma-separated backends (default: all real ones)");
   cmd->add_option("--precision", f->precisions,
                   "comma-separated precisions (default: all each backend supports here)");
