@@ -192,6 +192,12 @@ std::string DefaultConvertCacheDir() {
 
 Status ConvertModel(const std::string& source, const std::string& target_format,
                     const std::string& cache_dir, ConvertedFile* out) {
+  return ConvertModel(source, target_format, cache_dir, {}, out);
+}
+
+Status ConvertModel(const std::string& source, const std::string& target_format,
+                    const std::string& cache_dir, const std::vector<std::string>& shapes,
+                    ConvertedFile* out) {
   const auto start = std::chrono::steady_clock::now();
   *out = ConvertedFile();
   out->target_format = target_format;
@@ -224,7 +230,9 @@ Status ConvertModel(const std::string& source, const std::string& target_format,
   }
   std::string tool_versions;
   OPTIC_RETURN_IF_ERROR(ConverterVersions(root, &tool_versions));
-  out->cache_key = Sha256Hex(Sha256Hex(bytes) + "\n" + target_format + "\n" + tool_versions);
+  std::string key_text = Sha256Hex(bytes) + "\n" + target_format + "\n" + tool_versions;
+  for (const auto& shape : shapes) key_text += "\nshape " + shape;
+  out->cache_key = Sha256Hex(key_text);
   const fs::path entry = root / out->cache_key;
 
   bool found = false;
@@ -244,10 +252,12 @@ Status ConvertModel(const std::string& source, const std::string& target_format,
   fs::create_directories(scratch, ec);
   if (ec) return Status::Internal("cannot create '" + scratch.string() + "': " + ec.message());
   const fs::path so = scratch / "convert.out", se = scratch / "convert.err";
-  const int rc = RunCaptured({OPTIC_PYTHON, "-W", "ignore", ScriptPath(), "convert", "--source",
-                              fs::absolute(source).string(), "--target", target_format,
-                              "--source-format", out->source_format, "--out", scratch.string()},
-                             so, se);
+  std::vector<std::string> argv = {OPTIC_PYTHON, "-W", "ignore", ScriptPath(), "convert",
+                                   "--source", fs::absolute(source).string(), "--target",
+                                   target_format, "--source-format", out->source_format,
+                                   "--out", scratch.string()};
+  for (const auto& shape : shapes) argv.insert(argv.end(), {"--shape", shape});
+  const int rc = RunCaptured(argv, so, se);
   // convert.py's own message; its stderr also carries the frameworks' log lines and warnings.
   const std::string err =
       fs::exists(scratch / "error.txt") ? ReadText(scratch / "error.txt") : ReadText(se);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "optic/status.h"
 
@@ -41,6 +42,14 @@ struct ConvertedFile {
 // command that installs it), kInternal (the cache directory cannot be written). Never aborts.
 Status ConvertModel(const std::string& source, const std::string& target_format,
                     const std::string& cache_dir, ConvertedFile* out);
+
+// As above, for a source whose inputs have variable dimensions: `shapes` are the sizes to trace
+// at, as --shape takes them ("input=1x3x256x256"), and are part of the cache key. A TorchScript
+// trace that holds only the traced sizes says so in its sidecar (<file>.json, inputs' dims fixed
+// but the batch), so a backend refuses another size by name instead of answering it wrongly.
+Status ConvertModel(const std::string& source, const std::string& target_format,
+                    const std::string& cache_dir, const std::vector<std::string>& shapes,
+                    ConvertedFile* out);
 
 // $OPTIC_CONVERT_CACHE, else $XDG_CACHE_HOME/optic/converted, else ~/.cache/optic/converted.
 std::string DefaultConvertCacheDir();

@@ -120,6 +120,24 @@ TEST_F(Convert, SecondCallIsACacheHit) {
   EXPECT_NE(onnx.cache_key, first.cache_key);
 }
 
+TEST_F(Convert, TraceShapesArePartOfTheKeyAndTheTrace) {
+  ConvertedFile plain, shaped;
+  ASSERT_TRUE(ConvertModel(Model("small_cnn.onnx"), "torchscript", cache_.string(), &plain).ok());
+  Status s = ConvertModel(Model("small_cnn.onnx"), "torchscript", cache_.string(),
+                          {"input=1x3x40x48"}, &shaped);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_FALSE(shaped.cached);
+  EXPECT_NE(shaped.cache_key, plain.cache_key);
+  std::ifstream info(fs::path(shaped.path).parent_path() / "info.json");
+  std::string text((std::istreambuf_iterator<char>(info)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("40,"), std::string::npos) << text;  // traced_shapes [[1, 3, 40, 48]]
+  // small_cnn pools adaptively, so its trace keeps variable sizes: the sidecar says -1.
+  std::ifstream sidecar(shaped.path + ".json");
+  std::string io((std::istreambuf_iterator<char>(sidecar)), std::istreambuf_iterator<char>());
+  EXPECT_NE(io.find("-1"), std::string::npos) << io;
+  EXPECT_EQ(io.find("40"), std::string::npos) << io;
+}
+
 TEST_F(Convert, TorchScriptToOnnxAgreesWithTheSameNetsOnnx) {
   ConvertedFile file;
   Status s = ConvertModel(Model("small_cnn.pt"), "onnx", cache_.string(), &file);

@@ -155,15 +155,50 @@ def onnx_dtype(elem_type):
 OPTIC_DTYPES = {1: "fp32", 10: "fp16", 16: "bf16", 2: "uint8", 3: "int8", 6: "int32", 7: "int64"}
 
 
-def write_sidecar(dest: Path, inputs, outputs) -> None:
+def write_sidecar(dest: Path, inputs, outputs, fixed=None) -> None:
     """<file>.json beside a TorchScript file: the inputs and outputs TorchScript does not record
-    (the torch backend reads it; the ONNX graph's names, dtypes and shapes, -1 where variable)."""
-    def info(v):
+    (the torch backend reads it; the ONNX graph's names, dtypes and shapes, -1 where variable).
+    `fixed`: the traced input shapes, for a trace that holds only those (batch left variable)."""
+    def info(v, shape=None):
         t = v.type.tensor_type
-        return {"name": v.name, "dtype": OPTIC_DTYPES.get(t.elem_type, "fp32"),
-                "shape": [d.dim_value if d.HasField("dim_value") else -1 for d in t.shape.dim]}
+        dims = [d.dim_value if d.HasField("dim_value") else -1 for d in t.shape.dim]
+        if shape is not None:
+            dims = [dims[0], *shape[1:]]
+        return {"name": v.name, "dtype": OPTIC_DTYPES.get(t.elem_type, "fp32"), "shape": dims}
+    ins = [info(v, fixed[i] if fixed else None) for i, v in enumerate(inputs)]
     Path(str(dest) + ".json").write_text(json.dumps(
-        {"inputs": [info(v) for v in inputs], "outputs": [info(v) for v in outputs]}, indent=2))
+        {"inputs": ins, "outputs": [info(v) for v in outputs]}, indent=2))
+
+
+def inline_identity_initializers(model) -> int:
+    """Turns Identity(initializer) nodes into initializers of their own; returns how many.
+
+    torch.onnx.export deduplicates equal weights (e.g. SE blocks' zero-initialized biases) into
+    one initializer plus Identity nodes, and onnx2torch reads Conv/Gemm weights only from
+    initializers (KeyError otherwise).
+    """
+    import onnx
+    inits = {i.name: i for i in model.graph.initializer}
+    keep, count = [], 0
+    for node in model.graph.node:
+        if node.op_type == "Identity" and node.input[0] in inits:
+            copy = onnx.TensorProto()
+            copy.CopyFrom(inits[node.input[0]])
+            copy.name = node.output[0]
+            model.graph.initializer.append(copy)
+            count += 1
+        else:
+            keep.append(node)
+    del model.graph.node[:]
+    model.graph.node.extend(keep)
+    return count
+
+
+def consumer_of(model, value: str) -> str:
+    for node in model.graph.node:
+        if value in node.input:
+            return f"operator {node.op_type} (node {node.name or '?'})"
+    return "a node"
 
 
 def lacking_operators(model) -> list[str]:
@@ -200,21 +235,26 @@ def onnx_to_torchscript(source: Path, dest: Path, shapes: dict) -> dict:
         raise Unsupported(f"onnx2torch {version('onnx2torch')} has no converter for operator "
                           f"{lacking[0]}" + (f"; also lacks {', '.join(lacking[1:])}"
                                              if len(lacking) > 1 else ""))
+    inline_identity_initializers(model)
     try:
         module = onnx2torch.convert(model).eval()
+    except KeyError as e:  # a weight input that is computed, where onnx2torch wants a constant
+        raise Unsupported(f"onnx2torch {version('onnx2torch')} cannot convert "
+                          f"{consumer_of(model, e.args[0])}: its input '{e.args[0]}' is computed "
+                          f"in the graph, onnx2torch takes only initializers there") from None
     except Exception as e:  # a converter exists but refuses the node's attributes
         raise Unsupported(f"onnx2torch {version('onnx2torch')}: {type(e).__name__}: {e}") from None
 
     initializers = {i.name for i in model.graph.initializer}
     graph_inputs = [i for i in model.graph.input if i.name not in initializers]
 
-    def examples(spatial):
+    def examples(spatial, hinted=True):
         xs = []
         for i in graph_inputs:
             t = i.type.tensor_type
             dims = [d.dim_value if d.HasField("dim_value") else -1 for d in t.shape.dim]
-            xs.append(example_tensor(onnx_dtype(t.elem_type), concrete(dims, shapes.get(i.name),
-                                                                       spatial)))
+            hint = shapes.get(i.name) if hinted else None
+            xs.append(example_tensor(onnx_dtype(t.elem_type), concrete(dims, hint, spatial)))
         return xs
 
     session = ort.InferenceSession(str(source), providers=["CPUExecutionProvider"])
@@ -242,12 +282,15 @@ def onnx_to_torchscript(source: Path, dest: Path, shapes: dict) -> dict:
     variable = any(-1 in [d.dim_value if d.HasField("dim_value") else -1
                           for d in i.type.tensor_type.shape.dim][1:] for i in graph_inputs)
     other_sizes = None
-    if variable and not shapes:
+    if variable:
         try:
-            check(loaded, examples(SECOND_SPATIAL), "second input size")
+            check(loaded, examples(SECOND_SPATIAL, hinted=False), "second input size")
             other_sizes = True
         except Exception:
             other_sizes = False
+            # Say so in the sidecar: a backend then refuses other sizes by name instead of
+            # answering them wrongly.
+            write_sidecar(dest, graph_inputs, model.graph.output, [list(x.shape) for x in xs])
     return {"converted_by": f"onnx2torch {version('onnx2torch')} + torch.jit.trace "
                             f"{torch.__version__}",
             "max_rel_err": err, "traced_shapes": [list(x.shape) for x in xs],
