@@ -78,3 +78,16 @@ def test_corrupt_onnx_is_bad_input_naming_the_file(tmp_path, capsys):
                        "--out", str(tmp_path / "out")])
     assert rc == convert.EXIT_BAD_INPUT
     assert "not a valid ONNX model" in capsys.readouterr().err
+
+
+def test_cache_key_versions_change_with_the_script(tmp_path):
+    # A conversion (or a refusal) cached by one convert.py must not be served by an edited one.
+    edited = tmp_path / "convert.py"
+    edited.write_text(SCRIPT.read_text() + "\n# edited\n")
+    spec = importlib.util.spec_from_file_location("zoo_convert_edited", edited)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    assert module.versions() != convert.versions()
+    assert {k: v for k, v in module.versions().items() if k != "script"} == \
+        {k: v for k, v in convert.versions().items() if k != "script"}

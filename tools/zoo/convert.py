@@ -62,9 +62,12 @@ def version(package: str) -> str:
 
 
 def versions() -> dict:
-    # importlib.metadata only: no torch import, so a cache lookup costs milliseconds.
+    # importlib.metadata only: no torch import, so a cache lookup costs milliseconds. The
+    # script's own hash is in too: a cached refusal must not outlive the code that refused.
+    import hashlib
     return {"recipe": RECIPE, "torch": version("torch"), "onnx2torch": version("onnx2torch"),
-            "onnx": version("onnx"), "onnxruntime": version("onnxruntime")}
+            "onnx": version("onnx"), "onnxruntime": version("onnxruntime"),
+            "script": hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]}
 
 
 def detect_format(path: Path) -> str:
