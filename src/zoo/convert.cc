@@ -275,7 +275,10 @@ Status ConvertModel(const std::string& source, const std::string& target_format,
     try {
       std::string line = ReadText(so);
       line = line.substr(line.rfind('\n') == std::string::npos ? 0 : line.rfind('\n') + 1);
-      std::ofstream(scratch / "info.json") << json::parse(line).dump(2) << "\n";
+      json info = json::parse(line);
+      // Relative: the entry is renamed from the scratch directory into place.
+      info["path"] = fs::path(info.at("path").get<std::string>()).filename().string();
+      std::ofstream(scratch / "info.json") << info.dump(2) << "\n";
     } catch (const std::exception& e) {
       result = Status::Internal(std::string("converter printed no result line: ") + e.what());
     }
