@@ -6,4 +6,4 @@ ARCH_LIB=$DEPS/usr/lib/x86_64-linux-gnu
 export LD_LIBRARY_PATH=$ARCH_LIB:$ROOT/.deps/onnxruntime/lib:${LD_LIBRARY_PATH:-}
 export PKG_CONFIG_PATH=$ARCH_LIB/pkgconfig:${PKG_CONFIG_PATH:-}
 export PATH=$DEPS/usr/bin:/usr/local/cuda/bin:$PATH
-export OPTIC_DEPS_PREFIX=$DEPS/usr  # serve_bench.sh builds its gRPC client against it
+export OPTIC_DEPS_PREFIX=$DEPS/usr

@@ -27,8 +27,8 @@
 #                 first execution of each batch size pays cuDNN autotuning (cudnn_benchmark)
 #   http_c<N>     `optic load` closed loop, 1x3x224x224 binary tensors over HTTP, at each
 #                 concurrency of CONC_SWEEP -> load_http.jsonl (optic's results schema)
-#   grpc_c<N>     the same over gRPC at GRPC_CONC with scripts/gpu/grpc_load (optic load speaks
-#                 HTTP only; built here against the carried gRPC) -> load_grpc.jsonl (own format)
+#   grpc_c<N>     the same over gRPC (`optic load --protocol grpc`, raw_input_contents) at each
+#                 concurrency of GRPC_CONC -> load_grpc.jsonl (optic's results schema)
 #   jpeg_<kind>_c<N>  JPEG-in models with `optic load --bytes-file` at each of JPEG_CONC ->
 #                 load_jpeg_<kind>.jsonl
 #   after every load run: /metrics -> metrics/<step>.prom, the model's /stats -> stats/<step>.json
@@ -42,8 +42,7 @@
 #   bench --backend-option alike) HTTP_THREADS=4
 #   CONC=64 CONC_SWEEP=1,8,32,64,128 GRPC_CONC=64 JPEG_KINDS=gpu,cpu (set empty: none) JPEG_CONC=8,32,64,128
 #   JPEG_SIZE=640x480 JPEG_FILE= DURATION_S=5 WARMUP_S=2 WARM_S=2 BENCH_DURATION_S=5
-#   SERVER_TIMEOUT_S=600 PYTHON=python3 OPTIC_MODELS=models OPTIC_DEPS_PREFIX (run.sh: the
-#   prefix of the carried Debian packages, for building grpc_load) GRPC_LOAD_BUILD=build-grpc-load
+#   SERVER_TIMEOUT_S=600 PYTHON=python3 OPTIC_MODELS=models
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -77,7 +76,6 @@ BENCH_DURATION_S=${BENCH_DURATION_S:-5}
 SERVER_TIMEOUT_S=${SERVER_TIMEOUT_S:-600}
 PY=${PYTHON:-python3}
 MODELS_DIR=${OPTIC_MODELS:-$ROOT/models}
-GRPC_LOAD_BUILD=${GRPC_LOAD_BUILD:-$ROOT/build-grpc-load}
 mkdir -p "$OUT/metrics" "$OUT/stats"
 OUT=$(cd "$OUT" && pwd)
 failed=0
@@ -263,9 +261,9 @@ EOF2
 [ -n "$HTTP" ] && repository_index >"$OUT/repository_index.json" 2>&1
 
 # --- load -------------------------------------------------------------------------------------
-load() {  # load FILE MODEL CONCURRENCY [extra optic load args]
-  local file=$1 model=$2 c=$3; shift 3
-  "$OPTIC" load --url "$HTTP" --model "$model" --batch 1 --concurrency "$c" \
+load() {  # load FILE MODEL CONCURRENCY ADDRESS [extra optic load args, e.g. --protocol grpc]
+  local file=$1 model=$2 c=$3 url=$4; shift 4
+  "$OPTIC" load --url "$url" --model "$model" --batch 1 --concurrency "$c" \
     --duration-s "$DURATION_S" --warmup-s "$WARMUP_S" --seed 1 --device-label "$DEVICE" \
     --output "$file" "$@"
 }
@@ -279,20 +277,12 @@ if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null && [ -n "$HTTP" ]; 
   WARM_CONC=$CONC_SWEEP
   [ "$WARM_S" != 0 ] && step warm_tensor warm "$MODEL"
   for c in ${CONC_SWEEP//,/ }; do
-    step "http_c$c" load "$OUT/load_http.jsonl" "$MODEL" "$c"
+    step "http_c$c" load "$OUT/load_http.jsonl" "$MODEL" "$c" "$HTTP"
     scrape "http_c$c" "$MODEL"
   done
-  build_grpc_load() {
-    cmake -S scripts/gpu/grpc_load -B "$GRPC_LOAD_BUILD" -DCMAKE_BUILD_TYPE=Release \
-      ${OPTIC_DEPS_PREFIX:+-DCMAKE_PREFIX_PATH="$OPTIC_DEPS_PREFIX"} \
-      ${OPTIC_DEPS_PREFIX:+-DProtobuf_PROTOC_EXECUTABLE="$OPTIC_DEPS_PREFIX/bin/protoc"} &&
-      cmake --build "$GRPC_LOAD_BUILD" -j "$(nproc)"
-  }
-  if [ -n "$GRPC" ] && [ -n "$GRPC_CONC" ] && step grpc_build build_grpc_load; then
+  if [ -n "$GRPC" ] && [ -n "$GRPC_CONC" ]; then
     for c in ${GRPC_CONC//,/ }; do
-      step "grpc_c$c" "$GRPC_LOAD_BUILD/grpc_load" --url "$GRPC" --model "$MODEL" --batch 1 \
-        --concurrency "$c" --duration-s "$DURATION_S" --warmup-s "$WARMUP_S" --seed 1 \
-        --output "$OUT/load_grpc.jsonl"
+      step "grpc_c$c" load "$OUT/load_grpc.jsonl" "$MODEL" "$c" "$GRPC" --protocol grpc
       scrape "grpc_c$c" "$MODEL"
     done
   fi
@@ -301,7 +291,7 @@ if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null && [ -n "$HTTP" ]; 
     m=${MODEL}_jpeg_$k
     [ "$WARM_S" != 0 ] && step "warm_jpeg_$k" warm "$m" --bytes-file "$JPEG_FILE"
     for c in ${JPEG_CONC//,/ }; do
-      step "jpeg_${k}_c$c" load "$OUT/load_jpeg_$k.jsonl" "$m" "$c" --bytes-file "$JPEG_FILE"
+      step "jpeg_${k}_c$c" load "$OUT/load_jpeg_$k.jsonl" "$m" "$c" "$HTTP" --bytes-file "$JPEG_FILE"
       scrape "jpeg_${k}_c$c" "$m"
     done
   done
@@ -340,8 +330,9 @@ s["ratio_http_to_offline"] = (at["throughput_per_s"] / s["offline_img_s"]
 s["ratio_http_to_offline_sync"] = (at["throughput_per_s"] / s["offline_sync_img_s"]
                                    if at and s["offline_sync_img_s"] else None)
 g = {r["concurrency"]: r for r in rows("load_grpc.jsonl")}
-s["grpc"] = {c: {"req_s": r["throughput_rps"], "p50_ms": r["latency_ms"]["p50"],
-                 "p99_ms": r["latency_ms"]["p99"], "errors": r["errors"]} for c, r in sorted(g.items())}
+s["grpc"] = {c: {"req_s": r["throughput_per_s"], "p50_ms": r["latency_ms"]["p50"],
+                 "p99_ms": r["latency_ms"]["p99"], "errors": r["settings"]["errors"],
+                 "server_ms": r.get("stages_ms")} for c, r in sorted(g.items())}
 s["jpeg"] = {}
 for f in sorted(glob.glob(os.path.join(out, "load_jpeg_*.jsonl"))):
     kind = os.path.basename(f)[len("load_jpeg_"):-len(".jsonl")]

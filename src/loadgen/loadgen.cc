@@ -11,12 +11,11 @@
 #include <random>
 #include <thread>
 
-#include "http_client.h"
+#include "loadgen/transport.h"
 
 namespace optic::loadgen {
 namespace {
 
-using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
@@ -67,127 +66,110 @@ void Merge(std::vector<Samples>& per_thread, StageResult* out) {
 
 }  // namespace
 
-Status LoadGenerator::Create(const LoadSettings& settings, std::unique_ptr<LoadGenerator>* out) {
-  std::unique_ptr<LoadGenerator> g(new LoadGenerator(settings));
-  OPTIC_RETURN_IF_ERROR(SplitUrl(settings.url, &g->host_, &g->port_));
-  if (settings.model.empty()) return Status::InvalidArgument("--model is required");
-  g->model_path_ = "/v2/models/" + settings.model +
-                   (settings.version.empty() ? "" : "/versions/" + settings.version);
-  if (!settings.auth_token.empty()) g->headers_["Authorization"] = "Bearer " + settings.auth_token;
-  HttpClient client(g->host_, g->port_);
-  HttpResult r;
-  OPTIC_RETURN_IF_ERROR(client.Request("GET", g->model_path_, "", g->headers_, &r));
-  if (r.status != 200) {
-    return Status(r.status == 404 ? StatusCode::kNotFound : StatusCode::kUnavailable,
-                  "GET " + g->model_path_ + ": HTTP " + std::to_string(r.status) + " " + r.body);
-  }
-  g->metadata_ = json::parse(r.body, nullptr, false);
-  if (g->metadata_.is_discarded() || !g->metadata_.contains("inputs")) {
-    return Status::InvalidArgument("model metadata is not KServe v2: " + r.body.substr(0, 200));
-  }
+const char* ProtocolName(Protocol p) { return p == Protocol::kGrpc ? "grpc" : "http"; }
+
+Status ParseProtocol(const std::string& text, Protocol* out) {
+  if (text == "http") *out = Protocol::kHttp;
+  else if (text == "grpc") *out = Protocol::kGrpc;
+  else return Status::InvalidArgument("--protocol must be http or grpc, not '" + text + "'");
+  return Status::OK();
+}
+
+std::string DefaultUrl(Protocol p) { return p == Protocol::kGrpc ? "127.0.0.1:8001" : "127.0.0.1:8000"; }
+
+LoadGenerator::LoadGenerator(LoadSettings s) : settings_(std::move(s)) {}
+LoadGenerator::~LoadGenerator() = default;
+
+namespace {
+
+// Each input of the model filled once: FP32 uniform in [-1, 1), other numbers small random
+// values, BYTES the --bytes-file contents per element.
+Status BuildInputs(const LoadSettings& settings, const ModelMeta& meta, std::vector<RequestInput>* out) {
   std::mt19937_64 rng(settings.seed);
   std::uniform_real_distribution<float> uni(-1.f, 1.f);
-  json inputs = json::array();
-  std::string raw;
-  for (const auto& in : g->metadata_["inputs"]) {
-    std::vector<int64_t> shape = in["shape"].get<std::vector<int64_t>>();
+  std::string content;
+  for (const TensorMeta& in : meta.inputs) {
+    RequestInput r;
+    r.tensor = in;
+    std::vector<int64_t>& shape = r.tensor.shape;
     for (size_t i = 0; i < shape.size(); ++i) {
       if (shape[i] < 0 && i == 0) shape[i] = settings.batch;
-      else if (shape[i] < 0) return Status::InvalidArgument("input " + in["name"].get<std::string>() + " has a variable dimension; optic load needs fixed ones");
+      else if (shape[i] < 0) return Status::InvalidArgument("input " + in.name + " has a variable dimension; optic load needs fixed ones");
     }
     int64_t n = 1;
     for (int64_t d : shape) n *= d;
-    const std::string dt = in["datatype"];
-    json entry = {{"name", in["name"]}, {"shape", shape}, {"datatype", dt}};
+    const std::string& dt = in.datatype;
     if (dt == "BYTES") {
       if (settings.bytes_file.empty()) {
-        return Status::InvalidArgument("input " + in["name"].get<std::string>() +
+        return Status::InvalidArgument("input " + in.name +
                                        " is BYTES: pass --bytes-file (e.g. a JPEG for a JPEG-in model)");
       }
-      std::ifstream f(settings.bytes_file, std::ios::binary);
-      if (!f) return Status::NotFound("--bytes-file '" + settings.bytes_file + "' cannot be read");
-      const std::string content((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      if (content.empty()) {
+        std::ifstream f(settings.bytes_file, std::ios::binary);
+        if (!f) return Status::NotFound("--bytes-file '" + settings.bytes_file + "' cannot be read");
+        content.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+      }
       if (settings.binary) {
         const auto len = static_cast<uint32_t>(content.size());
         const char prefix[4] = {char(len & 0xFF), char((len >> 8) & 0xFF), char((len >> 16) & 0xFF),
                                 char(len >> 24)};
-        const size_t at = raw.size();
-        for (int64_t i = 0; i < n; ++i) raw.append(prefix, 4).append(content);
-        entry["parameters"] = {{"binary_data_size", raw.size() - at}};
+        for (int64_t i = 0; i < n; ++i) r.raw.append(prefix, 4).append(content);
       } else {
-        entry["parameters"] = {{"content_type", "base64"}};
-        entry["data"] = std::vector<std::string>(static_cast<size_t>(n), Base64(content));
+        r.json_data = std::vector<std::string>(static_cast<size_t>(n), Base64(content));
       }
-      inputs.push_back(entry);
-      continue;
-    }
-    if (settings.binary) {
+    } else if (settings.binary) {
       const size_t bytes = static_cast<size_t>(n) * DtypeBytes(dt);
-      entry["parameters"] = {{"binary_data_size", bytes}};
-      const size_t at = raw.size();
-      raw.resize(at + bytes);
+      r.raw.resize(bytes);
       if (dt == "FP32") {
         for (int64_t i = 0; i < n; ++i) {
           const float v = uni(rng);
-          std::memcpy(&raw[at + i * 4], &v, 4);
+          std::memcpy(&r.raw[i * 4], &v, 4);
         }
       } else {
-        for (size_t i = 0; i < bytes; ++i) raw[at + i] = static_cast<char>(rng() & 0x7f);
+        for (size_t i = 0; i < bytes; ++i) r.raw[i] = static_cast<char>(rng() & 0x7f);
       }
     } else {
       std::vector<float> data(static_cast<size_t>(n));
       for (auto& v : data) v = dt == "FP32" ? uni(rng) : static_cast<float>(rng() % 100);
-      entry["data"] = data;
+      r.json_data = data;
     }
-    inputs.push_back(entry);
+    out->push_back(std::move(r));
   }
-  json outputs = json::array();
-  for (const auto& o : g->metadata_["outputs"]) {
-    outputs.push_back({{"name", o["name"]}, {"parameters", {{"binary_data", settings.binary}}}});
+  return Status::OK();
+}
+
+}  // namespace
+
+Status LoadGenerator::Create(const LoadSettings& settings, std::unique_ptr<LoadGenerator>* out) {
+  if (settings.model.empty()) return Status::InvalidArgument("--model is required");
+  if (settings.protocol == Protocol::kGrpc && !settings.binary) {
+    return Status::InvalidArgument("--json applies to HTTP only: gRPC sends tensors as raw_input_contents");
   }
-  const std::string header = json{{"inputs", inputs}, {"outputs", outputs}}.dump();
-  g->body_ = header + raw;
-  g->headers_["Content-Type"] = settings.binary ? "application/octet-stream" : "application/json";
-  if (settings.binary) g->headers_["Inference-Header-Content-Length"] = std::to_string(header.size());
-  // One request now: a setup error (bad input, auth) is clearer here than as N errors later.
-  OPTIC_RETURN_IF_ERROR(client.Request("POST", g->model_path_ + "/infer", g->body_, g->headers_, &r));
-  if (r.status != 200) {
-    return Status::InvalidArgument("first inference failed: HTTP " + std::to_string(r.status) + " " +
-                                   r.body.substr(0, 300));
-  }
+  std::unique_ptr<LoadGenerator> g(new LoadGenerator(settings));
+  OPTIC_RETURN_IF_ERROR(settings.protocol == Protocol::kGrpc ? CreateGrpcTransport(settings, &g->transport_)
+                                                             : CreateHttpTransport(settings, &g->transport_));
+  OPTIC_RETURN_IF_ERROR(g->transport_->Metadata(&g->meta_));
+  std::vector<RequestInput> inputs;
+  OPTIC_RETURN_IF_ERROR(BuildInputs(settings, g->meta_, &inputs));
+  OPTIC_RETURN_IF_ERROR(g->transport_->Prepare(inputs, g->meta_));
+  Status first = g->transport_->NewConnection()->Infer();
+  if (!first.ok()) return Status(first.code(), "first inference failed: " + first.message());
   *out = std::move(g);
   return Status::OK();
 }
 
-Status LoadGenerator::FetchStats(json* out) const {
-  HttpClient client(host_, port_);
-  HttpResult r;
-  OPTIC_RETURN_IF_ERROR(client.Request("GET", model_path_ + "/stats", "", headers_, &r));
-  *out = r.status == 200 ? json::parse(r.body, nullptr, false) : json();
-  return Status::OK();
-}
-
-void LoadGenerator::Finish(const json& before, StageResult* out) const {
-  json after;
-  if (!FetchStats(&after).ok()) return;
-  auto get = [](const json& j, const char* key, const char* field) -> double {
-    try {
-      return j.at("model_stats").at(0).at("inference_stats").at(key).at(field).get<double>();
-    } catch (...) {
-      return -1;
-    }
-  };
-  const double n = get(after, "success", "count") - get(before, "success", "count");
-  if (get(after, "success", "count") < 0 || get(before, "success", "count") < 0 || n <= 0) return;
-  auto per = [&](const char* key) {
-    return (get(after, key, "ns") - get(before, key, "ns")) / n / 1e6;
-  };
+void LoadGenerator::Finish(const StatsSnapshot& before, StageResult* out) const {
+  StatsSnapshot after;
+  if (!transport_->Stats(&after).ok() || !after.valid || !before.valid) return;
+  const double n = after.success_count - before.success_count;
+  if (n <= 0) return;
+  auto per = [&](double a, double b) { return (a - b) / n / 1e6; };
   out->server.valid = true;
-  out->server.request = per("success");
-  out->server.queue = per("queue");
-  out->server.compute_input = per("compute_input");
-  out->server.compute_infer = per("compute_infer");
-  out->server.compute_output = per("compute_output");
+  out->server.request = per(after.success_ns, before.success_ns);
+  out->server.queue = per(after.queue_ns, before.queue_ns);
+  out->server.compute_input = per(after.compute_input_ns, before.compute_input_ns);
+  out->server.compute_infer = per(after.compute_infer_ns, before.compute_infer_ns);
+  out->server.compute_output = per(after.compute_output_ns, before.compute_output_ns);
 }
 
 Status LoadGenerator::RunClosedLoop(int concurrency, StageResult* out) {
@@ -197,32 +179,29 @@ Status LoadGenerator::RunClosedLoop(int concurrency, StageResult* out) {
   std::vector<Samples> per(concurrency);
   std::atomic<int> phase{0};  // 0 warm-up, 1 measure, 2 stop
   std::atomic<Clock::time_point> measure_start{Clock::now()};
-  json before;
+  StatsSnapshot before;
   std::vector<std::thread> threads;
   for (int t = 0; t < concurrency; ++t) {
     threads.emplace_back([&, t] {
-      HttpClient client(host_, port_);
-      HttpResult r;
+      std::unique_ptr<Connection> conn = transport_->NewConnection();
       while (phase.load() < 2) {
         const int p = phase.load();
         const auto start = Clock::now();
-        Status s = client.Request("POST", model_path_ + "/infer", body_, headers_, &r);
+        Status s = conn->Infer();
         const auto end = Clock::now();
         if (p != 1 || phase.load() != 1) continue;  // only requests wholly inside the window
-        if (s.ok() && r.status == 200) {
+        if (s.ok()) {
           per[t].latencies.push_back(Ms(end - start));
           per[t].completed_s.push_back(Ms(end - measure_start.load()) / 1000);
         } else {
           ++per[t].errors;
-          if (per[t].first_error.empty()) {
-            per[t].first_error = s.ok() ? "HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 200) : s.message();
-          }
+          if (per[t].first_error.empty()) per[t].first_error = s.message();
         }
       }
     });
   }
   std::this_thread::sleep_for(std::chrono::duration<double>(settings_.warmup_s));
-  (void)FetchStats(&before);
+  (void)transport_->Stats(&before);
   const auto t0 = Clock::now();
   measure_start = t0;
   phase = 1;
@@ -250,14 +229,13 @@ Status LoadGenerator::RunPoisson(double qps, StageResult* out) {
   for (double t = gap(rng); t < total_s; t += gap(rng)) at.push_back(t);
   std::atomic<size_t> next{0};
   std::vector<Samples> per(settings_.max_inflight);
-  json before;
-  (void)FetchStats(&before);  // includes warm-up requests: the split is per request either way
+  StatsSnapshot before;
+  (void)transport_->Stats(&before);  // includes warm-up requests: the split is per request either way
   const auto start = Clock::now() + std::chrono::milliseconds(20);
   std::vector<std::thread> threads;
   for (int t = 0; t < settings_.max_inflight; ++t) {
     threads.emplace_back([&, t] {
-      HttpClient client(host_, port_);
-      HttpResult r;
+      std::unique_ptr<Connection> conn = transport_->NewConnection();
       for (;;) {
         const size_t k = next.fetch_add(1);
         if (k >= at.size()) return;
@@ -266,17 +244,15 @@ Status LoadGenerator::RunPoisson(double qps, StageResult* out) {
         std::this_thread::sleep_until(scheduled);
         const bool measured = at[k] >= settings_.warmup_s;
         if (measured && Clock::now() - scheduled > std::chrono::milliseconds(1)) ++per[t].late;
-        Status s = client.Request("POST", model_path_ + "/infer", body_, headers_, &r);
+        Status s = conn->Infer();
         const auto end = Clock::now();
         if (!measured) continue;
-        if (s.ok() && r.status == 200) {
+        if (s.ok()) {
           per[t].latencies.push_back(Ms(end - scheduled));
           per[t].completed_s.push_back(Ms(end - start) / 1000 - settings_.warmup_s);
         } else {
           ++per[t].errors;
-          if (per[t].first_error.empty()) {
-            per[t].first_error = s.ok() ? "HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 200) : s.message();
-          }
+          if (per[t].first_error.empty()) per[t].first_error = s.message();
         }
       }
     });

@@ -1,4 +1,5 @@
-// optic load: a load generator for any KServe v2 HTTP server (optic serve, Triton). Closed loop
+// optic load: a load generator for any KServe v2 server (optic serve, Triton), over HTTP or gRPC
+// (transport.h). Closed loop
 // (N clients, each sending its next request when the previous answer arrives) and open loop
 // (Poisson arrivals at a target rate, latency measured from each request's *scheduled* send time
 // so a slow server cannot hide queueing behind a slowed-down generator; sends more than 1 ms late
@@ -11,7 +12,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,11 +24,18 @@
 
 namespace optic::loadgen {
 
+enum class Protocol { kHttp, kGrpc };
+const char* ProtocolName(Protocol p);                  // "http" | "grpc"
+Status ParseProtocol(const std::string& text, Protocol* out);  // http|grpc
+// KServe's ports: 8000 for HTTP, 8001 for gRPC, on the loopback.
+std::string DefaultUrl(Protocol p);
+
 struct LoadSettings {
-  std::string url = "127.0.0.1:8000";
+  Protocol protocol = Protocol::kHttp;
+  std::string url = "127.0.0.1:8000";  // host:port of the server's endpoint for `protocol`
   std::string model, version;
   int batch = 1;
-  bool binary = true;  // Triton's binary tensor extension (else JSON data)
+  bool binary = true;  // HTTP: Triton's binary tensor extension (else JSON data); gRPC: always
   double duration_s = 5, warmup_s = 1;
   int max_inflight = 64;  // open loop: client threads (requests in flight at most)
   uint64_t seed = 1;
@@ -38,6 +45,19 @@ struct LoadSettings {
   // length-prefixed elements, JSON: base64 strings with content_type "base64".
   std::string bytes_file;
 };
+
+struct TensorMeta {
+  std::string name, datatype;  // datatype as KServe names it: FP32, INT64, BYTES, ...
+  std::vector<int64_t> shape;  // -1: variable
+};
+// The model metadata both protocols return (GET /v2/models/<m>, ModelMetadata).
+struct ModelMeta {
+  std::string name, platform;
+  std::vector<TensorMeta> inputs, outputs;
+};
+
+class Transport;
+struct StatsSnapshot;
 
 struct ServerSplit {  // per request, from the server's statistics delta; ms
   bool valid = false;
@@ -69,24 +89,24 @@ struct StageResult {
 // three windows of a third each.
 inline constexpr int kStageWindows = 3;
 
-// Reads model metadata and builds the request body once (random inputs from `seed`).
+// Reads model metadata, builds the request once (random inputs from `seed`) and sends it once,
+// so that a setup problem (no server at the address, unknown model, bad input, auth) is a
+// Status here rather than N request errors later.
 class LoadGenerator {
  public:
   static Status Create(const LoadSettings& settings, std::unique_ptr<LoadGenerator>* out);
+  ~LoadGenerator();
   Status RunClosedLoop(int concurrency, StageResult* out);
   Status RunPoisson(double qps, StageResult* out);
-  const nlohmann::json& metadata() const { return metadata_; }
+  const ModelMeta& metadata() const { return meta_; }
   const LoadSettings& settings() const { return settings_; }
 
  private:
-  explicit LoadGenerator(LoadSettings s) : settings_(std::move(s)) {}
-  Status FetchStats(nlohmann::json* out) const;
-  void Finish(const nlohmann::json& before, StageResult* out) const;
+  explicit LoadGenerator(LoadSettings s);
+  void Finish(const StatsSnapshot& before, StageResult* out) const;
   LoadSettings settings_;
-  std::string host_, port_, model_path_;
-  nlohmann::json metadata_;
-  std::string body_;
-  std::map<std::string, std::string> headers_;
+  std::unique_ptr<Transport> transport_;
+  ModelMeta meta_;
 };
 
 void Summarize(StageResult* r);

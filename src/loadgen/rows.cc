@@ -11,16 +11,18 @@ using nlohmann::json;
 json LoadRow(const LoadGenerator& gen, const StageResult& r, const std::string& run_id,
              const std::string& command) {
   const LoadSettings& s = gen.settings();
-  const json& meta = gen.metadata();
-  std::string precision = meta["inputs"][0].value("datatype", "FP32");
+  const ModelMeta& meta = gen.metadata();
+  std::string precision = meta.inputs.empty() || meta.inputs[0].datatype.empty() ? "FP32" : meta.inputs[0].datatype;
   std::transform(precision.begin(), precision.end(), precision.begin(), ::tolower);
-  const std::string backend = meta.value("platform", "kserve");
+  const std::string backend = meta.platform.empty() ? "kserve" : meta.platform;
   const std::string scenario = r.mode == "poisson" ? "server" : "closed_loop";
   const std::string device = s.device_label;
   std::string cell = s.model + "|" + backend + "|" + device + "|" + precision + "|b" +
                      std::to_string(s.batch) + "|t0|" + scenario +
                      (r.mode == "poisson" ? "|q" + std::to_string(static_cast<int64_t>(r.target_qps))
-                                          : "|c" + std::to_string(r.concurrency));
+                                          : "|c" + std::to_string(r.concurrency)) +
+                     // gRPC stages are other cells than HTTP's; HTTP's cell ids stay as they were.
+                     (s.protocol == Protocol::kGrpc ? "|grpc" : "");
   const bool ok = r.completed > 0;
   const size_t n = r.latencies_ms.size();
   const measure::Summary& l = r.latency;
@@ -28,7 +30,7 @@ json LoadRow(const LoadGenerator& gen, const StageResult& r, const std::string& 
       {"schema", 1}, {"kind", "load"}, {"run_id", run_id}, {"cell_id", cell},
       {"timestamp", bench::UtcTimestamp()}, {"model", s.model}, {"backend", backend},
       {"device", device}, {"precision", precision}, {"batch_size", s.batch}, {"threads", 0},
-      {"scenario", scenario}, {"status", ok ? "ok" : "failed"},
+      {"scenario", scenario}, {"protocol", ProtocolName(s.protocol)}, {"status", ok ? "ok" : "failed"},
       {"error", ok ? json(nullptr) : json(r.first_error.empty() ? "no request completed" : r.first_error)},
       {"throughput_per_s", ok ? json(r.throughput_rps * s.batch) : json(nullptr)},
       {"latency_ms", ok ? json{{"p50", l.p50}, {"p90", l.p90}, {"p95", l.p95}, {"p99", l.p99},
@@ -59,7 +61,7 @@ json LoadRow(const LoadGenerator& gen, const StageResult& r, const std::string& 
   }
   if (r.server.valid) {
     // Server-side split from the server's statistics; client = what the server did not see
-    // (HTTP client, network, kernel, body transfer).
+    // (HTTP or gRPC client, network, kernel, body transfer).
     row["stages_ms"] = {{"queue", r.server.queue},
                         {"compute_input", r.server.compute_input},
                         {"infer", r.server.compute_infer},

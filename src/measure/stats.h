@@ -1,5 +1,5 @@
-// Latency statistics for every result row optic writes or reads: bench cells, optic load,
-// grpc_load, the API-overhead harness and the report's aggregation of repeats. One percentile
+// Latency statistics for every result row optic writes or reads: bench cells, optic load (HTTP
+// and gRPC), the API-overhead harness and the report's aggregation of repeats. One percentile
 // definition, one summary, one set of minimum sample counts, so a `latency_ms.p99` means the same
 // thing whichever tool produced it.
 //

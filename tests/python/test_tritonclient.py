@@ -345,6 +345,72 @@ def test_optic_load_reports_unknown_model(server):
     assert r.returncode == 2 and "nope" in r.stderr
 
 
+def optic_load(*args):
+    return subprocess.run([BINARY, "load", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_optic_load_grpc_rows_match_http_rows(server, tmp_path):
+    assert server.grpc_url, "optic serve did not report a gRPC port"
+    stage = ["--model", "identity", "--concurrency", "2", "--rate", "50", "--duration-s", "1",
+             "--warmup-s", "0.2"]
+    files = {}
+    for protocol, url in (("http", server.url), ("grpc", server.grpc_url)):
+        files[protocol] = tmp_path / f"{protocol}.jsonl"
+        r = optic_load("--protocol", protocol, "--url", url, *stage, "--output", str(files[protocol]))
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "does not match the schema" not in r.stderr, r.stderr
+        assert f"over {protocol}" in r.stdout, r.stdout
+    http_rows, grpc_rows = ([json.loads(l) for l in files[p].read_text().splitlines()]
+                            for p in ("http", "grpc"))
+    assert [row["scenario"] for row in grpc_rows] == ["closed_loop", "server"]
+    for h, g in zip(http_rows, grpc_rows):
+        # One row writer: the same fields, the protocol named, other cells than HTTP's.
+        assert set(h) == set(g) and set(h["settings"]) == set(g["settings"])
+        assert h["protocol"] == "http" and g["protocol"] == "grpc"
+        assert g["cell_id"] == h["cell_id"] + "|grpc"
+        assert g["settings"]["url"] == server.grpc_url
+        assert g["kind"] == "load" and g["status"] == "ok" and g["samples"] > 0
+        assert g["settings"]["errors"] == 0
+        assert g["latency_ms"]["p50"] <= g["latency_ms"]["p99"]
+        # the server's statistics, read over gRPC, split the latency
+        assert 0 < g["stages_ms"]["server"] <= g["latency_ms"]["mean"]
+        assert len(g["windows"]) == 3, g["windows"]
+    assert grpc_rows[0]["concurrency"] == 2
+    assert grpc_rows[1]["server"]["target_qps"] == 50
+    # optic report reads them beside the HTTP rows
+    r = subprocess.run([BINARY, "report", str(files["http"]), str(files["grpc"])],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_optic_load_grpc_names_an_address_without_a_server():
+    import socket
+    with socket.socket() as s:  # a loopback port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = optic_load("--protocol", "grpc", "--url", f"127.0.0.1:{port}", "--model", "identity")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"no KServe gRPC server answers at 127.0.0.1:{port}" in r.stderr, r.stderr
+
+
+def test_optic_load_grpc_reports_the_servers_error(server):
+    r = optic_load("--protocol", "grpc", "--url", server.grpc_url, "--model", "nope")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "unknown model 'nope'" in r.stderr and "NOT_FOUND" in r.stderr, r.stderr
+    # a request the server refuses: a batch over the model's max_batch_size (8)
+    r = optic_load("--protocol", "grpc", "--url", server.grpc_url, "--model", "identity",
+                   "--batch", "9")
+    assert r.returncode == 2 and "first inference failed" in r.stderr, r.stderr
+    assert "INVALID_ARGUMENT" in r.stderr, r.stderr
+
+
+def test_optic_load_protocol_usage_errors(server):
+    r = optic_load("--protocol", "quic", "--url", server.url, "--model", "identity")
+    assert r.returncode == 2 and "--protocol must be http or grpc, not 'quic'" in r.stderr, r.stderr
+    r = optic_load("--protocol", "grpc", "--url", server.grpc_url, "--model", "identity", "--json")
+    assert r.returncode == 2 and "--json applies to HTTP only" in r.stderr, r.stderr
+
+
 # --- gRPC: tritonclient.grpc, unchanged, against the same server ---------------------------------
 
 

@@ -1,6 +1,7 @@
-// optic load --model M [--url host:port] [--concurrency 1,2,4 | --rate 50,100]: load a KServe v2
-// HTTP server (optic serve or Triton) and report latency percentiles, throughput and the
-// client/server time split; rows in the results schema with --output (for optic report).
+// optic load --model M [--protocol http|grpc] [--url host:port] [--concurrency 1,2,4 | --rate 50,100]:
+// load a KServe v2 server (optic serve or Triton) over HTTP or gRPC and report latency
+// percentiles, throughput and the client/server time split; rows in the results schema with
+// --output (for optic report).
 #include <cstdio>
 #include <iostream>
 
@@ -15,7 +16,7 @@ namespace {
 
 struct Flags {
   loadgen::LoadSettings s;
-  std::string concurrency, rates, output;
+  std::string protocol = "http", url, concurrency, rates, output;
   bool json = false;
   std::string command;
 };
@@ -24,15 +25,16 @@ int Run(const Flags& f) {
   // Every stage's value is checked before the first connection.
   std::vector<int> conc;
   std::vector<double> rates;
-  Status s;
-  if (!f.concurrency.empty()) s = ParseIntegerList(f.concurrency, "--concurrency", 1, 4096, &conc);
+  loadgen::LoadSettings settings = f.s;
+  Status s = loadgen::ParseProtocol(f.protocol, &settings.protocol);
+  settings.url = f.url.empty() ? loadgen::DefaultUrl(settings.protocol) : f.url;
+  if (s.ok() && !f.concurrency.empty()) s = ParseIntegerList(f.concurrency, "--concurrency", 1, 4096, &conc);
   if (s.ok() && !f.rates.empty()) s = ParseRealList(f.rates, "--rate", 0, true, 1e7, &rates);
   if (!s.ok()) {
     std::cerr << "optic load: " << s.ToString() << "\n";
     return 2;
   }
   if (conc.empty() && rates.empty()) conc = {1, 2, 4, 8};
-  loadgen::LoadSettings settings = f.s;
   settings.binary = !f.json;
   std::unique_ptr<loadgen::LoadGenerator> gen;
   s = loadgen::LoadGenerator::Create(settings, &gen);
@@ -49,9 +51,9 @@ int Run(const Flags& f) {
     }
   }
   const std::string run_id = bench::NewRunId();
-  std::printf("optic load: %s at %s, batch %d, %s, %.1f s per stage (+%.1f s warm-up)\n",
-              settings.model.c_str(), settings.url.c_str(), settings.batch,
-              settings.binary ? "binary tensors" : "JSON tensors", settings.duration_s,
+  std::printf("optic load: %s at %s over %s, batch %d, %s, %.1f s per stage (+%.1f s warm-up)\n",
+              settings.model.c_str(), settings.url.c_str(), loadgen::ProtocolName(settings.protocol),
+              settings.batch, settings.binary ? "binary tensors" : "JSON tensors", settings.duration_s,
               settings.warmup_s);
   std::printf("%-14s %9s %8s %8s %8s %8s %8s %8s | %8s %8s %8s | %6s %6s\n", "stage", "req/s",
               "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "mean_ms", "srv_ms", "queue",
@@ -74,7 +76,7 @@ int Run(const Flags& f) {
     std::fflush(stdout);
     if (r.completed == 0) ++failures;
     if (!f.output.empty()) {
-      const auto row = loadgen::LoadRow(*gen, r, run_id, f.command);
+      const auto row = loadgen::LoadRow(*gen, r, run_id, f.command + " --url " + settings.url);
       const std::string invalid = bench::ValidateRow(row);
       if (!invalid.empty()) std::cerr << "optic load: row does not match the schema: " << invalid << "\n";
       Status w = writer.Append(row);
@@ -97,13 +99,14 @@ int Run(const Flags& f) {
 }
 
 void AddLoadCommand(CLI::App& app, Context& ctx) {
-  auto* cmd = app.add_subcommand("load", "Load a KServe v2 HTTP server: closed-loop concurrency or Poisson rate");
+  auto* cmd = app.add_subcommand("load", "Load a KServe v2 server over HTTP or gRPC: closed-loop concurrency or Poisson rate");
   auto f = std::make_shared<Flags>();
-  cmd->add_option("--url", f->s.url, "server host:port");
+  cmd->add_option("--protocol", f->protocol, "http (JSON or binary tensors) or grpc (raw_input_contents)");
+  cmd->add_option("--url", f->url, "server host:port (default 127.0.0.1:8000 for http, 127.0.0.1:8001 for grpc)");
   cmd->add_option("--model", f->s.model, "model name")->required();
   cmd->add_option("--model-version", f->s.version, "model version (default: the server's choice)");
   cmd->add_option("--batch", f->s.batch, "rows per request (variable batch dimension)")->check(IntegerCheck(1, 4096));
-  cmd->add_flag("--json", f->json, "send JSON tensors instead of the binary tensor extension");
+  cmd->add_flag("--json", f->json, "http: send JSON tensors instead of the binary tensor extension");
   cmd->add_option("--concurrency", f->concurrency, "closed loop: comma-separated client counts, 1..4096 (default 1,2,4,8)");
   cmd->add_option("--rate", f->rates, "open loop: comma-separated Poisson request rates (req/s, > 0)");
   cmd->add_option("--duration-s", f->s.duration_s, "measured seconds per stage")->check(RealCheck(0, true));
@@ -116,7 +119,7 @@ void AddLoadCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--output", f->output, "append results rows (.jsonl) for optic report");
   cmd->callback([&ctx, f] {
     // The row records the settings that shaped it, as a command that reproduces it.
-    f->command = "optic load --url " + f->s.url + " --model " + f->s.model +
+    f->command = "optic load --protocol " + f->protocol + " --model " + f->s.model +
                  (f->s.version.empty() ? "" : " --model-version " + f->s.version) +
                  " --batch " + std::to_string(f->s.batch) + (f->json ? " --json" : "") +
                  (f->concurrency.empty() ? "" : " --concurrency " + f->concurrency) +
