@@ -67,12 +67,6 @@ struct BackendFile {
   std::string converted_by;  // empty when the file is native to the backend
   std::string unsupported;   // non-empty: why the backend cannot take the model (path empty)
 };
-// The file `backend` loads for `model` at `precision`: a zoo file (Zoo::FileFor), the source
-// file when the backend reads its format, or one converted by ConvertModel (cached by content
-// hash, so asking again costs a hash).
-BackendFile FileForBackend(const ModelDescription& model, const Zoo* zoo, const Backend& backend,
-                           Precision precision);
-
 // What the user set per input: --shape name=1x3x960x960 and --input-range name=lo:hi.
 struct ValueRange {
   double lo = 0, hi = 0;
@@ -81,6 +75,19 @@ struct InputSettings {
   std::map<std::string, Shape> shapes;
   std::map<std::string, ValueRange> ranges;
 };
+
+// The file `backend` loads for `model` at `precision`: a zoo file (Zoo::FileFor), the source
+// file when the backend reads its format, or one converted by ConvertModel (cached by content
+// hash and trace shapes, so asking again costs a hash). A conversion traces at the sizes
+// `inputs.shapes` sets for the model's inputs, so a model with variable dims converts at the
+// sizes it is then fed.
+BackendFile FileForBackend(const ModelDescription& model, const Zoo* zoo, const Backend& backend,
+                           Precision precision, const InputSettings& inputs = {});
+
+// "name=1x3x40x48" for each shape in `settings` that names one of `inputs`: ConvertModel's
+// trace shapes.
+std::vector<std::string> TraceShapes(const std::vector<TensorInfo>& inputs,
+                                     const InputSettings& settings);
 // "name=1x3x960x960" into settings->shapes (flag names the option in errors).
 Status ParseShapeSetting(const std::string& text, const std::string& flag, InputSettings* settings);
 // "name=0:99" (lo inclusive; integers: hi inclusive, floats: hi exclusive) into settings->ranges.

@@ -63,7 +63,7 @@ const BackendFile& ModelFiles::For(const std::string& model, const Backend& back
   const std::string key = model + "|" + backend.name() + "|" + PrecisionName(precision);
   auto it = cache_.find(key);
   if (it == cache_.end()) {
-    it = cache_.emplace(key, FileForBackend(models.at(model), nullptr, backend, precision)).first;
+    it = cache_.emplace(key, FileForBackend(models.at(model), nullptr, backend, precision, inputs)).first;
   }
   return it->second;
 }

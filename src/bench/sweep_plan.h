@@ -25,6 +25,7 @@ struct Planned {
 class ModelFiles {
  public:
   std::map<std::string, ModelDescription> models;  // by the name the user gave
+  InputSettings inputs;  // --shape: the sizes a conversion traces at
   bool Has(const std::string& model) const { return models.count(model) > 0; }
   const BackendFile& For(const std::string& model, const Backend& backend, Precision precision) const;
 

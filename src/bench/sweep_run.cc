@@ -151,6 +151,7 @@ Status RunSweep(const SweepOptions& opt, Progress* progress, SweepResult* out) {
   // Model files are described here once (in a child process: a framework that crashes on the
   // file cannot take the sweep down); their inputs must be fully set before any cell runs.
   ModelFiles files;
+  files.inputs = c.inputs;
   for (const auto& m : c.models) {
     if (m == "null" || !LooksLikeModelFile(m) || files.Has(m)) continue;
     ModelDescription d;

@@ -292,8 +292,21 @@ Status ResolveModel(const std::string& name, const ResolveOptions& options, Zoo*
                              name + "'); `optic backends` lists what each reads");
 }
 
+std::vector<std::string> TraceShapes(const std::vector<TensorInfo>& inputs,
+                                     const InputSettings& settings) {
+  std::vector<std::string> out;
+  for (const TensorInfo& t : inputs) {
+    auto it = settings.shapes.find(t.name);
+    if (it == settings.shapes.end()) continue;
+    std::string text = t.name + "=";
+    for (size_t i = 0; i < it->second.size(); ++i) text += (i ? "x" : "") + std::to_string(it->second[i]);
+    out.push_back(text);
+  }
+  return out;
+}
+
 BackendFile FileForBackend(const ModelDescription& m, const Zoo* zoo, const Backend& backend,
-                           Precision precision) {
+                           Precision precision, const InputSettings& inputs) {
   BackendFile r;
   if (m.from_zoo) {
     Status s = zoo ? zoo->FileFor(*m.zoo_model, backend, precision, &r.path)
@@ -320,7 +333,7 @@ BackendFile FileForBackend(const ModelDescription& m, const Zoo* zoo, const Back
     return r;
   }
   ConvertedFile cf;
-  Status s = ConvertModel(m.source_file, target, "", &cf);
+  Status s = ConvertModel(m.source_file, target, "", TraceShapes(m.inputs, inputs), &cf);
   if (!s.ok()) {
     r.unsupported = backend.name() + ": reads " + target + "; no " + target + " file for " +
                     fs::path(m.name).filename().string() + " and converting it failed: " +

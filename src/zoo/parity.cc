@@ -31,12 +31,13 @@ double Since(Clock::time_point t) {
 }
 
 // Loads and runs one (backend, precision); fills the row's ran/error/timings and `outputs`.
-void RunOne(const Zoo* zoo, const ModelDescription& m, const ParityOptions& opt,
-            const std::vector<Tensor>& inputs, ParityRow* row, std::vector<Tensor>* outputs) {
+void RunOne(const Zoo* zoo, const ModelDescription& m, const InputSettings& values,
+            const ParityOptions& opt, const std::vector<Tensor>& inputs, ParityRow* row,
+            std::vector<Tensor>* outputs) {
   std::unique_ptr<Backend> backend;
   Status s = CreateBackend(row->backend, &backend);
   if (s.ok()) {
-    const BackendFile f = FileForBackend(m, zoo, *backend, row->precision);
+    const BackendFile f = FileForBackend(m, zoo, *backend, row->precision, values);
     if (!f.unsupported.empty()) s = m.from_zoo ? Status::Unsupported(f.unsupported.substr(f.unsupported.find(": ") + 2))
                                                : Status::Unsupported(f.unsupported);
     row->file = f.path;
@@ -124,7 +125,7 @@ Status RunParity(const Zoo* zoo, const ModelDescription& m, const InputSettings&
       row.limits = ParityLimitsFor(p);
       row.tolerance = row.limits.max_rel_l2;
       std::vector<Tensor> out;
-      RunOne(zoo, m, opt, inputs, &row, &out);
+      RunOne(zoo, m, values, opt, inputs, &row, &out);
       rows->push_back(row);
       outputs.push_back(out);
     }

@@ -95,6 +95,59 @@ def test_bench_index_range_out_of_table_is_a_row_not_a_crash(two_onnx, tmp_path)
     assert all(r["status"] == "ok" for r in rows(out))
 
 
+class Dense(torch.nn.Module):
+    """Encoder-decoder with a skip: the upsample takes the skip's size, which a trace records as
+    constants, so a TorchScript trace holds only the size it was traced at."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = torch.nn.Conv2d(3, 16, 3, stride=2, padding=1)
+        self.skip = torch.nn.Conv2d(3, 16, 1)
+        self.head = torch.nn.Conv2d(16, 2, 3, padding=1)
+
+    def forward(self, image):
+        z = torch.relu(self.down(image))
+        s = self.skip(image)
+        up = torch.nn.functional.interpolate(z, size=s.shape[-2:], mode="bilinear", align_corners=False)
+        return self.head(torch.relu(s + up))
+
+
+@pytest.fixture(scope="module")
+def dense_onnx(tmp_path_factory):
+    torch.manual_seed(2)
+    path = tmp_path_factory.mktemp("dense") / "dense.onnx"
+    torch.onnx.export(Dense().eval(), torch.randn(1, 3, 64, 64), str(path), input_names=["image"],
+                      output_names=["mask"], dynamic_axes={"image": {0: "N", 2: "H", 3: "W"},
+                                                           "mask": {0: "N", 2: "H", 3: "W"}},
+                      opset_version=13)
+    return path
+
+
+def test_bench_converts_at_the_shape_given(dense_onnx, tmp_path):
+    """torch reads no ONNX: its file is converted, traced at --shape's size (not a default 224),
+    so its rows run at that size and agree with onnxruntime's."""
+    out = tmp_path / "r.jsonl"
+    env_cache = tmp_path / "cache"
+    p = subprocess.run([str(OPTIC), "bench", str(dense_onnx), "--shape", "image=1x3x72x96",
+                        "--backends", "torch,onnxruntime", "--batch", "1,2", "--precision", "fp32",
+                        "--out", str(out), *SHORT], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=600, env={**os.environ, "OPTIC_CONVERT_CACHE": str(env_cache)})
+    assert p.returncode == 0, p.stdout + p.stderr
+    rs = rows(out)
+    assert {r["backend"] for r in rs} == {"torch", "onnxruntime"}
+    for r in rs:
+        assert r["status"] == "ok", (r["cell_id"], r["error"])
+        assert r["input_shapes"]["image"]["shape"][1:] == [3, 72, 96], r["input_shapes"]
+        assert r["parity_pass"] is True, (r["cell_id"], r.get("parity_failure"), r.get("parity_error"))
+        assert r["rel_l2_err"] < 1e-4, r["cell_id"]
+    torch_rows = [r for r in rs if r["backend"] == "torch"]
+    assert len(torch_rows) == 2
+    assert all(r["converted_by"].startswith("onnx2torch") for r in torch_rows)
+    # The conversion was traced at the given size; its sidecar fixes the dims it holds.
+    traced = [json.loads(i.read_text()) for i in env_cache.glob("*/info.json")]
+    assert [t["traced_shapes"] for t in traced] == [[[1, 3, 72, 96]]], traced
+
+
 @pytest.mark.parametrize("args,needle", [
     ([], "input 'image' has variable dims [-1,3,-1,-1]: set them with --shape image=Nx3xHxW"),
     (["--shape", "img=1x3x8x8"], "--shape names input 'img', which the model does not have (its inputs: image"),
