@@ -38,6 +38,8 @@ Status ParseResizeFilter(const std::string& text, ResizeFilter* out);  // biline
 
 enum class Layout { kNCHW, kNHWC };
 
+struct TensorInfo;  // optic/backend.h
+
 struct PreprocessOptions {
   // Shorter side is resized to this, keeping the aspect ratio; 0 resizes straight to the crop
   // size (aspect ratio not kept).
@@ -62,6 +64,19 @@ struct PreprocessOptions {
 
 // Checks ranges and that dtype/layout are supported.
 Status ValidatePreprocessOptions(const PreprocessOptions& o);
+
+// The preprocessing that fits a model's image input, the one rule of the server's JPEG-in stage
+// and bench's e2e cells (docs/preprocess.md, "Fitting a model input"): the input is [N,3,H,W] or
+// [N,H,W,3] with fixed H and W (N any); the crop is H x W; the shorter side is resized to
+// round(max(H, W) * 256 / 224), torchvision's ImageNet evaluation (Resize(256) + CenterCrop(224))
+// for a square input, and for a non-square one the size at which the H x W crop fits inside the
+// resized image whichever way the image is oriented; ImageNet mean and std; the input's dtype
+// (FP32 or FP16). `layout` is the caller's when it knows it (a server config); otherwise NCHW
+// when dim 1 is 3 and dim 3 is not, NHWC when dim 3 is 3 and dim 1 is not, and an input that
+// fits both ([N,3,H,3]) asks for it. Every other field of *out gets PreprocessOptions' default.
+// Failure: kUnsupported naming the input and what it lacks; *out is then unchanged.
+Status PreprocessOptionsForInput(const TensorInfo& input, const Layout* layout,
+                                 PreprocessOptions* out);
 // The batch shape Run expects for n images: [n,3,H,W] or [n,H,W,3].
 Shape PreprocessBatchShape(const PreprocessOptions& o, int64_t n);
 

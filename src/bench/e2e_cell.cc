@@ -23,38 +23,6 @@ double MsSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-// Preprocessing that fits the model's single image input: torchvision's Resize(256/224 * crop)
-// + CenterCrop(crop) + ImageNet normalization, in the input's layout and dtype.
-Status OptionsForModel(const Model& model, int threads, PreprocessOptions* o) {
-  if (model.inputs().size() != 1) {
-    return Status::Unsupported("e2e needs a model with one image input; this one has " +
-                               std::to_string(model.inputs().size()) + " inputs");
-  }
-  const TensorInfo& in = model.inputs()[0];
-  const Shape& s = in.shape;
-  if (s.size() != 4 || (s[1] != 3 && s[3] != 3)) {
-    return Status::Unsupported("e2e needs an image input [N,3,H,W] or [N,H,W,3]; '" + in.name +
-                               "' is " + ShapeToString(s));
-  }
-  o->layout = s[1] == 3 ? Layout::kNCHW : Layout::kNHWC;
-  const int64_t h = o->layout == Layout::kNCHW ? s[2] : s[1];
-  const int64_t w = o->layout == Layout::kNCHW ? s[3] : s[2];
-  if (h <= 0 || w <= 0) {
-    return Status::Unsupported("e2e needs a fixed input height and width; '" + in.name + "' is " +
-                               ShapeToString(s));
-  }
-  if (in.dtype != DType::kFP32 && in.dtype != DType::kFP16) {
-    return Status::Unsupported(std::string("e2e preprocessing writes fp32 or fp16; the input is ") +
-                               DTypeName(in.dtype));
-  }
-  o->dtype = in.dtype;
-  o->crop_height = static_cast<int>(h);
-  o->crop_width = static_cast<int>(w);
-  o->resize_shorter = static_cast<int>(std::lround(std::min(h, w) * 256.0 / 224.0));
-  o->threads = threads;
-  return ValidatePreprocessOptions(*o);
-}
-
 struct StageSums {
   double decode = 0, preprocess = 0, h2d = 0, infer = 0, d2h = 0;
   int64_t queries = 0;
@@ -83,7 +51,7 @@ Status RunE2E(const CellSpec& c, CellReporter* rep, json* row) {
 
   rep->Phase("preprocessor");
   PreprocessOptions po;
-  OPTIC_RETURN_IF_ERROR(OptionsForModel(*model, c.threads, &po));
+  OPTIC_RETURN_IF_ERROR(E2EPreprocessOptions(model->inputs(), c.threads, &po));
   std::unique_ptr<Preprocessor> pp;
   OPTIC_RETURN_IF_ERROR(CreatePreprocessor(po, pp_device, &pp).Prefixed("preprocess " + c.preprocess));
   settings["preprocess_options"] = {{"resize_shorter", po.resize_shorter},
@@ -239,6 +207,16 @@ Status RunE2E(const CellSpec& c, CellReporter* rep, json* row) {
 }
 
 }  // namespace
+
+Status E2EPreprocessOptions(const std::vector<TensorInfo>& inputs, int threads, PreprocessOptions* o) {
+  if (inputs.size() != 1) {
+    return Status::Unsupported("e2e needs a model with one image input; this one has " +
+                               std::to_string(inputs.size()) + " inputs");
+  }
+  OPTIC_RETURN_IF_ERROR(PreprocessOptionsForInput(inputs[0], nullptr, o).Prefixed("e2e"));
+  o->threads = threads;
+  return ValidatePreprocessOptions(*o);
+}
 
 int RunE2ECellInChild(const CellSpec& c, CellReporter* rep) {
   json row = json::object();

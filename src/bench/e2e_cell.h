@@ -9,9 +9,17 @@
 // preprocessor's worker threads).
 #pragma once
 
+#include <vector>
+
 #include "bench/cell.h"
+#include "optic/preprocess.h"
 
 namespace optic::bench {
+
+// The preprocessing of an e2e cell for a model with these inputs: PreprocessOptionsForInput, the
+// rule the server's JPEG-in stage follows too, with the cell's `threads`. kUnsupported for a model
+// that is not a single image input.
+Status E2EPreprocessOptions(const std::vector<TensorInfo>& inputs, int threads, PreprocessOptions* out);
 
 // Like RunCellInChild for a CellKind::kE2E cell: reports one row and returns 0 (also for a
 // failed or unsupported cell, e.g. --preprocess gpu without CUDA).

@@ -95,33 +95,15 @@ Status ImagePreprocessingFromConfig(const inference::ModelConfig& config,
     return Bad("model_input '" + c.model_input() + "' is not the model's input '" + mi.name + "'");
   }
   p.model_input = mi.name;
-  if (mi.shape.size() != 4) {
-    return Bad("model input '" + mi.name + "' has shape " + ShapeToString(mi.shape) +
-               "; an image batch [N,3,H,W] or [N,H,W,3] is needed");
-  }
-  const Shape d(mi.shape.begin() + 1, mi.shape.end());
-  std::string layout = c.layout();
-  if (layout.empty()) layout = d[0] == 3 && d[2] != 3 ? "NCHW" : d[2] == 3 ? "NHWC" : "";
-  if (layout == "NCHW") p.options.layout = Layout::kNCHW;
-  else if (layout == "NHWC") p.options.layout = Layout::kNHWC;
-  else return Bad("layout must be NCHW or NHWC (model input dims " + ShapeToString(d) + ")");
-  const int64_t h = p.options.layout == Layout::kNCHW ? d[1] : d[0];
-  const int64_t w = p.options.layout == Layout::kNCHW ? d[2] : d[1];
-  const int64_t ch = p.options.layout == Layout::kNCHW ? d[0] : d[2];
-  if (ch != 3 || h <= 0 || w <= 0) {
-    return Bad("model input '" + mi.name + "' dims " + ShapeToString(d) + " are not a fixed " +
-               layout + " RGB image");
-  }
-  p.options.crop_height = static_cast<int>(h);
-  p.options.crop_width = static_cast<int>(w);
-  p.options.resize_shorter = c.has_resize_shorter()
-      ? c.resize_shorter()
-      : static_cast<int>(std::lround(static_cast<double>(std::max(h, w)) * 256.0 / 224.0));
-  if (mi.dtype != DType::kFP32 && mi.dtype != DType::kFP16) {
-    return Bad(std::string("model input '") + mi.name + "' is " + DTypeKServeName(mi.dtype) +
-               "; preprocessing writes FP32 or FP16");
-  }
-  p.options.dtype = mi.dtype;
+  // The model input decides crop, resize, layout, dtype and normalization as it does for bench's
+  // e2e cells (optic/preprocess.h); the config may name the layout and override the rest.
+  Layout layout = Layout::kNCHW;
+  if (c.layout() == "NCHW") layout = Layout::kNCHW;
+  else if (c.layout() == "NHWC") layout = Layout::kNHWC;
+  else if (!c.layout().empty()) return Bad("layout must be NCHW or NHWC, not '" + c.layout() + "'");
+  Status fit = PreprocessOptionsForInput(mi, c.layout().empty() ? nullptr : &layout, &p.options);
+  if (!fit.ok()) return Bad(fit.message());
+  if (c.has_resize_shorter()) p.options.resize_shorter = c.resize_shorter();
   if (c.mean_size() != 0 && c.mean_size() != 3) return Bad("mean needs 3 values (RGB)");
   if (c.std_size() != 0 && c.std_size() != 3) return Bad("std needs 3 values (RGB)");
   for (int i = 0; i < c.mean_size(); ++i) p.options.mean[i] = c.mean(i);
