@@ -112,6 +112,22 @@ TEST(Cli, UnknownBackendAndModel) {
   EXPECT_NE(r.output.find("no_such_model"), std::string::npos) << r.output;
 }
 
+// optic load over gRPC with nothing to reach says why, before any stage: no server at the address
+// (a build with gRPC), or that this optic was built without gRPC (no server build).
+TEST(Cli, LoadGrpcNamesTheAddressOrTheMissingBuild) {
+  const bool has_grpc = RunOptic("serve --help").exit_code == 0;
+  const std::string stage = " --model m --url 127.0.0.1:9 --duration-s 0.1 --warmup-s 0";
+  Result r = RunOptic("load --protocol grpc" + stage);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(has_grpc ? "no KServe gRPC server answers at 127.0.0.1:9"
+                                   : "--protocol grpc: this optic was built without gRPC"),
+            std::string::npos)
+      << r.output;
+  r = RunOptic("load --protocol http" + stage);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("http://127.0.0.1:9/v2/models/m"), std::string::npos) << r.output;
+}
+
 // Bad numbers on the command line are usage errors (exit 2) naming the flag and the value,
 // found before anything runs or connects; never an uncaught exception or a silent default.
 TEST(Cli, BadNumbersNameTheFlagAndValue) {
