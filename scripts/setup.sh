@@ -46,6 +46,7 @@ APT_PACKAGES=(
   # xla backend: embeds CPython (python3-dev: libpython3.11.so and headers) through pybind11
   pybind11-dev python3-dev
   libssl-dev  # sha256 of model files: the conversion cache (src/zoo/convert.cc)
+  libzip-dev  # .npz files of --input-data (src/zoo/npy.cc)
 )
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -74,7 +74,22 @@ struct ValueRange {
 struct InputSettings {
   std::map<std::string, Shape> shapes;
   std::map<std::string, ValueRange> ranges;
+  // --input-data: a .npy (one input) or .npz (arrays named after the inputs) file, absolute.
+  std::string data_file;
+  // Its arrays by input name, filled by LoadInputData (not part of the JSON form: each process
+  // reads the file itself).
+  std::map<std::string, Tensor> data;
 };
+
+// Reads settings->data_file (nothing to do when it is empty or already read) and checks it
+// against the model's declared inputs: a .npy only for a model of one input, a .npz with one
+// array per input and no other, each in the input's dtype, its rank, and its fixed dims but the
+// first (the rows, which need not be the batch: bench tiles and slices them to each batch size).
+// Each array's shape becomes settings->shapes[name], so variable dims need no --shape; a --shape
+// that disagrees, or an --input-range for an input the file feeds, is an error. Errors name the
+// file, the input, the expected and the given shape or dtype, and what to do. On error
+// *settings is unchanged.
+Status LoadInputData(const std::vector<TensorInfo>& declared, InputSettings* settings);
 
 // The file `backend` loads for `model` at `precision`: a zoo file (Zoo::FileFor), the source
 // file when the backend reads its format, or one converted by ConvertModel (cached by content
@@ -105,12 +120,17 @@ Status ConcreteInputs(const std::vector<TensorInfo>& declared, const InputSettin
 // The default value range of an input: floats [-2, 2) (like a normalized image), integer
 // inputs [0, 99] so index inputs stay in a small table's range, uint8 [0, 255].
 ValueRange DefaultRange(DType dtype);
-// `info` with the batch set, seeded values in the input's range (settings.ranges, else
-// DefaultRange), in the input's dtype.
+// `info` with the batch set, in the input's dtype: rows first_row, first_row + 1, ... of
+// settings.data (cycling through its rows) when the file feeds this input, else seeded values in
+// the input's range (settings.ranges, else DefaultRange).
 Status MakeInputValues(const TensorInfo& info, int64_t batch, const InputSettings& settings,
-                       uint64_t seed, Tensor* out);
+                       uint64_t seed, Tensor* out, int64_t first_row = 0);
 
-// JSON-ready text of settings for cells: {"shapes": {name: [dims]}, "ranges": {name: [lo, hi]}}.
+// The rows settings.data gives (the first array's leading dim), 0 when no file feeds inputs.
+int64_t InputDataRows(const InputSettings& settings);
+
+// JSON-ready text of settings for cells: {"shapes": {name: [dims]}, "ranges": {name: [lo, hi]},
+// "data_file": path}.
 std::string InputSettingsToJson(const InputSettings& settings);
 Status InputSettingsFromJson(const std::string& text, InputSettings* out);
 

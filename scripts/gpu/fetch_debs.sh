@@ -18,6 +18,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libturbojpeg0-dev libturbojpeg0
   # protobuf (model_config.proto; protoc must match libprotobuf: both 3.21.12)
   libprotobuf-dev libprotobuf32 libprotoc32 protobuf-compiler
+  # libzip: .npz files of --input-data (src/zoo/npy.cc)
+  libzip-dev libzip4
   # Boost headers (Beast/Asio: the HTTP front end and optic load)
   libboost1.74-dev
   # gRPC 1.51 (the server's gRPC front end): gRPCConfig.cmake find_package()s ZLIB, Protobuf,

@@ -36,18 +36,20 @@ int CheckSamples(int batch_size) {
 
 Status RunCheckSet(const CellSpec& c, Model* model, std::vector<Tensor>* outputs) {
   const int n = CheckSamples(c.batch_size), b = c.batch_size;
+  InputSettings values = c.inputs;
+  OPTIC_RETURN_IF_ERROR(LoadInputData(model->inputs(), &values));
   std::vector<TensorInfo> infos;
-  OPTIC_RETURN_IF_ERROR(ConcreteInputs(model->inputs(), c.inputs, &infos));
+  OPTIC_RETURN_IF_ERROR(ConcreteInputs(model->inputs(), values, &infos));
   std::vector<Tensor> whole;  // per input, all n samples (fp32 or the input's integer dtype)
   for (size_t i = 0; i < infos.size(); ++i) {
     const TensorInfo& info = infos[i];
     const uint64_t seed = c.settings.check_seed * 1000003ULL + i;
     Tensor t;
     const bool is_float = info.dtype == DType::kFP32 || info.dtype == DType::kFP16 || info.dtype == DType::kBF16;
-    if (is_float && !c.inputs.ranges.count(info.name)) {
+    if (is_float && !values.ranges.count(info.name) && !values.data.count(info.name)) {
       OPTIC_RETURN_IF_ERROR(MakeCheckInput(info, n, seed, &t));
     } else {
-      OPTIC_RETURN_IF_ERROR(MakeInputValues(info, n, c.inputs, seed, &t));
+      OPTIC_RETURN_IF_ERROR(MakeInputValues(info, n, values, seed, &t));
     }
     whole.push_back(t);
   }
@@ -152,8 +154,10 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
     settings["pipeline_depth"] = depth;
     settings["pinned_inputs"] = pinned;
   }
+  InputSettings values = c.inputs;
+  OPTIC_RETURN_IF_ERROR(LoadInputData(model->inputs(), &values));
   std::vector<TensorInfo> infos;
-  OPTIC_RETURN_IF_ERROR(ConcreteInputs(model->inputs(), c.inputs, &infos));
+  OPTIC_RETURN_IF_ERROR(ConcreteInputs(model->inputs(), values, &infos));
   json& shapes = (*row)["input_shapes"] = json::object();
   for (const TensorInfo& info : infos) {
     Shape shape = info.shape;
@@ -162,7 +166,7 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
   }
   InputPool pool;
   OPTIC_RETURN_IF_ERROR(InputPool::Make(infos, c.batch_size, c.settings, &pool,
-                                        pinned ? pipelined : nullptr, c.inputs));
+                                        pinned ? pipelined : nullptr, values));
   settings["pool_batches"] = pool.size();
   settings["pool_mb"] = static_cast<double>(pool.bytes()) / (1 << 20);
 

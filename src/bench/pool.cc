@@ -8,11 +8,11 @@
 namespace optic::bench {
 
 Status MakeBatch(const std::vector<TensorInfo>& inputs, int batch, uint64_t seed,
-                 std::vector<Tensor>* out, const InputSettings& values) {
+                 std::vector<Tensor>* out, const InputSettings& values, int64_t first_row) {
   out->clear();
   for (size_t i = 0; i < inputs.size(); ++i) {
     Tensor t;
-    OPTIC_RETURN_IF_ERROR(MakeInputValues(inputs[i], batch, values, seed * 1000003ULL + i, &t));
+    OPTIC_RETURN_IF_ERROR(MakeInputValues(inputs[i], batch, values, seed * 1000003ULL + i, &t, first_row));
     out->push_back(std::move(t));
   }
   return Status::OK();
@@ -26,7 +26,7 @@ Status InputPool::Make(const std::vector<TensorInfo>& inputs, int batch,
                       pool.bytes_ < settings.pool_bytes;
        ++i) {
     std::vector<Tensor> b;
-    OPTIC_RETURN_IF_ERROR(MakeBatch(inputs, batch, settings.seed + static_cast<uint64_t>(i), &b, values));
+    OPTIC_RETURN_IF_ERROR(MakeBatch(inputs, batch, settings.seed + static_cast<uint64_t>(i), &b, values, i * batch));
     int64_t bytes = 0;
     for (const auto& t : b) bytes += static_cast<int64_t>(t.nbytes());
     if (bytes == 0) return Status::InvalidArgument("model inputs are empty; nothing to pool");

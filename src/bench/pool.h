@@ -16,8 +16,10 @@ namespace optic::bench {
 // One batch for `inputs` (batch dimension set to `batch`, every other dimension fixed), in each
 // input's dtype, from `seed`. Values in the input's range of `values` (--input-range), else
 // DefaultRange (optic/model_source.h): floats [-2, 2) like a normalized image, integers [0, 99].
+// With values.data (--input-data), the batch holds the file's rows first_row, first_row + 1, ...
+// (cycling) instead.
 Status MakeBatch(const std::vector<TensorInfo>& inputs, int batch, uint64_t seed,
-                 std::vector<Tensor>* out, const InputSettings& values = {});
+                 std::vector<Tensor>* out, const InputSettings& values = {}, int64_t first_row = 0);
 
 class InputPool {
  public:

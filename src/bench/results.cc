@@ -59,6 +59,7 @@ json RowSkeleton(const CellSpec& c, const RunInfo& run) {
   r["source_file"] = or_null(c.source_file);
   r["source_sha256"] = or_null(c.source_sha256);
   r["converted_by"] = or_null(c.converted_by);
+  r["input_data"] = or_null(c.inputs.data_file);
   if (c.kind == CellKind::kEnsemble) r["ensemble"] = json{{"members", c.members}};
   if (c.kind == CellKind::kE2E) {
     r["image_class"] = c.image_class;
@@ -198,7 +199,7 @@ std::string ValidateRow(const json& row) {
     return "parity_pass false without parity_failure saying why";
   }
   // Model files (docs/results-schema.md); absent in older files.
-  for (const char* k : {"source_file", "source_sha256", "converted_by"}) {
+  for (const char* k : {"source_file", "source_sha256", "converted_by", "input_data"}) {
     if (row.contains(k) && !HasType(row[k], kStr | kNull)) return std::string(k) + " is not a string or null";
   }
   if (row.contains("source_sha256") && row["source_sha256"].is_string() &&

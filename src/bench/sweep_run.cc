@@ -83,9 +83,13 @@ class Runner {
     if (backend.empty()) return "no backend can run '" + cell->model + "' at fp32 as the reference";
     const fs::path dir = fs::path(c_.out).parent_path() / (fs::path(c_.out).stem().string() + ".ref");
     // A model file is named by its stem and content hash (its path may hold '/').
-    const std::string model_key = cell->source_sha256.empty()
+    std::string model_key = cell->source_sha256.empty()
         ? cell->model
         : fs::path(cell->model).stem().string() + "-" + cell->source_sha256.substr(0, 12);
+    std::string data_sha;
+    if (!cell->inputs.data_file.empty() && FileSha256(cell->inputs.data_file, &data_sha).ok()) {
+      model_key += "-data" + data_sha.substr(0, 12);  // another input file, other outputs
+    }
     const std::string file = (dir / (model_key + "-" + backend + "-" + DeviceName(c_.reference_device) + "-b" + std::to_string(cell->batch_size) +
                                      "-s" + std::to_string(c_.settings.check_seed) + "-n" +
                                      std::to_string(CheckSamples(cell->batch_size)) + ".ref")).string();
@@ -151,20 +155,26 @@ Status RunSweep(const SweepOptions& opt, Progress* progress, SweepResult* out) {
   // Model files are described here once (in a child process: a framework that crashes on the
   // file cannot take the sweep down); their inputs must be fully set before any cell runs.
   ModelFiles files;
-  files.inputs = c.inputs;
   for (const auto& m : c.models) {
     if (m == "null" || !LooksLikeModelFile(m) || files.Has(m)) continue;
     ModelDescription d;
     Zoo unused;
     OPTIC_RETURN_IF_ERROR(ResolveModel(m, {c.models_dir, true}, &unused, &d));
+    // --input-data is read and checked here, before any cell runs; its arrays' shapes set the
+    // inputs' dims (cells read the file again themselves).
+    InputSettings with_data = c.inputs;
+    with_data.data.clear();
+    OPTIC_RETURN_IF_ERROR(LoadInputData(d.inputs, &with_data).Prefixed(m));
+    c.inputs.shapes = with_data.shapes;
     std::vector<TensorInfo> concrete;
     OPTIC_RETURN_IF_ERROR(ConcreteInputs(d.inputs, c.inputs, &concrete).Prefixed(m));
     files.models[m] = std::move(d);
   }
-  if (!c.inputs.shapes.empty() || !c.inputs.ranges.empty()) {
+  files.inputs = c.inputs;
+  if (!c.inputs.shapes.empty() || !c.inputs.ranges.empty() || !c.inputs.data_file.empty()) {
     if (files.models.empty()) {
-      return Status::InvalidArgument("--shape and --input-range set a model file's inputs; none "
-                                     "of --models is a file");
+      return Status::InvalidArgument("--shape, --input-range and --input-data set a model file's "
+                                     "inputs; none of --models is a file");
     }
   }
   const bool need_zoo = std::any_of(all_models.begin(), all_models.end(), [&](const std::string& m) {

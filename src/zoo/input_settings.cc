@@ -1,12 +1,16 @@
 // Per-input settings of optic/model_source.h: --shape, --input-range, seeded values.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 
 #include "optic/model_source.h"
 #include "optic/parity.h"
 #include "optic/parse_number.h"
+#include "npy.h"
 
 namespace optic {
 
@@ -29,6 +33,15 @@ Status SplitSetting(const std::string& text, const std::string& flag, const char
 std::string Names(const std::vector<TensorInfo>& inputs) {
   std::string s;
   for (const auto& t : inputs) s += (s.empty() ? "" : ", ") + t.name + " " + ShapeToString(t.shape);
+  return s;
+}
+
+// "'image' fp32 [-1,3,-1,-1], 'ids' int64 [-1,5]"
+std::string Typed(const std::vector<TensorInfo>& inputs) {
+  std::string s;
+  for (const auto& t : inputs) {
+    s += (s.empty() ? "'" : ", '") + t.name + "' " + DTypeName(t.dtype) + " " + ShapeToString(t.shape);
+  }
   return s;
 }
 
@@ -148,6 +161,104 @@ Status ConcreteInputs(const std::vector<TensorInfo>& declared, const InputSettin
   return Status::OK();
 }
 
+Status LoadInputData(const std::vector<TensorInfo>& declared, InputSettings* settings) {
+  if (settings->data_file.empty() || !settings->data.empty()) return Status::OK();
+  const std::string& path = settings->data_file;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return Status::NotFound("--input-data '" + path + "': " +
+                            (std::filesystem::exists(path, ec) ? "not a regular file" : "no such file"));
+  }
+  char magic[6] = {};
+  std::ifstream(path, std::ios::binary).read(magic, sizeof magic);
+  const std::string ext = std::filesystem::path(path).extension().string();
+  std::map<std::string, Tensor> arrays;
+  if (std::memcmp(magic, "PK", 2) == 0 || ext == ".npz") {
+    OPTIC_RETURN_IF_ERROR(ReadNpzFile(path, &arrays).Prefixed("--input-data (the model takes " + Typed(declared) + ")"));
+  } else if (ext == ".npy") {
+    if (declared.size() != 1) {
+      return Status::InvalidArgument("--input-data '" + path + "' is a .npy (one array), the model "
+                                     "has " + std::to_string(declared.size()) + " inputs (" +
+                                     Names(declared) + "): save them with numpy.savez(FILE.npz, "
+                                     "name=array, ...)");
+    }
+    OPTIC_RETURN_IF_ERROR(ReadNpyFile(path, &arrays[declared[0].name])
+                              .Prefixed("--input-data for input " + Typed(declared)));
+  } else {
+    return Status::InvalidArgument("--input-data '" + path + "': unknown extension '" + ext +
+                                   "' (optic reads .npy and .npz files)");
+  }
+  for (const auto& [name, t] : arrays) {
+    if (std::none_of(declared.begin(), declared.end(), [&](const TensorInfo& d) { return d.name == name; })) {
+      return Status::InvalidArgument("--input-data '" + path + "' has array '" + name + "', which "
+                                     "is no input of the model (its inputs: " + Names(declared) +
+                                     "): name each array after an input");
+    }
+  }
+  InputSettings next = *settings;
+  int64_t rows = -1;
+  std::string first;
+  for (const TensorInfo& in : declared) {
+    auto it = arrays.find(in.name);
+    if (it == arrays.end()) {
+      std::string held;
+      for (const auto& [n, t] : arrays) held += (held.empty() ? "" : ", ") + n;
+      return Status::InvalidArgument("--input-data '" + path + "' has no array for input '" + in.name +
+                                     "' (it holds: " + held + "; the model's inputs: " +
+                                     Names(declared) + "): add it, e.g. numpy.savez(FILE, " +
+                                     in.name + "=...)");
+    }
+    const Tensor& t = it->second;
+    const std::string what = "--input-data '" + path + "' input '" + in.name + "'";
+    if (t.dtype() != in.dtype) {
+      return Status::InvalidArgument(what + ": the model takes " + DTypeName(in.dtype) + ", the file "
+                                     "gives " + DTypeName(t.dtype()) + ": save x.astype(numpy." +
+                                     (in.dtype == DType::kFP32 ? std::string("float32")
+                                      : in.dtype == DType::kFP16 ? std::string("float16")
+                                      : std::string(DTypeName(in.dtype))) + ")");
+    }
+    const bool rank_unknown = in.shape.size() == 1 && in.shape[0] < 0;
+    bool fits = rank_unknown || t.shape().size() == in.shape.size();
+    for (size_t i = 1; fits && !rank_unknown && i < in.shape.size(); ++i) {
+      fits = in.shape[i] < 0 || in.shape[i] == t.shape()[i];
+    }
+    if (!fits) {
+      return Status::InvalidArgument(what + ": the model takes " + DimsText(in.shape) + " (-1: any; "
+                                     "the first dim is the rows), the file gives " +
+                                     DimsText(t.shape()) + ": save an array of that shape");
+    }
+    if (t.shape()[0] < 1) return Status::InvalidArgument(what + ": the array has no rows " + DimsText(t.shape()));
+    if (rows >= 0 && t.shape()[0] != rows) {
+      return Status::InvalidArgument("--input-data '" + path + "': arrays have different row counts (" +
+                                     first + " " + std::to_string(rows) + ", " + in.name + " " +
+                                     std::to_string(t.shape()[0]) + "): give every input the same rows");
+    }
+    if (rows < 0) rows = t.shape()[0], first = in.name;
+    auto given = settings->shapes.find(in.name);
+    if (given != settings->shapes.end()) {
+      bool same = given->second.size() == t.shape().size();
+      for (size_t i = 1; same && i < t.shape().size(); ++i) same = given->second[i] == t.shape()[i];
+      if (!same) {
+        return Status::InvalidArgument("--shape " + in.name + " is " + DimsText(given->second) + " but " +
+                                       what + " is " + DimsText(t.shape()) + ": drop --shape (the "
+                                       "file sets it)");
+      }
+    }
+    if (settings->ranges.count(in.name)) {
+      return Status::InvalidArgument("--input-range " + in.name + " and --input-data both set the "
+                                     "values of '" + in.name + "': drop one");
+    }
+    next.shapes[in.name] = t.shape();
+  }
+  next.data = std::move(arrays);
+  *settings = std::move(next);
+  return Status::OK();
+}
+
+int64_t InputDataRows(const InputSettings& settings) {
+  return settings.data.empty() ? 0 : settings.data.begin()->second.shape()[0];
+}
+
 ValueRange DefaultRange(DType dtype) {
   if (IsFloat(dtype)) return {-2, 2};
   if (dtype == DType::kUINT8) return {0, 255};
@@ -155,7 +266,22 @@ ValueRange DefaultRange(DType dtype) {
 }
 
 Status MakeInputValues(const TensorInfo& info, int64_t batch, const InputSettings& settings,
-                       uint64_t seed, Tensor* out) {
+                       uint64_t seed, Tensor* out, int64_t first_row) {
+  auto data = settings.data.find(info.name);
+  if (data != settings.data.end()) {
+    const Tensor& src = data->second;
+    Shape shape = src.shape();
+    const int64_t rows = shape[0];
+    shape[0] = batch;
+    OPTIC_RETURN_IF_ERROR(Tensor::Empty(src.dtype(), shape, out));
+    const size_t row_bytes = rows > 0 ? src.nbytes() / static_cast<size_t>(rows) : 0;
+    for (int64_t j = 0; j < batch; ++j) {
+      const int64_t r = (first_row + j) % rows;
+      std::memcpy(static_cast<char*>(out->raw()) + j * row_bytes,
+                  static_cast<const char*>(src.raw()) + r * row_bytes, row_bytes);
+    }
+    return Status::OK();
+  }
   auto it = settings.ranges.find(info.name);
   const ValueRange r = it != settings.ranges.end() ? it->second : DefaultRange(info.dtype);
   Shape shape = info.shape;
@@ -197,6 +323,7 @@ std::string InputSettingsToJson(const InputSettings& s) {
   json j = {{"shapes", json::object()}, {"ranges", json::object()}};
   for (const auto& [n, shape] : s.shapes) j["shapes"][n] = shape;
   for (const auto& [n, r] : s.ranges) j["ranges"][n] = {r.lo, r.hi};
+  if (!s.data_file.empty()) j["data_file"] = s.data_file;
   return j.dump();
 }
 
@@ -207,6 +334,7 @@ Status InputSettingsFromJson(const std::string& text, InputSettings* out) {
   try {
     for (const auto& [n, shape] : j.at("shapes").items()) out->shapes[n] = shape.get<Shape>();
     for (const auto& [n, r] : j.at("ranges").items()) out->ranges[n] = {r.at(0).get<double>(), r.at(1).get<double>()};
+    if (j.contains("data_file")) out->data_file = j.at("data_file").get<std::string>();
   } catch (const json::exception& e) {
     return Status::InvalidArgument(std::string("input settings are malformed: ") + e.what());
   }

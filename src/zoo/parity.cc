@@ -87,8 +87,11 @@ Status RunParity(const Zoo* zoo, const ModelDescription& m, const InputSettings&
     }
   }
   if (opt.samples < 1) return Status::InvalidArgument("parity needs at least 1 sample");
+  InputSettings given = values;
+  OPTIC_RETURN_IF_ERROR(LoadInputData(m.inputs, &given));
+  const int samples = given.data.empty() ? opt.samples : static_cast<int>(InputDataRows(given));
   std::vector<TensorInfo> infos;
-  OPTIC_RETURN_IF_ERROR(ConcreteInputs(m.inputs, values, &infos));
+  OPTIC_RETURN_IF_ERROR(ConcreteInputs(m.inputs, given, &infos));
   std::vector<Tensor> inputs;
   for (size_t i = 0; i < infos.size(); ++i) {
     const TensorInfo& info = infos[i];
@@ -96,10 +99,10 @@ Status RunParity(const Zoo* zoo, const ModelDescription& m, const InputSettings&
     const uint64_t seed = i == 0 ? opt.seed : opt.seed * 1000003ULL + i;
     const bool is_float = info.dtype == DType::kFP32 || info.dtype == DType::kFP16 || info.dtype == DType::kBF16;
     Tensor t;
-    if (is_float && !values.ranges.count(info.name)) {
-      OPTIC_RETURN_IF_ERROR(MakeCheckInput(info, opt.samples, seed, &t));
+    if (is_float && !given.ranges.count(info.name) && !given.data.count(info.name)) {
+      OPTIC_RETURN_IF_ERROR(MakeCheckInput(info, samples, seed, &t));
     } else {
-      OPTIC_RETURN_IF_ERROR(MakeInputValues(info, opt.samples, values, seed, &t));
+      OPTIC_RETURN_IF_ERROR(MakeInputValues(info, samples, given, seed, &t));
     }
     inputs.push_back(t);
   }
@@ -125,7 +128,7 @@ Status RunParity(const Zoo* zoo, const ModelDescription& m, const InputSettings&
       row.limits = ParityLimitsFor(p);
       row.tolerance = row.limits.max_rel_l2;
       std::vector<Tensor> out;
-      RunOne(zoo, m, values, opt, inputs, &row, &out);
+      RunOne(zoo, m, given, opt, inputs, &row, &out);
       rows->push_back(row);
       outputs.push_back(out);
     }

@@ -230,3 +230,139 @@ def test_parity_every_output_on_every_backend(two_onnx, tmp_path):
         assert line.endswith(("pass", "reference")) or "unsupported: " in line, line
     p = optic("parity", "--model", two_onnx, cwd=tmp_path)
     assert p.returncode == 2 and "set them with --shape image=Nx3xHxW" in p.stderr, p.stderr
+
+
+# --input-data: .npy / .npz files of input values.
+
+def output_sums(stdout):
+    import re
+    return {m.group(1): float(m.group(2)) for m in re.finditer(r"(\w+) fp32\[[^\]]*\] cpu \w+ sum (\S+?)[;:]?(?:\s|$)", stdout)}
+
+
+@pytest.fixture(scope="module")
+def two_data(tmp_path_factory):
+    import numpy as np
+    rng = np.random.default_rng(3)
+    d = tmp_path_factory.mktemp("data")
+    image = rng.uniform(-1, 1, (3, 3, 20, 24)).astype(np.float32)
+    ids = rng.integers(0, 100, (3, 5)).astype(np.int64)
+    np.savez(d / "two.npz", image=image, ids=ids)
+    np.savez_compressed(d / "two_deflated.npz", image=image, ids=ids)
+    return d, image, ids
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+@pytest.mark.parametrize("name", ["two.npz", "two_deflated.npz"])
+def test_predict_input_data_gives_the_outputs_of_those_values(two_onnx, two_data, tmp_path, backend, name):
+    import onnxruntime as ort
+    d, image, ids = two_data
+    want = ort.InferenceSession(str(two_onnx), providers=["CPUExecutionProvider"]).run(
+        None, {"image": image, "ids": ids})
+    p = optic("predict", "--backend", backend, "--file", two_onnx, "--input-data", d / name,
+              "--batch", "2", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "image fp32[3, 3, 20, 24]" in p.stdout and "ids int64[3, 5]" in p.stdout, p.stdout
+    sums = output_sums(p.stdout)
+    assert sums["scores"] == pytest.approx(float(want[0].sum()), rel=1e-4, abs=1e-3), p.stdout
+    assert sums["dot"] == pytest.approx(float(want[1].sum()), rel=1e-4, abs=1e-3), p.stdout
+    seeded = optic("predict", "--backend", backend, "--file", two_onnx, "--shape", "image=1x3x20x24",
+                   "--rows", "3", cwd=tmp_path)
+    assert output_sums(seeded.stdout)["scores"] != sums["scores"]  # the file's values were used
+
+
+def test_predict_npy_for_one_input(dense_onnx, tmp_path):
+    import numpy as np
+    import onnxruntime as ort
+    x = np.random.default_rng(4).uniform(-1, 1, (2, 3, 40, 56)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    want = ort.InferenceSession(str(dense_onnx), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
+    p = optic("predict", "--backend", "onnxruntime", "--file", dense_onnx, "--input-data",
+              tmp_path / "x.npy", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert output_sums(p.stdout)["mask"] == pytest.approx(float(want.sum()), rel=1e-4, abs=1e-3)
+
+
+def test_parity_and_bench_take_input_data(two_onnx, two_data, tmp_path):
+    d, image, ids = two_data
+    p = optic("parity", "--model", two_onnx, "--input-data", d / "two.npz", "--precision", "fp32",
+              cwd=tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "3 samples in batches of 2, " + str(d / "two.npz") in p.stdout, p.stdout
+    out = tmp_path / "r.jsonl"
+    p = optic("bench", two_onnx, "--input-data", d / "two.npz", "--backends", "onnxruntime,torch",
+              "--batch", "2,4", "--precision", "fp32", "--out", out, *SHORT, cwd=tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    rs = rows(out)
+    assert len(rs) == 4
+    for r in rs:
+        assert r["status"] == "ok", (r["cell_id"], r["error"])
+        assert r["input_data"] == str(d / "two.npz")
+        b = r["batch_size"]  # the file's 3 rows tiled (4) or sliced (2) to the batch
+        assert r["input_shapes"] == {"image": {"dtype": "fp32", "shape": [b, 3, 20, 24]},
+                                     "ids": {"dtype": "int64", "shape": [b, 5]}}, r["input_shapes"]
+        assert r["parity_pass"] is True, (r["cell_id"], r.get("parity_failure"), r.get("parity_error"))
+    assert optic("bench", "--validate", out, cwd=tmp_path).returncode == 0
+
+
+def damaged_files(d, image, ids):
+    import numpy as np
+    np.savez(d / "missing.npz", image=image)
+    np.savez(d / "extra.npz", image=image, ids=ids, mask=ids)
+    np.savez(d / "int32.npz", image=image, ids=ids.astype(np.int32))
+    np.savez(d / "shape.npz", image=image[:, :2], ids=ids)
+    np.savez(d / "rows.npz", image=image, ids=ids[:2])
+    np.savez(d / "fortran.npz", image=np.asfortranarray(image), ids=ids)
+    good = (d / "two.npz").read_bytes()
+    (d / "truncated.npz").write_bytes(good[: len(good) // 2])
+    (d / "magic.npz").write_bytes(b"XX" + good[2:])
+    # A flipped byte inside the stored image data: the entry's CRC no longer matches.
+    flipped = bytearray(good)
+    at = good.index(b"NUMPY") + 400
+    flipped[at] ^= 0xFF
+    (d / "crc.npz").write_bytes(bytes(flipped))
+    import io
+    import zipfile
+    with zipfile.ZipFile(d / "notnpy.npz", "w") as z:
+        for name, a in (("image", image), ("ids", ids)):
+            buf = io.BytesIO()
+            np.save(buf, a)
+            z.writestr(name + ".npy", buf.getvalue())
+        z.writestr("readme.txt", b"hello")
+    (d / "badheader.npy").write_bytes(b"\x93NUMPY\x01\x00\x10\x00{'descr': 1}   \n")
+
+
+@pytest.mark.parametrize("name,needle", [
+    ("missing.npz", "has no array for input 'ids' (it holds: image"),
+    ("extra.npz", "has array 'mask', which is no input of the model"),
+    ("int32.npz", "input 'ids': the model takes int64, the file gives int32: save x.astype(numpy.int64)"),
+    ("shape.npz", "input 'image': the model takes [-1,3,-1,-1] (-1: any; the first dim is the rows), "
+                  "the file gives [3,2,20,24]"),
+    ("rows.npz", "arrays have different row counts"),
+    ("fortran.npz", "entry 'image.npy' is in Fortran (column-major) order"),
+    ("truncated.npz", "is not a readable .npz (zip) archive"),
+    ("magic.npz", "is not a readable .npz (zip) archive"),
+    ("crc.npz", "is damaged (CRC error)"),
+    ("notnpy.npz", "entry 'readme.txt' is no .npy array"),
+    ("badheader.npy", "is a .npy (one array), the model has 2 inputs"),
+    ("absent.npz", "no such file"),
+])
+def test_damaged_input_data_is_a_clear_error(two_onnx, two_data, tmp_path, name, needle):
+    d, image, ids = two_data
+    if not (d / "missing.npz").exists():
+        damaged_files(d, image, ids)
+    for args in (["predict", "--backend", "onnxruntime", "--file", two_onnx],
+                 ["parity", "--model", two_onnx],
+                 ["bench", two_onnx, "--out", tmp_path / "r.jsonl"]):
+        p = optic(*args, "--input-data", d / name, cwd=tmp_path)
+        assert p.returncode == 2, (args[0], p.stdout, p.stderr)
+        assert needle in p.stderr, (args[0], p.stderr)
+        assert str(d / name) in p.stderr or name in p.stderr, (args[0], p.stderr)
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_damaged_npy_header_for_one_input(dense_onnx, tmp_path):
+    (tmp_path / "bad.npy").write_bytes(b"\x93NUMPY\x01\x00\x10\x00{'descr': 1}   \n")
+    p = optic("predict", "--backend", "onnxruntime", "--file", dense_onnx, "--input-data",
+              tmp_path / "bad.npy", cwd=tmp_path)
+    assert p.returncode == 2
+    assert "input 'image' fp32 [-1, 3, -1, -1]: '" in p.stderr and "damaged .npy header" in p.stderr, p.stderr

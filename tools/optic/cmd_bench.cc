@@ -3,6 +3,7 @@
 // process that runs one cell; `optic bench --validate FILE` checks a results file.
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -28,6 +29,7 @@ struct Flags {
   std::string config, models, backends, batch, precision, device, threads, scenario, out,
       models_dir, ensemble, reference, reference_device, validate, image_class, preprocess;
   std::vector<std::string> backend_options, positional_models, shapes, input_ranges;
+  std::string input_data;
   double duration_s = 0, max_duration_s = 0, timeout_s = 0, qps = 0, p99_bound_ms = 0,
          warmup_ms = -1, max_queue_delay_ms = -1;
   int64_t min_samples = 0;
@@ -46,6 +48,7 @@ Status ToConfig(const Flags& f, BenchConfig* c) {
   }
   for (const auto& t : f.shapes) OPTIC_RETURN_IF_ERROR(ParseShapeSetting(t, "--shape", &c->inputs));
   for (const auto& t : f.input_ranges) OPTIC_RETURN_IF_ERROR(ParseRangeSetting(t, "--input-range", &c->inputs));
+  if (!f.input_data.empty()) c->inputs.data_file = std::filesystem::absolute(f.input_data).lexically_normal().string();
   if (!f.backends.empty()) c->backends = SplitList(f.backends);
   if (!f.ensemble.empty()) c->ensemble = SplitList(f.ensemble);
   if (!f.batch.empty()) OPTIC_RETURN_IF_ERROR(bench::ParseBatchList(f.batch, &c->batches));
@@ -183,6 +186,9 @@ void AddBenchCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--input-range", f->input_ranges,
                   "name=lo:hi: values of one input (repeatable; default floats uniform [-2, 2), "
                   "int8/int32/int64 integers 0..99, uint8 0..255)");
+  cmd->add_option("--input-data", f->input_data,
+                  "a .npy (one input) or .npz (arrays named after the inputs) file of a model "
+                  "file's input values; the arrays' rows are tiled or sliced to each batch size");
   cmd->add_option("--backends", f->backends, "comma-separated backends (default: every real one)");
   cmd->add_option("--batch", f->batch,
                   "batch sizes: a list 1,2,4 or a range 1-64 of powers of two (both bounds powers "

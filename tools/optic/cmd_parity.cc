@@ -17,7 +17,8 @@ std::string Fixed(double v) {
 }
 
 struct Flags {
-  std::string model, backends, precisions, reference, dir = DefaultZooDir(), device = "cpu";
+  std::string model, backends, precisions, reference, dir = DefaultZooDir(), device = "cpu",
+      input_data;
   int batch = 2, threads = 0, samples = kParitySamples;
   uint64_t seed = 1;
   std::vector<std::string> shapes, input_ranges;
@@ -34,6 +35,8 @@ int Run(const Flags& f) {
   for (const auto& t : f.input_ranges) {
     if (s.ok()) s = ParseRangeSetting(t, "--input-range", &values);
   }
+  values.data_file = f.input_data;
+  if (s.ok()) s = LoadInputData(model.inputs, &values);
   ParityOptions opt;
   opt.backends = SplitList(f.backends);
   for (const auto& p : SplitList(f.precisions)) {
@@ -44,7 +47,7 @@ int Run(const Flags& f) {
   if (s.ok()) s = ParseDevice(f.device, &opt.device);
   opt.reference = f.reference;
   opt.batch_size = f.batch;
-  opt.samples = f.samples;
+  opt.samples = values.data.empty() ? f.samples : static_cast<int>(InputDataRows(values));
   opt.threads = f.threads;
   opt.seed = f.seed;
   std::vector<ParityRow> rows;
@@ -57,8 +60,9 @@ int Run(const Flags& f) {
     return 2;
   }
   std::vector<std::string> failed;
-  std::printf("parity of %s, %d samples in batches of %d, seed %llu (limits: docs/architecture.md)\n",
-              f.model.c_str(), f.samples, f.batch, static_cast<unsigned long long>(f.seed));
+  const std::string from = values.data.empty() ? "seed " + std::to_string(f.seed) : values.data_file;
+  std::printf("parity of %s, %d samples in batches of %d, %s (limits: docs/architecture.md)\n",
+              f.model.c_str(), opt.samples, f.batch, from.c_str());
   std::printf("%-12s %-5s %10s %10s %10s %9s %6s %6s %8s %9s  %s\n", "backend", "prec", "max_abs",
               "max_rel", "rel_l2", "cosine", "top1", "top5", "load_s", "run_ms", "result");
   for (const auto& r : rows) {
@@ -102,6 +106,9 @@ void AddParityCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--input-range", f->input_ranges,
                   "name=lo:hi: values of one input (repeatable; default floats: smooth images or "
                   "[-2, 2), integers 0..99, uint8 0..255)");
+  cmd->add_option("--input-data", f->input_data,
+                  "a .npy (one input) or .npz (arrays named after the inputs) file: the check "
+                  "set's values, its rows replacing --samples");
   cmd->add_option("--backends", f->backends, "comma-separated backends (default: all real ones)");
   cmd->add_option("--precision", f->precisions,
                   "comma-separated precisions (default: all each backend supports here)");

@@ -16,7 +16,7 @@ namespace optic::cli {
 namespace {
 
 struct Flags {
-  std::string backend, file, shape, models_dir;
+  std::string backend, file, shape, models_dir, input_data;
   std::vector<std::string> options, shapes, input_ranges;
   int rows = 1, batch = 1, repeat = 1;
   uint64_t seed = 1;
@@ -44,6 +44,7 @@ int Run(const Flags& f) {
     if (s.ok()) s = ParseRangeSetting(t, "--input-range", &settings);
   }
   if (!s.ok()) return fail(s);
+  settings.data_file = f.input_data;
   // A zoo name loads the zoo's file for this backend; a path loads as it is.
   std::string file = f.file;
   if (!LooksLikeModelFile(f.file)) {
@@ -66,11 +67,13 @@ int Run(const Flags& f) {
   if (!s.ok()) return fail(s);
   const double load_s = std::chrono::duration<double>(Clock::now() - t0).count();
   std::vector<TensorInfo> infos;
-  s = ConcreteInputs(model->inputs(), settings, &infos);
+  s = LoadInputData(model->inputs(), &settings);
+  if (s.ok()) s = ConcreteInputs(model->inputs(), settings, &infos);
   if (!s.ok()) return fail(s);
+  const int64_t rows = settings.data.empty() ? f.rows : InputDataRows(settings);
   std::vector<Tensor> x, y;
   for (size_t i = 0; i < infos.size(); ++i) {
-    s = MakeInputValues(infos[i], f.rows, settings, f.seed * 1000003ULL + i, &x.emplace_back());
+    s = MakeInputValues(infos[i], rows, settings, f.seed * 1000003ULL + i, &x.emplace_back());
     if (!s.ok()) return fail(s);
   }
   std::unique_ptr<Predictor> predictor;
@@ -114,6 +117,9 @@ void AddPredictCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--input-range", f->input_ranges,
                   "name=lo:hi: values of one input (repeatable; default floats uniform [-2, 2), "
                   "int8/int32/int64 integers 0..99, uint8 0..255)");
+  cmd->add_option("--input-data", f->input_data,
+                  "a .npy (one input) or .npz (arrays named after the inputs) file: the input "
+                  "values, its rows replacing --rows");
   cmd->add_option("-o,--option", f->options,
                   "load option key=value: device, precision, threads, cache_dir, or the backend's own");
   cmd->add_option("--rows", f->rows, "rows of input")->check(CLI::Range(1, 1 << 20));
