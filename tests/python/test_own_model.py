@@ -366,3 +366,40 @@ def test_damaged_npy_header_for_one_input(dense_onnx, tmp_path):
               tmp_path / "bad.npy", cwd=tmp_path)
     assert p.returncode == 2
     assert "input 'image' fp32 [-1, 3, -1, -1]: '" in p.stderr and "damaged .npy header" in p.stderr, p.stderr
+
+
+class HardActivations(torch.nn.Module):
+    """MobileNet-V3's activations on channel counts that are no multiple of 16 (libtorch's
+    oneDNN element-wise ops answer those wrongly after optimize_for_inference)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.mid = torch.nn.Conv2d(8, 24, 1)
+        self.se = torch.nn.Conv2d(24, 24, 1)
+        self.head = torch.nn.Conv2d(24, 4, 1)
+
+    def forward(self, image):
+        x = torch.nn.functional.hardswish(self.stem(image))
+        x = torch.nn.functional.relu6(self.mid(x))
+        x = x * torch.nn.functional.hardsigmoid(self.se(x))
+        return self.head(x)
+
+
+def test_torch_agrees_on_hard_activations(tmp_path):
+    torch.manual_seed(5)
+    path = tmp_path / "hard.onnx"
+    torch.onnx.export(HardActivations().eval(), torch.randn(1, 3, 32, 32), str(path),
+                      input_names=["image"], output_names=["out"],
+                      dynamic_axes={"image": {0: "N"}, "out": {0: "N"}}, opset_version=14)
+    out = tmp_path / "r.jsonl"
+    p = subprocess.run([str(OPTIC), "bench", str(path), "--backends", "torch,onnxruntime", "--batch", "2",
+                        "--precision", "fp32", "--out", str(out), *SHORT], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=600,
+                       env={**os.environ, "OPTIC_CONVERT_CACHE": str(tmp_path / "cache")})
+    assert p.returncode == 0, p.stdout + p.stderr
+    rs = rows(out)
+    assert {r["backend"] for r in rs} == {"torch", "onnxruntime"}
+    for r in rs:
+        assert r["status"] == "ok", (r["cell_id"], r["error"])
+        assert r["parity_pass"] is True, (r["cell_id"], r.get("parity_failure"))

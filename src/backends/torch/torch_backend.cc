@@ -20,7 +20,8 @@
 // Options: freeze (bool, default true): torch::jit::freeze inlines the weights as constants and
 // folds conv+batchnorm; optimize (bool, default true, needs freeze): torch::jit::
 // optimize_for_inference, which on the CPU moves convolutions to oneDNN (default false on CUDA,
-// see ParseSettings). Debian's libtorch 1.13 is built with a generic BLAS (no MKL), so its plain
+// see ParseSettings; skipped for a module whose hardswish/hardsigmoid/hardtanh/clamp oneDNN would
+// answer wrongly, see MkldnnEltwiseSafe). Debian's libtorch 1.13 is built with a generic BLAS (no MKL), so its plain
 // convolutions are slow: resnet50 at batch 1 took ~2.6 s per run plain or frozen and ~0.3-0.35 s
 // optimized, max |diff| 9e-5 (Python over the same libtorch, 2 loaded cores). pipeline_depth
 // (int, default 3): CUDA batches in flight (optic/pipelining.h). cudnn_benchmark (bool, default
@@ -38,6 +39,9 @@
 // only: libtorch refuses a second call, so later values are ignored.
 // No optimized-model cache (model_cache false): freezing takes well under a second.
 #include <ATen/Parallel.h>
+#include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/runtime/graph_iterator.h>
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/cuda.h>
@@ -46,6 +50,7 @@
 
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "optic/backend.h"
@@ -60,6 +65,30 @@ using torch_backend::TorchModel;
 using torch_backend::TorchSettings;
 using torch_backend::Truthy;
 using torch_backend::ParsePipelineDepth;
+
+// optimize_for_inference turns hardswish, hardsigmoid and hardtanh (relu6) into oneDNN
+// element-wise ops on blocked tensors; with Debian's libtorch 1.13 these answer wrongly when the
+// channel count is not a multiple of 16 (conv 3->8 + hardswish: rel_l2 0.44 against the frozen
+// module; 16, 32 and 48 channels agree to 1e-7). MobileNet-V3's 72- and 40-channel blocks made
+// lraspp_mobilenet_v3 off by rel_l2 1.5 and mini_depth by 0.19; x.clamp(0, 6) failed the pass
+// with an internal assert. Such a module stays frozen but unoptimized: one of these ops whose
+// input is not a convolution with 16k output channels is unsafe.
+bool MkldnnEltwiseSafe(std::shared_ptr<torch::jit::Graph> graph) {
+  static const std::set<std::string> kHard = {"aten::hardswish", "aten::hardswish_",
+                                              "aten::hardsigmoid", "aten::hardsigmoid_",
+                                              "aten::hardtanh", "aten::hardtanh_",
+                                              "aten::relu6", "aten::relu6_",
+                                              "aten::clamp", "aten::clamp_"};
+  for (torch::jit::DepthFirstGraphNodeIterator it(graph); torch::jit::Node* n = it.next();) {
+    if (kHard.count(n->kind().toQualString()) == 0) continue;
+    const torch::jit::Node* p = n->input(0)->node();
+    const std::string producer = p->kind().toQualString();
+    if ((producer != "aten::_convolution" && producer != "aten::conv2d") || p->inputs().size() < 2) return false;
+    const auto w = torch::jit::toIValue(p->input(1));
+    if (!w || !w->isTensor() || w->toTensor().dim() < 1 || w->toTensor().size(0) % 16 != 0) return false;
+  }
+  return true;
+}
 
 // libtorch 1.x has no Half convolution on the CPU.
 constexpr bool kCpuHalf = TORCH_VERSION_MAJOR >= 2;
@@ -246,7 +275,9 @@ class TorchBackend final : public Backend {
     torch::jit::setGraphExecutorOptimize(true);
     if (!s.jit_optimize) torch::jit::Inline(*module->get_method("forward").graph());
     if (s.freeze) *module = torch::jit::freeze(*module);
-    if (s.optimize) *module = torch::jit::optimize_for_inference(*module);
+    if (s.optimize && MkldnnEltwiseSafe(module->get_method("forward").graph())) {
+      *module = torch::jit::optimize_for_inference(*module);
+    }
     torch::jit::setGraphExecutorOptimize(executor_optimize);
     return Status::OK();
   }
