@@ -134,7 +134,7 @@ scrape() {  # scrape STEP MODEL
 
 log "serve_bench: device $DEVICE, model $MODEL $PRECISION, batch cap $BATCH_CAP, $INSTANCES instances, queue delay ${QUEUE_DELAY_US} us, options '${BACKEND_OPTIONS}', optic $OPTIC"
 [ -x "$OPTIC" ] || { log "no optic binary at $OPTIC"; exit 99; }
-"$OPTIC" serve --help >/dev/null 2>&1 || { log "$OPTIC has no serve command (built without the server?)"; exit 98; }
+"$OPTIC" --help 2>/dev/null | grep -q '^  serve ' || { log "$OPTIC has no serve command (built without the server?)"; exit 98; }
 if [ "$DEVICE" = cuda ] && command -v nvidia-smi >/dev/null; then
   nvidia-smi --query-gpu=timestamp,utilization.gpu,utilization.memory,memory.used,power.draw,clocks.sm \
     --format=csv -lms 500 >"$OUT/nvidia_smi.csv" 2>&1 &
