@@ -126,6 +126,26 @@ ValueRange DefaultRange(DType dtype);
 Status MakeInputValues(const TensorInfo& info, int64_t batch, const InputSettings& settings,
                        uint64_t seed, Tensor* out, int64_t first_row = 0);
 
+// --images DIR [--labels FILE]: JPEG files as the values of a model's one image input.
+struct ImageFolder {
+  std::vector<std::string> files;  // in the order of the rows (sorted paths)
+  std::vector<int64_t> labels;     // the class of each file, with a labels file; else empty
+};
+// Reads DIR's .jpg/.jpeg files, or with `labels_file` (class names, one a line; line i is class
+// i) DIR/<class name>/<file>.jpg, and preprocesses them on the CPU with the zoo's ImageNet
+// preprocessing fitted to the model's one image input (optic/preprocess.h,
+// PreprocessOptionsForInput: resize, centre crop, ImageNet mean/std, the input's H x W from the
+// model or --shape) into settings->data, one row per file, as LoadInputData would. Errors: no
+// such folder, no JPEG in it, a model of more than one input or without fixed H and W, a class
+// folder the labels file does not name, an image that does not decode (named, with the reason).
+// On error *settings is unchanged.
+Status LoadImageFolder(const std::vector<TensorInfo>& declared, const std::string& dir,
+                       const std::string& labels_file, InputSettings* settings, ImageFolder* out);
+
+// Fraction of rows of `scores` ([n, classes]) whose label is the top-1 / among the top-5 classes.
+Status TopKAccuracy(const Tensor& scores, const std::vector<int64_t>& labels, double* top1,
+                    double* top5);
+
 // The rows settings.data gives (the first array's leading dim), 0 when no file feeds inputs.
 int64_t InputDataRows(const InputSettings& settings);
 

@@ -65,6 +65,7 @@ struct ParityOptions {
   int threads = 0;
   uint64_t seed = 1;
   Device device;
+  std::vector<int64_t> labels;  // the class of each sample (--images with --labels); empty: none
 };
 
 struct ParityRow {
@@ -82,6 +83,8 @@ struct ParityRow {
   std::string failure;
   double load_s = 0;
   double run_ms = 0;
+  // With ParityOptions::labels: top-1/top-5 accuracy of the first output; -1 otherwise.
+  double top1_accuracy = -1, top5_accuracy = -1;
 };
 
 // Fails only for problems outside the rows (unknown model, no reference could run); a backend

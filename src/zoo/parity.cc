@@ -165,6 +165,13 @@ Status RunParity(const Zoo* zoo, const ModelDescription& m, const InputSettings&
       r.error = s.ToString();
       continue;
     }
+    if (!opt.labels.empty() && !outputs[i].empty()) {
+      s = TopKAccuracy(outputs[i][0], opt.labels, &r.top1_accuracy, &r.top5_accuracy);
+      if (!s.ok()) {
+        r.error = s.ToString();
+        continue;
+      }
+    }
     r.failure = ParityFailure(r.precision, r.diff, r.agreement);
     r.pass = r.failure.empty();
   }

@@ -403,3 +403,81 @@ def test_torch_agrees_on_hard_activations(tmp_path):
     for r in rs:
         assert r["status"] == "ok", (r["cell_id"], r["error"])
         assert r["parity_pass"] is True, (r["cell_id"], r.get("parity_failure"))
+
+
+# --images DIR [--labels FILE]: JPEG folders through the zoo's ImageNet preprocessing.
+
+class MeanColour(torch.nn.Module):
+    """Class c scores the mean of channel c: a red image is class 0, green 1, blue 2, after
+    ImageNet normalisation too (so the expected accuracy is known)."""
+
+    def forward(self, image):
+        return image.mean(dim=(2, 3))
+
+
+@pytest.fixture(scope="module")
+def colour_onnx(tmp_path_factory):
+    path = tmp_path_factory.mktemp("colour") / "colour.onnx"
+    torch.onnx.export(MeanColour().eval(), torch.randn(1, 3, 224, 224), str(path), input_names=["image"],
+                      output_names=["scores"], dynamic_axes={"image": {0: "N"}, "scores": {0: "N"}},
+                      opset_version=13)
+    return path
+
+
+def colour_folder(root):
+    from PIL import Image
+    colours = {"red": (230, 20, 20), "green": (20, 230, 20), "blue": (20, 20, 230)}
+    for name in colours:
+        (root / name).mkdir(parents=True)
+    for i, (name, rgb) in enumerate([("red", "red"), ("red", "red"), ("green", "green"), ("blue", "blue"),
+                                     ("green", "red")]):  # the last is a red image filed as green
+        Image.new("RGB", (300 + 10 * i, 260), colours[rgb]).save(root / name / f"{i}.jpg", quality=90)
+    (root.parent / "labels.txt").write_text("red\ngreen\nblue\n")
+    return root, root.parent / "labels.txt"
+
+
+def test_images_with_labels_give_accuracy(colour_onnx, tmp_path):
+    images, labels = colour_folder(tmp_path / "images")
+    p = optic("predict", "--backend", "onnxruntime", "--file", colour_onnx, "--images", images,
+              "--labels", labels, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "image fp32[5, 3, 224, 224]" in p.stdout, p.stdout
+    assert "accuracy on 5 labelled images: top1 0.8000 top5 1.0000" in p.stdout, p.stdout
+    p = optic("parity", "--model", colour_onnx, "--images", images, "--labels", labels,
+              "--precision", "fp32", "--backends", "onnxruntime,openvino", cwd=tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "accuracy on 5 labelled images" in p.stdout, p.stdout
+    for backend in ("onnxruntime", "openvino"):
+        assert f"{backend:<12} fp32  top1 0.8000 top5 1.0000" in p.stdout, p.stdout
+    # Without labels: a flat folder, no accuracy.
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for f in (images / "red").iterdir():
+        (flat / f.name).write_bytes(f.read_bytes())
+    p = optic("predict", "--backend", "onnxruntime", "--file", colour_onnx, "--images", flat, cwd=tmp_path)
+    assert p.returncode == 0 and "image fp32[2, 3, 224, 224]" in p.stdout and "accuracy" not in p.stdout, p.stdout
+
+
+def test_image_folder_errors(colour_onnx, two_onnx, tmp_path):
+    images, labels = colour_folder(tmp_path / "images")
+    (images / "cat").mkdir()
+    (images / "cat" / "x.jpg").write_bytes((images / "red" / "0.jpg").read_bytes())
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "ok.jpg").write_bytes((images / "red" / "0.jpg").read_bytes())
+    (bad / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (tmp_path / "empty").mkdir()
+    cases = [
+        ([colour_onnx, "--images", images, "--labels", labels], "folder 'cat' is no class of --labels"),
+        ([colour_onnx, "--images", bad], "broken.jpg' cannot be used"),
+        ([colour_onnx, "--images", tmp_path / "empty"], "holds no .jpg/.jpeg files"),
+        ([colour_onnx, "--images", tmp_path / "absent"], "no such folder"),
+        ([colour_onnx, "--labels", labels], "--labels names the classes of an --images folder"),
+        ([two_onnx, "--images", bad], "--images feeds a model of one image input; this one has 2"),
+    ]
+    for args, needle in cases:
+        p = optic("predict", "--backend", "onnxruntime", "--file", *args, cwd=tmp_path)
+        assert p.returncode == 2, (args, p.stdout, p.stderr)
+        assert needle in p.stderr, (args, p.stderr)
+        p = optic("parity", "--model", *args, cwd=tmp_path)
+        assert p.returncode == 2 and needle in p.stderr, (args, p.stderr)

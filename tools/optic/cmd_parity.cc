@@ -18,7 +18,7 @@ std::string Fixed(double v) {
 
 struct Flags {
   std::string model, backends, precisions, reference, dir = DefaultZooDir(), device = "cpu",
-      input_data;
+      input_data, images, labels;
   int batch = 2, threads = 0, samples = kParitySamples;
   uint64_t seed = 1;
   std::vector<std::string> shapes, input_ranges;
@@ -36,6 +36,14 @@ int Run(const Flags& f) {
     if (s.ok()) s = ParseRangeSetting(t, "--input-range", &values);
   }
   values.data_file = f.input_data;
+  if (s.ok() && !f.images.empty() && !f.input_data.empty()) {
+    s = Status::InvalidArgument("--images and --input-data both give the inputs: pass one");
+  }
+  if (s.ok() && !f.labels.empty() && f.images.empty()) {
+    s = Status::InvalidArgument("--labels names the classes of an --images folder: add --images DIR");
+  }
+  ImageFolder folder;
+  if (s.ok() && !f.images.empty()) s = LoadImageFolder(model.inputs, f.images, f.labels, &values, &folder);
   if (s.ok()) s = LoadInputData(model.inputs, &values);
   ParityOptions opt;
   opt.backends = SplitList(f.backends);
@@ -48,6 +56,7 @@ int Run(const Flags& f) {
   opt.reference = f.reference;
   opt.batch_size = f.batch;
   opt.samples = values.data.empty() ? f.samples : static_cast<int>(InputDataRows(values));
+  opt.labels = folder.labels;
   opt.threads = f.threads;
   opt.seed = f.seed;
   std::vector<ParityRow> rows;
@@ -60,7 +69,8 @@ int Run(const Flags& f) {
     return 2;
   }
   std::vector<std::string> failed;
-  const std::string from = values.data.empty() ? "seed " + std::to_string(f.seed) : values.data_file;
+  const std::string from = !f.images.empty() ? f.images + " (JPEG, ImageNet preprocessing)"
+                           : values.data.empty() ? "seed " + std::to_string(f.seed) : values.data_file;
   std::printf("parity of %s, %d samples in batches of %d, %s (limits: docs/architecture.md)\n",
               f.model.c_str(), opt.samples, f.batch, from.c_str());
   std::printf("%-12s %-5s %10s %10s %10s %9s %6s %6s %8s %9s  %s\n", "backend", "prec", "max_abs",
@@ -86,6 +96,14 @@ int Run(const Flags& f) {
                   PrecisionName(r.precision), "-", "-", "-", "-", "-", "-", "-", "-", result.c_str());
     }
   }
+  if (!opt.labels.empty()) {
+    std::printf("accuracy on %zu labelled images of %s:\n", opt.labels.size(), f.images.c_str());
+    for (const auto& r : rows) {
+      if (r.top1_accuracy < 0) continue;
+      std::printf("  %-12s %-5s top1 %.4f top5 %.4f\n", r.backend.c_str(), PrecisionName(r.precision),
+                  r.top1_accuracy, r.top5_accuracy);
+    }
+  }
   if (failed.empty()) {
     std::printf("every row within its precision's limits\n");
     return 0;
@@ -109,6 +127,12 @@ void AddParityCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--input-data", f->input_data,
                   "a .npy (one input) or .npz (arrays named after the inputs) file: the check "
                   "set's values, its rows replacing --samples");
+  cmd->add_option("--images", f->images,
+                  "a folder of JPEGs (ImageNet preprocessing fitted to the model's image input) as "
+                  "the check set, one sample per file");
+  cmd->add_option("--labels", f->labels,
+                  "with --images: class names, one a line (line i = class i); the folder then holds "
+                  "<class>/<file>.jpg and each row gets top-1/top-5 accuracy");
   cmd->add_option("--backends", f->backends, "comma-separated backends (default: all real ones)");
   cmd->add_option("--precision", f->precisions,
                   "comma-separated precisions (default: all each backend supports here)");

@@ -16,7 +16,7 @@ namespace optic::cli {
 namespace {
 
 struct Flags {
-  std::string backend, file, shape, models_dir, input_data;
+  std::string backend, file, shape, models_dir, input_data, images, labels;
   std::vector<std::string> options, shapes, input_ranges;
   int rows = 1, batch = 1, repeat = 1;
   uint64_t seed = 1;
@@ -67,7 +67,15 @@ int Run(const Flags& f) {
   if (!s.ok()) return fail(s);
   const double load_s = std::chrono::duration<double>(Clock::now() - t0).count();
   std::vector<TensorInfo> infos;
-  s = LoadInputData(model->inputs(), &settings);
+  ImageFolder folder;
+  if (!f.images.empty() && !f.input_data.empty()) {
+    s = Status::InvalidArgument("--images and --input-data both give the inputs: pass one");
+  } else if (!f.labels.empty() && f.images.empty()) {
+    s = Status::InvalidArgument("--labels names the classes of an --images folder: add --images DIR");
+  } else if (!f.images.empty()) {
+    s = LoadImageFolder(model->inputs(), f.images, f.labels, &settings, &folder);
+  }
+  if (s.ok()) s = LoadInputData(model->inputs(), &settings);
   if (s.ok()) s = ConcreteInputs(model->inputs(), settings, &infos);
   if (!s.ok()) return fail(s);
   const int64_t rows = settings.data.empty() ? f.rows : InputDataRows(settings);
@@ -102,6 +110,12 @@ int Run(const Flags& f) {
   std::printf("%s %s: load %.3f s; input %s; output %s; predict median %.3f ms over %d\n",
               f.backend.c_str(), backend->version().c_str(), load_s, in_text.c_str(),
               out_text.c_str(), measure::Median(ms), f.repeat);
+  if (!folder.labels.empty()) {
+    double top1 = 0, top5 = 0;
+    s = y.empty() ? Status::InvalidArgument("the model gave no output") : TopKAccuracy(y[0], folder.labels, &top1, &top5);
+    if (!s.ok()) return fail(s);
+    std::printf("accuracy on %zu labelled images: top1 %.4f top5 %.4f\n", folder.labels.size(), top1, top5);
+  }
   return 0;
 }
 
@@ -120,6 +134,12 @@ void AddPredictCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--input-data", f->input_data,
                   "a .npy (one input) or .npz (arrays named after the inputs) file: the input "
                   "values, its rows replacing --rows");
+  cmd->add_option("--images", f->images,
+                  "a folder of JPEGs (ImageNet preprocessing fitted to the model's image input), "
+                  "one row per file, replacing --rows");
+  cmd->add_option("--labels", f->labels,
+                  "with --images: class names, one a line (line i = class i); the folder then holds "
+                  "<class>/<file>.jpg and top-1/top-5 accuracy is printed");
   cmd->add_option("-o,--option", f->options,
                   "load option key=value: device, precision, threads, cache_dir, or the backend's own");
   cmd->add_option("--rows", f->rows, "rows of input")->check(CLI::Range(1, 1 << 20));
