@@ -15,8 +15,9 @@
 # off otherwise); ONNX Runtime is the carried .deps/onnxruntime (CPU), when carried.
 #
 # Stages (comma-separated STAGES, in this order): build, export, export_ma, parity, tests,
-# bench, sync, pageable, graph, aoti, bench_ma, ensemble, stock, preprocess, e2e, serve, xla, cpu,
-# manifest. Not in the default list: export_ma/bench_ma (the max-autotune AOTI package of
+# bench, sync, pageable, graph, aoti, bench_ma, ort_cuda, ensemble, stock, preprocess, e2e, serve, xla,
+# cpu, manifest. ort_cuda (ONNX Runtime's CUDA provider, needs scripts/gpu/ort_cuda.sh first) is not
+# in the default list either. Not in the default list: export_ma/bench_ma (the max-autotune AOTI package of
 # ResNet-50 and its rows), sync/pageable (the offline loop with one batch in flight / with
 # pageable inputs, against bench's pipelined default), preprocess, e2e, serve (optic serve +
 # optic load on the GPU, scripts/gpu/serve_bench.sh), xla, cpu (CPU frameworks on this machine's
@@ -103,6 +104,18 @@ if [ -f .ov/ov.tgz ]; then
   OV_ARGS=(-DOPTIC_WITH_OPENVINO=ON -DOpenVINO_DIR=/tmp/optic-ov/openvino/cmake)
 fi
 
+# ONNX Runtime with its CUDA provider, when scripts/gpu/ort_cuda.sh has unpacked the carried
+# .ortcuda/ parts (scripts/gpu/fetch_ort_cuda.sh): the onnxruntime backend is built against it and
+# gets device=cuda. Its provider loads cuDNN 9, cuBLAS, cuFFT and cuRAND, taken from the CUDA 13
+# wheels torch is installed with (nvidia/*/lib).
+ORT_ARGS=()
+ORT_CUDA_ROOT=${ORT_CUDA_ROOT:-/tmp/optic-ort-cuda}
+if [ -f "$ORT_CUDA_ROOT/.done" ]; then
+  ORT_ARGS=(-DOPTIC_WITH_ONNXRUNTIME=ON -DOPTIC_ORT_ROOT="$ORT_CUDA_ROOT")
+  NV_LIBS=$($PY -c "import glob, os, nvidia; print(':'.join(sorted(glob.glob(os.path.join(list(nvidia.__path__)[0], '*', 'lib')))))" 2>/dev/null)
+  export LD_LIBRARY_PATH=$ORT_CUDA_ROOT/lib:${NV_LIBS:+$NV_LIBS:}$LD_LIBRARY_PATH
+fi
+
 # With the pip wheel's Torch config loaded first, protobuf::libprotobuf (FindProtobuf) reached
 # no link line on the GPU machine (CMake 4): Caffe2Config.cmake defines protobuf::libprotobuf as an
 # alias of an empty target (its protobuf is linked in). The prefix's libprotobuf is named
@@ -117,7 +130,7 @@ configure_and_build() {
   cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_PREFIX_PATH="$DEPS/usr;$TORCH_PREFIX" \
     -DOPTIC_PYTHON="$(command -v $PY)" -DOPTIC_WITH_TORCH=ON -DOPTIC_WITH_CUDA=ON \
-    "${OV_ARGS[@]}" -DCMAKE_CUDA_ARCHITECTURES=90 \
+    "${OV_ARGS[@]}" "${ORT_ARGS[@]}" -DCMAKE_CUDA_ARCHITECTURES=90 \
     -DCUDAToolkit_ROOT=/usr/local/cuda -DOPTIC_TEST_MODELS="$ROOT/models" \
     -DOPTIC_WITH_SERVER="$server" "${tools[@]}" \
     -DCMAKE_CXX_STANDARD_LIBRARIES="$ARCH_LIB/libprotobuf.so" &&
@@ -206,6 +219,17 @@ if has aoti; then
 fi
 # The max-autotune package (export_ma) beside the TorchScript path at batch 256, in one run with
 # the stock stage: stock eager, then optic's paths, so the ratio comes from one machine and call.
+# ONNX Runtime's CUDA provider on the ONNX file (EXPORT_FORMATS must include onnx), fp32, with
+# cuDNN's exhaustive (default) and heuristic algorithm search and with NHWC convolutions, beside
+# torch's fp32 channels-last rows in the same run.
+if has ort_cuda; then
+  PRECISIONS=fp32 bench bench_ort_cuda --backends onnxruntime,torch \
+    --backend-option torch:channels_last=true
+  PRECISIONS=fp32 bench bench_ort_cuda_heuristic --backends onnxruntime \
+    --backend-option onnxruntime:cudnn_conv_algo_search=heuristic
+  PRECISIONS=fp32 bench bench_ort_cuda_nhwc --backends onnxruntime \
+    --backend-option onnxruntime:prefer_nhwc=true
+fi
 if has bench_ma; then
   MODELS=resnet50 PRECISIONS=fp16 BATCHES=${MA_BATCHES:-1,256} bench bench_aoti_ma --backends torch_aoti \
     --models-dir "$MA_DIR" --backend-option torch_aoti:cuda_graph=true

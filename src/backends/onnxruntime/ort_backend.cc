@@ -1,4 +1,8 @@
-// ONNX Runtime backend, on its official C++ API (onnxruntime_cxx_api.h), CPU execution provider.
+// ONNX Runtime backend, on its official C++ API (onnxruntime_cxx_api.h): the CPU execution
+// provider, and the CUDA execution provider where the ONNX Runtime library found at run time has it
+// (the onnxruntime-gpu build; scripts/gpu/fetch_ort_cuda.sh). On CUDA the session runs through an
+// IO binding: host inputs are copied to the device by ONNX Runtime and outputs are written into
+// CUDA-pinned host memory, so callers keep the host-tensor contract of Model::Execute.
 //
 // Cache: with LoadOptions::cache_dir set, the first load saves the fully optimized graph
 // (SessionOptions::SetOptimizedModelFilePath) and later loads read it with graph optimization
@@ -11,6 +15,7 @@
 #include <onnxruntime_cxx_api.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -61,7 +66,14 @@ Ort::Env& GlobalEnv() {
 
 class OrtModel final : public Model {
  public:
-  explicit OrtModel(std::unique_ptr<Ort::Session> session) : session_(std::move(session)) {}
+  OrtModel(std::unique_ptr<Ort::Session> session, std::optional<Device> cuda)
+      : session_(std::move(session)) {
+    if (cuda) {
+      binding_ = std::make_unique<Ort::IoBinding>(*session_);
+      pinned_ = std::make_unique<Ort::MemoryInfo>("CudaPinned", OrtDeviceAllocator, cuda->index,
+                                                  OrtMemTypeCPUOutput);
+    }
+  }
 
   Status Describe() {
     Ort::AllocatorWithDefaultOptions alloc;
@@ -109,9 +121,19 @@ class OrtModel final : public Model {
                                               t.shape().data(), t.shape().size(),
                                               FromDType(t.dtype())));
       }
-      std::vector<Ort::Value> out =
-          session_->Run(run_options_, input_cstr_.data(), in.data(), in.size(),
-                        output_cstr_.data(), output_cstr_.size());
+      std::vector<Ort::Value> out;
+      if (binding_) {
+        binding_->ClearBoundInputs();
+        binding_->ClearBoundOutputs();
+        for (size_t i = 0; i < in.size(); ++i) binding_->BindInput(input_cstr_[i], in[i]);
+        for (const char* name : output_cstr_) binding_->BindOutput(name, *pinned_);
+        session_->Run(run_options_, *binding_);
+        binding_->SynchronizeOutputs();
+        out = binding_->GetOutputValues();
+      } else {
+        out = session_->Run(run_options_, input_cstr_.data(), in.data(), in.size(),
+                            output_cstr_.data(), output_cstr_.size());
+      }
       outputs->clear();
       for (size_t i = 0; i < out.size(); ++i) {
         auto info = out[i].GetTensorTypeAndShapeInfo();
@@ -135,6 +157,8 @@ class OrtModel final : public Model {
   std::unique_ptr<Ort::Session> session_;
   Ort::MemoryInfo mem_info_ = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
   Ort::RunOptions run_options_;
+  std::unique_ptr<Ort::IoBinding> binding_;  // CUDA only
+  std::unique_ptr<Ort::MemoryInfo> pinned_;  // CUDA only: where outputs land
   std::vector<TensorInfo> inputs_, outputs_;
   std::vector<std::string> input_names_, output_names_;
   std::vector<const char*> input_cstr_, output_cstr_;
@@ -243,6 +267,36 @@ Status CheckFilePrecision(const std::string& path, Precision precision) {
   return Status::OK();
 }
 
+// Registers the CUDA execution provider on device `index` with the backend options' CUDA keys.
+template <typename Opt>
+Status AppendCuda(int index, const Opt& opt, Ort::SessionOptions* so) {
+  const OrtApi& api = Ort::GetApi();
+  OrtCUDAProviderOptionsV2* cuda = nullptr;
+  Ort::ThrowOnError(api.CreateCUDAProviderOptions(&cuda));
+  std::unique_ptr<OrtCUDAProviderOptionsV2, void (*)(OrtCUDAProviderOptionsV2*)> owned(
+      cuda, api.ReleaseCUDAProviderOptions);
+  auto flag = [&](const char* key, const char* def) {
+    const std::string v = opt(key, def);
+    return std::string(v == "true" || v == "1" ? "1" : "0");
+  };
+  std::string search = opt("cudnn_conv_algo_search", "exhaustive");
+  for (auto& ch : search) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  const std::string device_id = std::to_string(index);
+  const std::string nhwc = flag("prefer_nhwc", "false"), tf32 = flag("use_tf32", "true");
+  const char* keys[] = {"device_id", "cudnn_conv_algo_search", "prefer_nhwc", "use_tf32"};
+  const char* values[] = {device_id.c_str(), search.c_str(), nhwc.c_str(), tf32.c_str()};
+  Ort::ThrowOnError(api.UpdateCUDAProviderOptions(cuda, keys, values, 4));
+  if (OrtStatus* st = api.SessionOptionsAppendExecutionProvider_CUDA_V2(*so, cuda)) {
+    const std::string msg = api.GetErrorMessage(st);
+    api.ReleaseStatus(st);
+    return Status::UnsupportedHardware(
+        "onnxruntime: the CUDA execution provider did not load on cuda:" + device_id + ": " + msg +
+        " (it needs libonnxruntime_providers_cuda.so beside libonnxruntime.so, cuDNN 9 and the "
+        "CUDA 13 runtime libraries on the library path)");
+  }
+  return Status::OK();
+}
+
 class OrtBackend final : public Backend {
  public:
   std::string name() const override { return "onnxruntime"; }
@@ -251,6 +305,7 @@ class OrtBackend final : public Backend {
     Capabilities c;
     c.file_extensions = {".onnx", ".ort"};
     c.devices = {DeviceType::kCPU};
+    if (HasCuda()) c.devices.push_back(DeviceType::kCUDA);
     c.precisions = {Precision::kFP32, Precision::kINT8};
     c.dynamic_batch = true;
     c.model_cache = true;
@@ -260,7 +315,28 @@ class OrtBackend final : public Backend {
     return {{"graph_optimization", OptionSpec::Type::kEnum,
              {"disable", "basic", "extended", "all"}, "graph optimization level (default all)"},
             {"allow_spinning", OptionSpec::Type::kBool, {},
-             "intra-op threads spin while waiting for work (default true)"}};
+             "intra-op threads spin while waiting for work (default true)"},
+            {"cudnn_conv_algo_search", OptionSpec::Type::kEnum,
+             {"exhaustive", "heuristic", "default"},
+             "CUDA: how cuDNN picks convolution algorithms (default exhaustive)"},
+            {"prefer_nhwc", OptionSpec::Type::kBool, {},
+             "CUDA: run convolutions in NHWC where the provider can (default false)"},
+            {"use_tf32", OptionSpec::Type::kBool, {},
+             "CUDA: allow TF32 math in fp32 convolutions and GEMMs (default true)"}};
+  }
+
+  // Whether the ONNX Runtime library loaded at run time was built with the CUDA provider.
+  static bool HasCuda() {
+    static const bool has = [] {
+      try {
+        for (const auto& p : Ort::GetAvailableProviders()) {
+          if (p == "CUDAExecutionProvider") return true;
+        }
+      } catch (const std::exception&) {
+      }
+      return false;
+    }();
+    return has;
   }
 
   Status Load(const std::string& path, const LoadOptions& options,
@@ -311,8 +387,13 @@ class OrtBackend final : public Backend {
       } else {
         so.SetGraphOptimizationLevel(OptLevel(level));
       }
+      std::optional<Device> cuda;
+      if (!options.device.is_cpu()) {
+        cuda = options.device;
+        OPTIC_RETURN_IF_ERROR(AppendCuda(options.device.index, opt, &so));
+      }
       auto session = std::make_unique<Ort::Session>(GlobalEnv(), load_path.c_str(), so);
-      auto model = std::make_unique<OrtModel>(std::move(session));
+      auto model = std::make_unique<OrtModel>(std::move(session), cuda);
       OPTIC_RETURN_IF_ERROR(model->Describe());
       *out = std::move(model);
     } catch (const Ort::Exception& e) {
