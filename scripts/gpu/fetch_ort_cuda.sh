@@ -44,5 +44,6 @@ echo "onnxruntime-gpu $VERSION (PyPI $WHEEL, sha256 $SHA256), CUDA provider cut 
 tar -C "$work" -cf - ort | zstd -q -T0 -19 --long=27 -o "$work/ort.tar.zst"
 rm -rf .ortcuda && mkdir -p .ortcuda
 split -b "${PART_MB}M" -d -a 2 "$work/ort.tar.zst" .ortcuda/part-
+cp "$(command -v zstd)" .ortcuda/zstd  # the GPU machine has no zstd: carry it with the first part
 (cd .ortcuda && sha256sum part-* >SHA256SUMS && sha256sum <"$work/ort.tar.zst" | sed 's/-$/ort.tar.zst/' >>SHA256SUMS)
 ls -l .ortcuda

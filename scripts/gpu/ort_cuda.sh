@@ -26,6 +26,7 @@ got=$(cat part-* | sha256sum | cut -c1-64)
 [ "$want" = "$got" ] || { echo "ort_cuda: the joined parts do not match (want $want, got $got)" >&2; exit 1; }
 rm -rf "$ORT_CUDA_ROOT" && mkdir -p "$(dirname "$ORT_CUDA_ROOT")"
 tmp=$(mktemp -d)
-cat part-* | zstd -q -d --long=27 | tar -x -C "$tmp" && mv "$tmp/ort" "$ORT_CUDA_ROOT" || exit 1
+ZSTD=$(command -v zstd || echo "$OLDPWD/.ortcuda/zstd")
+cat part-* | "$ZSTD" -q -d --long=27 | tar -x -C "$tmp" && mv "$tmp/ort" "$ORT_CUDA_ROOT" || exit 1
 touch "$ORT_CUDA_ROOT/.done"
 echo "ort_cuda: unpacked into $ORT_CUDA_ROOT: $(cat "$ORT_CUDA_ROOT/SOURCE")"
