@@ -113,6 +113,13 @@ def _dense(name: str) -> Callable[[], nn.Module]:
     return build
 
 
+def _pipeline(name: str) -> Callable[[], nn.Module]:
+    def build():
+        import pipeline_nets  # tools/zoo/pipeline_nets.py
+        return getattr(pipeline_nets, name)()
+    return build
+
+
 def _torchvision(name: str) -> Callable[[], nn.Module]:
     # weights=None: random init, never a download.
     return lambda: getattr(torchvision.models, name)(weights=None)
@@ -156,10 +163,20 @@ DENSE = {
                             source="optic (tools/zoo/dense.py) on torchvision mobilenet_v3_large",
                             outputs=(("depth", [-1, 1, -1, -1], "fp32"),), variable_hw=True),
 }
-MODELS = {**ZOO, **TINY, **STUDY, **DENSE}
+# optic pipeline's detector and embedding net (tools/zoo/pipeline_nets.py).
+PIPELINE = {
+    "face_detector": ModelSpec(_pipeline("face_detector"), (3, 160, 160), 1, task="detection",
+                               source="optic (tools/zoo/pipeline_nets.py)",
+                               outputs=(("scores", [-1, 1, -1, -1], "fp32"),
+                                        ("boxes", [-1, 4, -1, -1], "fp32"))),
+    "face_embedder": ModelSpec(_pipeline("face_embedder"), (3, 64, 64), 128, task="embedding",
+                               source="optic (tools/zoo/pipeline_nets.py)",
+                               outputs=(("embedding", [-1, 128], "fp32"),)),
+}
+MODELS = {**ZOO, **TINY, **STUDY, **DENSE, **PIPELINE}
 DEFAULT_MODELS = [*ZOO, *TINY]  # what `optic models export` makes with no --models
 GROUPS = {"default": DEFAULT_MODELS, "study": [*STUDY, "vgg19", "resnet50", "mobilenet_v2"],
-          "dense": list(DENSE), "all": list(MODELS)}
+          "dense": list(DENSE), "pipeline": list(PIPELINE), "all": list(MODELS)}
 
 
 # torch >= 2.9 exports ONNX through torch.export (dynamo=True) by default; the files here come from
