@@ -34,6 +34,9 @@ TIMM_VERSION=1.0.31          # PyPI timm: zoo models torchvision lacks (inceptio
 # tuning segfaults in tvm::ffi::ToJSONGraph. psutil, cloudpickle, xgboost-cpu: meta-schedule's
 # tuning workers and cost model.
 TVM_WHEELS="apache-tvm==0.27.0.post1 apache-tvm-ffi==0.1.14.post1 onnx==1.17.0 numpy==2.4.6 ml_dtypes==0.7.0 protobuf==7.36.2 typing_extensions==4.16.0 psutil==7.2.2 cloudpickle==3.1.3 xgboost-cpu==3.2.0 scipy==1.17.1"
+# nncf backend of `optic models export --formats openvino-int8`: its own venv (.deps/nncf-venv, no
+# system site-packages), as NNCF's scipy and scikit-learn need numpy 2 and .venv keeps Debian's 1.24.
+NNCF_WHEELS="nncf==3.4.0 openvino==$OPENVINO_VERSION numpy==2.4.6 scipy==1.17.1 scikit-learn==1.9.1 networkx==3.6.1 pydot==4.0.1 rich==15.0.0 safetensors==0.8.0 tabulate==0.10.0 ninja==1.13.2 psutil==7.2.2"
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
@@ -47,6 +50,7 @@ APT_PACKAGES=(
   pybind11-dev python3-dev
   libssl-dev  # sha256 of model files: the conversion cache (src/zoo/convert.cc)
   libzip-dev  # .npz files of --input-data (src/zoo/npy.cc)
+  opencv-doc  # 4.6.0+dfsg-12: its sample photographs, the int8 calibration set (tools/zoo/calibration.py)
 )
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -124,6 +128,17 @@ if [ ! -f "$stamp" ]; then
   /usr/bin/python3 -m venv .deps/tvm-venv
   .deps/tvm-venv/bin/pip install -q --cache-dir "$CACHE/pip" $TVM_WHEELS
   .deps/tvm-venv/bin/python -c "import tvm, tvm_ffi, onnx; print('setup: tvm', tvm.__version__)"
+  touch "$stamp"
+fi
+
+# NNCF (OpenVINO post-training quantization) for tools/zoo/nncf_quantize.py.
+stamp=".deps/nncf-venv/.wheels-$(echo "$NNCF_WHEELS" | md5sum | cut -c1-12)"
+if [ ! -f "$stamp" ]; then
+  echo "setup: pip install into .deps/nncf-venv: $NNCF_WHEELS"
+  rm -rf .deps/nncf-venv
+  /usr/bin/python3 -m venv .deps/nncf-venv
+  .deps/nncf-venv/bin/pip install -q --cache-dir "$CACHE/pip" $NNCF_WHEELS
+  .deps/nncf-venv/bin/python -c "import nncf, openvino; print('setup: nncf', nncf.__version__)"
   touch "$stamp"
 fi
 

@@ -10,7 +10,9 @@ a fixed seed makes the files reproducible. Layout under --out:
 
     <model>/model.onnx       opset 17, input "input", output "output", dynamic batch (axis 0)
     <model>/model.pt         torch.jit.trace, not frozen (libtorch 1.13 torch::jit::load reads it)
-    <model>/model.int8.onnx  only with --formats onnx-int8 (onnxruntime dynamic quantization)
+    <model>/model.int8.onnx  --formats onnx-int8: onnxruntime static QDQ quantization
+    <model>/model.fp16.onnx  --formats onnx-fp16: fp16 weights/operators, fp32 inputs/outputs
+    <model>/model.int8.xml   --formats openvino-int8: NNCF int8 OpenVINO IR (+ model.int8.bin)
     manifest.json            shapes, parameter counts, sizes and sha256 of every file
 
 Re-running is incremental: a format whose file exists and whose sha256 and seed match the
@@ -49,10 +51,12 @@ OPSET = 17  # torch 1.13's newest; ViT-B/16 needs >= 14 anyway
 REL_TOL = 1e-3  # max |onnx - torch| relative to max |torch|
 VALIDATE_BATCH = 2  # differs from the traced batch of 1, so a baked-in batch size shows up
 
-FORMATS = ("onnx", "torchscript", "onnx-int8", "aoti-fp32", "aoti-fp16", "aoti-bf16")
+FORMATS = ("onnx", "torchscript", "onnx-int8", "onnx-fp16", "openvino-int8", "aoti-fp32", "aoti-fp16", "aoti-bf16")
 DEFAULT_FORMATS = ("onnx", "torchscript")
+DERIVED = ("onnx-int8", "onnx-fp16", "openvino-int8")  # made from model.onnx
 ALIASES = {"aoti": "aoti-fp32,aoti-fp16"}  # --formats aoti: the precisions optic bench sweeps
 FILE_NAMES = {"onnx": "model.onnx", "torchscript": "model.pt", "onnx-int8": "model.int8.onnx",
+              "onnx-fp16": "model.fp16.onnx", "openvino-int8": "model.int8.xml",
               "aoti-fp32": "model.fp32.pt2", "aoti-fp16": "model.fp16.pt2",
               "aoti-bf16": "model.bf16.pt2"}
 
@@ -398,23 +402,137 @@ def export_torchscript(name, model, example, check, reference, tmp: Path, out_di
     return check_close(name, "torchscript", got, reference)
 
 
-def export_onnx_int8(name, model, example, check, reference, tmp: Path, out_dir: Path) -> str:
+def calibration_images(name: str, fmt: str):
+    """The zoo's calibration set at the model's input size (tools/zoo/calibration.py)."""
+    import calibration
+    _, height, width = MODELS[name].input_shape
+    try:
+        return calibration.calibration_set(height, width)
+    except calibration.CalibrationError as e:
+        raise ExportError(f"{name} {fmt}: {e}") from e
+
+
+def agreement_note(got: np.ndarray, want: np.ndarray) -> dict:
+    """Cosine and top-1 agreement of a reduced-precision file with torch, for the manifest."""
+    g, w = got.reshape(len(got), -1).astype(np.float64), want.reshape(len(want), -1)
+    cos = float(np.sum(g * w) / (np.linalg.norm(g) * np.linalg.norm(w)))
+    return {"cosine": round(cos, 6), "top1": float(np.mean(g.argmax(1) == w.argmax(1)))}
+
+
+def check_reduced(name: str, fmt: str, got: np.ndarray, want: np.ndarray) -> dict:
+    # A lossy file is not held to REL_TOL; it must give the right shape and finite values.
+    if got.shape != want.shape or not np.all(np.isfinite(got)):
+        raise ExportError(f"{name} {fmt}: bad output (shape {got.shape}, torch gives "
+                          f"{want.shape}, finite {bool(np.all(np.isfinite(got)))})")
+    return agreement_note(got, want)
+
+
+class CalibrationReader:
+    """onnxruntime.quantization's CalibrationDataReader over the calibration images."""
+
+    def __init__(self, images: np.ndarray, batch: int = 8):
+        self._batches = iter([images[i:i + batch] for i in range(0, len(images), batch)])
+
+    def get_next(self):
+        b = next(self._batches, None)
+        return None if b is None else {"input": b}
+
+
+def export_onnx_int8(name, model, example, check, reference, tmp: Path, out_dir: Path) -> dict:
     source = out_dir / FILE_NAMES["onnx"]
+    if MODELS[name].outputs:
+        raise SkipFormat("int8 calibration is made for classifiers' image inputs")
     # Asked for by name, so a missing quantizer is an error, not a skip: a sweep would otherwise
     # find no int8 file and report int8 unsupported without saying why.
     try:
         import onnx  # noqa: F401  (onnxruntime.quantization reads and writes models through it)
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from onnxruntime.quantization import (CalibrationMethod, QuantFormat, QuantType,
+                                              quantize_static)
+        from onnxruntime.quantization.shape_inference import quant_pre_process
     except ImportError as e:
         raise ExportError(
             f"{name} onnx-int8: the Python package 'onnx' is missing ({e}); onnxruntime's "
             f"quantizer needs it. Run scripts/setup.sh (it installs the pinned onnx into .venv) "
             f"or: .venv/bin/pip install onnx==1.17.0") from e
-    quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8)
-    got = ort_run(tmp, check)  # int8 is lossy: only check that it loads and runs
-    if got.shape != reference.shape or not np.all(np.isfinite(got)):
-        raise ExportError(f"{name} onnx-int8: bad output (shape {got.shape})")
-    return "quantized (weights QInt8)"
+    ort.set_default_logger_severity(3)  # unused-initializer warnings of the pre-processing pass
+    images, record = calibration_images(name, "onnx-int8")
+    # Shape inference and ONNX Runtime's basic graph fusions first, as onnxruntime recommends:
+    # BatchNorm folded into Conv means one quantized Conv instead of Conv + BatchNorm.
+    pre = tmp.with_name("pre.onnx")
+    quant_pre_process(str(source), str(pre), skip_symbolic_shape=True)
+    quantize_static(str(pre), str(tmp), CalibrationReader(images),
+                    quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    calibrate_method=CalibrationMethod.MinMax)
+    note = check_reduced(name, "onnx-int8", ort_run(tmp, check), reference)
+    return {"note": f"static QDQ, per-channel QInt8 weights, QUInt8 activations, MinMax over "
+                    f"{record['images']} images; vs torch cosine {note['cosine']}",
+            "quantization": {"tool": f"onnxruntime {ort.__version__} quantize_static",
+                             "format": "QDQ", "weights": "int8 per-channel (symmetric)",
+                             "activations": "uint8 per-tensor", "calibrate": "MinMax",
+                             "vs_fp32_torch": note},
+            "calibration": record}
+
+
+def export_onnx_fp16(name, model, example, check, reference, tmp: Path, out_dir: Path) -> dict:
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+    source = out_dir / FILE_NAMES["onnx"]
+    spec = MODELS[name]
+    if spec.task == "detection":  # tied scores leave NMS in either order: no output to check
+        raise SkipFormat("fp16 of a detector with NMS is not made")
+    if spec.outputs:
+        reference = reference[0]
+    # Inputs and outputs stay fp32 (a Cast at each end), so callers feed the same tensors as to
+    # model.onnx; weights and every operator in between are fp16.
+    half = convert_float_to_float16(onnx.load(str(source)), keep_io_types=True)
+    onnx.save(half, str(tmp))
+    # ONNX Runtime's x86 CPU provider lacks fp16 kernels for most operators, so the file is
+    # checked in OpenVINO, which reads fp16 ONNX on any CPU.
+    import openvino as ov
+    compiled = ov.Core().compile_model(str(tmp), "CPU")
+    got = compiled(check.numpy())[0]
+    note = check_reduced(name, "onnx-fp16", np.asarray(got), reference)
+    return {"note": f"fp16 weights and operators, fp32 inputs/outputs; vs torch cosine "
+                    f"{note['cosine']} (checked in openvino {ov.__version__})",
+            "conversion": {"tool": f"onnxruntime {ort.__version__} "
+                                   "transformers.float16.convert_float_to_float16",
+                           "keep_io_types": True, "vs_fp32_torch": note}}
+
+
+NNCF_PYTHON = Path(__file__).resolve().parents[2] / ".deps" / "nncf-venv" / "bin" / "python"
+
+
+def export_openvino_int8(name, model, example, check, reference, tmp: Path, out_dir: Path) -> dict:
+    source = out_dir / FILE_NAMES["onnx"]
+    if MODELS[name].outputs:
+        raise SkipFormat("int8 calibration is made for classifiers' image inputs")
+    python = Path(os.environ.get("OPTIC_NNCF_PYTHON", NNCF_PYTHON))
+    if not python.is_file():
+        raise ExportError(f"{name} openvino-int8: NNCF's environment {python} is missing; "
+                          f"run scripts/setup.sh (it makes .deps/nncf-venv)")
+    images, record = calibration_images(name, "openvino-int8")
+    calib = tmp.with_name("calibration.npy")
+    np.save(calib, images)
+    script = Path(__file__).resolve().with_name("nncf_quantize.py")
+    run = subprocess.run([str(python), str(script), "--onnx", str(source), "--calibration",
+                          str(calib), "--out", str(tmp)], capture_output=True, text=True)
+    if run.returncode != 0:
+        raise ExportError(f"{name} openvino-int8: nncf_quantize.py exited {run.returncode}: "
+                          f"{run.stderr.strip()[-2000:]}")
+    info = json.loads(run.stdout.strip().splitlines()[-1])
+    import openvino as ov
+    got = np.asarray(ov.Core().compile_model(str(tmp), "CPU")(check.numpy())[0])
+    note = check_reduced(name, "openvino-int8", got, reference)
+    weights = tmp.with_suffix(".bin")
+    os.replace(weights, out_dir / weights.name)  # the .xml is moved by export_format
+    return {"note": f"NNCF {info['nncf']} post-training int8 ({info['fake_quantize']} "
+                    f"FakeQuantize) over {record['images']} images; vs torch cosine "
+                    f"{note['cosine']}",
+            "weights_file": file_record(out_dir.parent, out_dir / weights.name),
+            "quantization": {"tool": f"nncf {info['nncf']} quantize (openvino {info['openvino']})",
+                             "preset": info["preset"], "vs_fp32_torch": note},
+            "calibration": record}
 
 
 def export_aoti(name, model, example, check, reference, tmp: Path, out_dir: Path, fmt) -> dict:
@@ -424,7 +542,8 @@ def export_aoti(name, model, example, check, reference, tmp: Path, out_dir: Path
 
 
 EXPORTERS = {"onnx": export_onnx, "torchscript": export_torchscript,
-             "onnx-int8": export_onnx_int8,
+             "onnx-int8": export_onnx_int8, "onnx-fp16": export_onnx_fp16,
+             "openvino-int8": export_openvino_int8,
              **{f: functools.partial(export_aoti, fmt=f) for f in ("aoti-fp32", "aoti-fp16", "aoti-bf16")}}
 
 
@@ -461,8 +580,8 @@ def model_entry(name: str, spec: ModelSpec, params: int, seed: int) -> dict:
 
 def plan_formats(out: Path, entry, formats, seed, force) -> list[str]:
     todo = [f for f in formats if force or not is_up_to_date(out, entry, f, seed)]
-    # The int8 model is made from model.onnx, so that must be current before quantizing.
-    if "onnx-int8" in todo and "onnx" not in todo and not is_up_to_date(out, entry, "onnx", seed):
+    # The int8 and fp16 files are made from model.onnx, so that must be current first.
+    if set(todo) & set(DERIVED) and "onnx" not in todo and not is_up_to_date(out, entry, "onnx", seed):
         todo.append("onnx")
     return sorted(todo, key=FORMATS.index)
 
@@ -524,6 +643,7 @@ def export_format(name, fmt, model, example, check, reference, out, out_dir, ent
     except SkipFormat as e:
         entry.setdefault("skipped", {})[fmt] = str(e)
         final.unlink(missing_ok=True)  # a stale file would disagree with the manifest
+        final.with_suffix(".bin").unlink(missing_ok=True) if final.suffix == ".xml" else None
         print(f"[{name}] {fmt}: SKIPPED ({e})", flush=True)
         return True
     except Exception as e:
