@@ -2,7 +2,11 @@
 // provider, and the CUDA execution provider where the ONNX Runtime library found at run time has it
 // (the onnxruntime-gpu build; scripts/gpu/fetch_ort_cuda.sh). On CUDA the session runs through an
 // IO binding: host inputs are copied to the device by ONNX Runtime and outputs are written into
-// CUDA-pinned host memory, so callers keep the host-tensor contract of Model::Execute.
+// CUDA-pinned host memory, so callers keep the host-tensor contract of Model::Execute. With
+// cuda_graph=true the provider captures the run into a CUDA graph and replays it: inputs and
+// outputs are then bound once to device buffers at fixed addresses (allocated at the first
+// Execute, one input shape per model), optic copies host inputs into them and outputs out of them
+// on the session's own stream (cuda_runtime.h), and a later Execute with another shape is refused.
 //
 // Cache: with LoadOptions::cache_dir set, the first load saves the fully optimized graph
 // (SessionOptions::SetOptimizedModelFilePath) and later loads read it with graph optimization
@@ -23,6 +27,7 @@
 #include <optional>
 #include <thread>
 
+#include "cuda_runtime.h"
 #include "optic/backend.h"
 
 namespace optic {
@@ -66,12 +71,19 @@ Ort::Env& GlobalEnv() {
 
 class OrtModel final : public Model {
  public:
-  OrtModel(std::unique_ptr<Ort::Session> session, std::optional<Device> cuda)
-      : session_(std::move(session)) {
+  // `stream` is the CUDA stream the session runs on when it captures CUDA graphs, else null.
+  OrtModel(std::unique_ptr<Ort::Session> session, std::optional<Device> cuda,
+           std::shared_ptr<void> stream)
+      : stream_(std::move(stream)), session_(std::move(session)) {
     if (cuda) {
       binding_ = std::make_unique<Ort::IoBinding>(*session_);
       pinned_ = std::make_unique<Ort::MemoryInfo>("CudaPinned", OrtDeviceAllocator, cuda->index,
                                                   OrtMemTypeCPUOutput);
+    }
+    if (stream_) {
+      device_mem_ = std::make_unique<Ort::MemoryInfo>("Cuda", OrtDeviceAllocator, cuda->index,
+                                                      OrtMemTypeDefault);
+      device_alloc_ = std::make_unique<Ort::Allocator>(*session_, *device_mem_);
     }
   }
 
@@ -112,6 +124,7 @@ class OrtModel final : public Model {
 
   Status Execute(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) override {
     OPTIC_RETURN_IF_ERROR(CheckInputs(inputs_, inputs).Prefixed("onnxruntime"));
+    if (stream_) return ExecuteGraph(inputs, outputs);
     try {
       std::vector<Ort::Value> in;
       in.reserve(inputs.size());
@@ -154,11 +167,73 @@ class OrtModel final : public Model {
   }
 
  private:
+  // The CUDA-graph path: fixed device buffers, copies on stream_, outputs copied into new host
+  // tensors so that a caller's outputs survive the next Execute.
+  Status ExecuteGraph(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) {
+    const ort_cuda::Stream stream = stream_.get();
+    try {
+      if (device_in_.empty()) {
+        for (size_t i = 0; i < inputs.size(); ++i) {
+          const Shape& s = inputs[i].shape();
+          device_in_.push_back(Ort::Value::CreateTensor(*device_alloc_, s.data(), s.size(),
+                                                        FromDType(inputs[i].dtype())));
+          graph_shapes_.push_back(s);
+          binding_->BindInput(input_cstr_[i], device_in_.back());
+        }
+        for (const char* name : output_cstr_) binding_->BindOutput(name, *device_mem_);
+      } else {
+        for (size_t i = 0; i < inputs.size(); ++i) {
+          if (inputs[i].shape() != graph_shapes_[i]) {
+            return Status::InvalidArgument(
+                "onnxruntime: cuda_graph=true replays the graph captured for input '" +
+                input_names_[i] + "' of shape " + ShapeToString(graph_shapes_[i]) + ", not " +
+                ShapeToString(inputs[i].shape()) +
+                "; load one model per input shape, or set cuda_graph=false");
+          }
+        }
+      }
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        OPTIC_RETURN_IF_ERROR(ort_cuda::CopyToDevice(device_in_[i].GetTensorMutableRawData(),
+                                                     inputs[i].raw(), inputs[i].nbytes(), stream));
+      }
+      session_->Run(run_options_, *binding_);
+      if (device_out_.empty()) {
+        // The first run is the provider's warm-up, outside any graph; its outputs become the
+        // fixed output buffers of the runs it captures and replays.
+        device_out_ = binding_->GetOutputValues();
+        binding_->ClearBoundOutputs();
+        for (size_t i = 0; i < device_out_.size(); ++i) {
+          binding_->BindOutput(output_cstr_[i], device_out_[i]);
+        }
+      }
+      outputs->clear();
+      for (Ort::Value& v : device_out_) {
+        auto info = v.GetTensorTypeAndShapeInfo();
+        DType dtype;
+        OPTIC_RETURN_IF_ERROR(ToDType(info.GetElementType(), &dtype));
+        Tensor host;
+        OPTIC_RETURN_IF_ERROR(Tensor::Empty(dtype, info.GetShape(), &host));
+        OPTIC_RETURN_IF_ERROR(
+            ort_cuda::CopyToHost(host.raw(), v.GetTensorMutableRawData(), host.nbytes(), stream));
+        outputs->push_back(std::move(host));
+      }
+      OPTIC_RETURN_IF_ERROR(ort_cuda::Synchronize(stream));
+    } catch (const Ort::Exception& e) {
+      return Status::Internal(std::string("onnxruntime: run failed: ") + e.what());
+    }
+    return Status::OK();
+  }
+
+  std::shared_ptr<void> stream_;  // CUDA graphs only; outlives the session that runs on it
   std::unique_ptr<Ort::Session> session_;
   Ort::MemoryInfo mem_info_ = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
   Ort::RunOptions run_options_;
   std::unique_ptr<Ort::IoBinding> binding_;  // CUDA only
   std::unique_ptr<Ort::MemoryInfo> pinned_;  // CUDA only: where outputs land
+  std::unique_ptr<Ort::MemoryInfo> device_mem_;    // CUDA graphs only
+  std::unique_ptr<Ort::Allocator> device_alloc_;   // CUDA graphs only; owns device_in_'s memory
+  std::vector<Ort::Value> device_in_, device_out_;  // CUDA graphs only: the fixed buffers
+  std::vector<Shape> graph_shapes_;
   std::vector<TensorInfo> inputs_, outputs_;
   std::vector<std::string> input_names_, output_names_;
   std::vector<const char*> input_cstr_, output_cstr_;
@@ -268,8 +343,9 @@ Status CheckFilePrecision(const std::string& path, Precision precision) {
 }
 
 // Registers the CUDA execution provider on device `index` with the backend options' CUDA keys.
+// With `stream` set, the provider runs on that stream and captures CUDA graphs.
 template <typename Opt>
-Status AppendCuda(int index, const Opt& opt, Ort::SessionOptions* so) {
+Status AppendCuda(int index, const Opt& opt, void* stream, Ort::SessionOptions* so) {
   const OrtApi& api = Ort::GetApi();
   OrtCUDAProviderOptionsV2* cuda = nullptr;
   Ort::ThrowOnError(api.CreateCUDAProviderOptions(&cuda));
@@ -283,9 +359,15 @@ Status AppendCuda(int index, const Opt& opt, Ort::SessionOptions* so) {
   for (auto& ch : search) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   const std::string device_id = std::to_string(index);
   const std::string nhwc = flag("prefer_nhwc", "false"), tf32 = flag("use_tf32", "true");
-  const char* keys[] = {"device_id", "cudnn_conv_algo_search", "prefer_nhwc", "use_tf32"};
-  const char* values[] = {device_id.c_str(), search.c_str(), nhwc.c_str(), tf32.c_str()};
-  Ort::ThrowOnError(api.UpdateCUDAProviderOptions(cuda, keys, values, 4));
+  const std::string graph = stream ? "1" : "0";
+  const char* keys[] = {"device_id", "cudnn_conv_algo_search", "prefer_nhwc", "use_tf32",
+                        "enable_cuda_graph"};
+  const char* values[] = {device_id.c_str(), search.c_str(), nhwc.c_str(), tf32.c_str(),
+                          graph.c_str()};
+  Ort::ThrowOnError(api.UpdateCUDAProviderOptions(cuda, keys, values, 5));
+  if (stream) {
+    Ort::ThrowOnError(api.UpdateCUDAProviderOptionsWithValue(cuda, "user_compute_stream", stream));
+  }
   if (OrtStatus* st = api.SessionOptionsAppendExecutionProvider_CUDA_V2(*so, cuda)) {
     const std::string msg = api.GetErrorMessage(st);
     api.ReleaseStatus(st);
@@ -322,7 +404,10 @@ class OrtBackend final : public Backend {
             {"prefer_nhwc", OptionSpec::Type::kBool, {},
              "CUDA: run convolutions in NHWC where the provider can (default false)"},
             {"use_tf32", OptionSpec::Type::kBool, {},
-             "CUDA: allow TF32 math in fp32 convolutions and GEMMs (default true)"}};
+             "CUDA: allow TF32 math in fp32 convolutions and GEMMs (default true)"},
+            {"cuda_graph", OptionSpec::Type::kBool, {},
+             "CUDA: capture the run into a CUDA graph and replay it; one input shape per model "
+             "(default false)"}};
   }
 
   // Whether the ONNX Runtime library loaded at run time was built with the CUDA provider.
@@ -372,8 +457,10 @@ class OrtBackend final : public Backend {
         }
         const auto size = fs::file_size(path, ec);
         const auto mtime = fs::last_write_time(path, ec).time_since_epoch().count();
+        // A graph optimized for the CUDA provider holds its fused nodes: the device is in the key.
         const std::string key = fs::absolute(path).string() + "|" + std::to_string(size) + "|" +
-                                std::to_string(mtime) + "|" + version() + "|" + level;
+                                std::to_string(mtime) + "|" + version() + "|" + level + "|" +
+                                DeviceName(options.device);
         const std::string cached = (fs::path(options.cache_dir) /
                                     ("ort-" + std::to_string(std::hash<std::string>{}(key)) +
                                      ".onnx")).string();
@@ -388,12 +475,23 @@ class OrtBackend final : public Backend {
         so.SetGraphOptimizationLevel(OptLevel(level));
       }
       std::optional<Device> cuda;
+      std::shared_ptr<void> stream;
       if (!options.device.is_cpu()) {
         cuda = options.device;
-        OPTIC_RETURN_IF_ERROR(AppendCuda(options.device.index, opt, &so));
+        const std::string graph = opt("cuda_graph", "false");
+        if (graph == "true" || graph == "1") {
+          OPTIC_RETURN_IF_ERROR(ort_cuda::Open());
+          ort_cuda::Stream s = nullptr;
+          OPTIC_RETURN_IF_ERROR(ort_cuda::CreateStream(&s));
+          stream = std::shared_ptr<void>(s, ort_cuda::DestroyStream);
+        }
+        OPTIC_RETURN_IF_ERROR(AppendCuda(options.device.index, opt, stream.get(), &so));
+      } else if (opt("cuda_graph", "false") != "false") {
+        return Status::InvalidArgument(
+            "onnxruntime: cuda_graph is a CUDA option; use it with device=cuda or drop it");
       }
       auto session = std::make_unique<Ort::Session>(GlobalEnv(), load_path.c_str(), so);
-      auto model = std::make_unique<OrtModel>(std::move(session), cuda);
+      auto model = std::make_unique<OrtModel>(std::move(session), cuda, std::move(stream));
       OPTIC_RETURN_IF_ERROR(model->Describe());
       *out = std::move(model);
     } catch (const Ort::Exception& e) {
