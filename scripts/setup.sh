@@ -50,6 +50,7 @@ APT_PACKAGES=(
   pybind11-dev python3-dev
   libssl-dev  # sha256 of model files: the conversion cache (src/zoo/convert.cc)
   libzip-dev  # .npz files of --input-data (src/zoo/npy.cc)
+  redis-server libhiredis-dev  # optic pipeline: the Redis Streams broker and its C client (src/pipeline)
   opencv-doc  # 4.6.0+dfsg-12: its sample photographs, the int8 calibration set (tools/zoo/calibration.py)
 )
 

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OPTIC_CUDA_TOOLCHAIN=1 scripts/setup.sh  # CI also compile-checks the CUDA code
 scripts/build.sh
-build/optic models export --models tiny_cnn,tiny_mlp
+build/optic models export --models tiny_cnn,tiny_mlp,pipeline
 (cd build && ctest --output-on-failure -j2 --timeout 900)
 .venv/bin/python -m pytest -q tests/python
 scripts/sanitize.sh  # server unit tests and the real server under pytest, ASan+UBSan (build-sanitize; ~10-12 min cold on 2 cores, ~1 min warm)

@@ -129,12 +129,14 @@ std::string ValidateRow(const json& row) {
     }
   }
   if (row["schema"].get<int>() != kSchemaVersion) return "unknown schema version " + row["schema"].dump();
-  if (!OneOf(row["kind"], {"bench", "load", "e2e", "ensemble"})) return "bad kind " + row["kind"].dump();
+  if (!OneOf(row["kind"], {"bench", "load", "e2e", "ensemble", "pipeline"})) {
+    return "bad kind " + row["kind"].dump();
+  }
   if (!OneOf(row["status"], {"ok", "failed", "unsupported", "timeout"})) {
     return "bad status " + row["status"].dump();
   }
   if (!OneOf(row["scenario"], {"offline", "single_stream", "server", "server_search"}) &&
-      row["kind"] != "load" && row["kind"] != "e2e") {
+      row["kind"] != "load" && row["kind"] != "e2e" && row["kind"] != "pipeline") {
     return "bad scenario " + row["scenario"].dump();
   }
   for (const char* k : {"p50", "p90", "p95", "p99", "p999", "mean", "min", "max"}) {
