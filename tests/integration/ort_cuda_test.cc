@@ -32,13 +32,12 @@ class OrtCudaTest : public ::testing::Test {
     ASSERT_TRUE(zoo_.FileFor(*model_, *backend_, Precision::kFP32, &path_).ok());
   }
 
-  static LoadOptions Cuda(bool graph) {
+  static LoadOptions Cuda(bool graph, Precision precision = Precision::kFP32) {
     LoadOptions o;
     o.device = {DeviceType::kCUDA, 0};
-    // Heuristic algorithms and no TF32 keep fp32 parity strict; the search is a speed setting.
+    o.precision = precision;
     o.backend_options = {{"cuda_graph", graph ? "true" : "false"},
-                         {"cudnn_conv_algo_search", "heuristic"},
-                         {"use_tf32", "false"}};
+                         {"cudnn_conv_algo_search", "heuristic"}};
     return o;
   }
 
@@ -75,16 +74,18 @@ class OrtCudaTest : public ::testing::Test {
 TEST_F(OrtCudaTest, MatchesCpuWithAndWithoutCudaGraphs) {
   Tensor ref;
   ASSERT_TRUE(Reference(4, 3, &ref).ok());
-  for (bool graph : {false, true}) {
-    std::unique_ptr<Model> model;
-    Status s = backend_->Load(path_, Cuda(graph), &model);
-    ASSERT_TRUE(s.ok()) << s.ToString();
-    for (int run = 0; run < 3; ++run) {  // warm-up, capture, replay
-      Tensor y;
-      s = Run(model.get(), 4, 3, &y);
-      ASSERT_TRUE(s.ok()) << "cuda_graph=" << graph << " run " << run << ": " << s.ToString();
-      EXPECT_LE(RelL2(y, ref), ParityTolerance(Precision::kFP32))
-          << "cuda_graph=" << graph << " run " << run;
+  for (Precision p : {Precision::kFP32, Precision::kTF32}) {
+    for (bool graph : {false, true}) {
+      std::unique_ptr<Model> model;
+      Status s = backend_->Load(path_, Cuda(graph, p), &model);
+      ASSERT_TRUE(s.ok()) << s.ToString();
+      for (int run = 0; run < 3; ++run) {  // warm-up, capture, replay
+        Tensor y;
+        s = Run(model.get(), 4, 3, &y);
+        ASSERT_TRUE(s.ok()) << "cuda_graph=" << graph << " run " << run << ": " << s.ToString();
+        EXPECT_LE(RelL2(y, ref), ParityTolerance(p))
+            << PrecisionName(p) << " cuda_graph=" << graph << " run " << run;
+      }
     }
   }
 }

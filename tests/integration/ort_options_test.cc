@@ -1,5 +1,5 @@
-// onnxruntime backend options on any machine: a CUDA-only option on the CPU is refused with a
-// message that names it, and the next load with good options works.
+// onnxruntime backend options on any machine: a CUDA-only option or precision on the CPU is
+// refused with a message that names it, and the next load with good options works.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -32,6 +32,11 @@ TEST(OrtOptions, CudaGraphOnTheCpuIsRefusedAndTheNextLoadWorks) {
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
   EXPECT_NE(s.message().find("cuda_graph"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("device=cuda"), std::string::npos) << s.message();
+
+  LoadOptions tf32;
+  tf32.precision = Precision::kTF32;
+  s = backend->Load(path, tf32, &model);
+  EXPECT_FALSE(s.ok()) << "tf32 is a CUDA math mode, not a CPU precision";
 
   LoadOptions good;
   good.backend_options = {{"cuda_graph", "false"}};

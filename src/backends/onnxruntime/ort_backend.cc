@@ -345,7 +345,8 @@ Status CheckFilePrecision(const std::string& path, Precision precision) {
 // Registers the CUDA execution provider on device `index` with the backend options' CUDA keys.
 // With `stream` set, the provider runs on that stream and captures CUDA graphs.
 template <typename Opt>
-Status AppendCuda(int index, const Opt& opt, void* stream, Ort::SessionOptions* so) {
+Status AppendCuda(int index, Precision precision, const Opt& opt, void* stream,
+                  Ort::SessionOptions* so) {
   const OrtApi& api = Ort::GetApi();
   OrtCUDAProviderOptionsV2* cuda = nullptr;
   Ort::ThrowOnError(api.CreateCUDAProviderOptions(&cuda));
@@ -358,7 +359,8 @@ Status AppendCuda(int index, const Opt& opt, void* stream, Ort::SessionOptions* 
   std::string search = opt("cudnn_conv_algo_search", "exhaustive");
   for (auto& ch : search) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   const std::string device_id = std::to_string(index);
-  const std::string nhwc = flag("prefer_nhwc", "false"), tf32 = flag("use_tf32", "true");
+  const std::string nhwc = flag("prefer_nhwc", "false");
+  const std::string tf32 = precision == Precision::kTF32 ? "1" : "0";  // fp32 means fp32 math
   const std::string graph = stream ? "1" : "0";
   const char* keys[] = {"device_id", "cudnn_conv_algo_search", "prefer_nhwc", "use_tf32",
                         "enable_cuda_graph"};
@@ -389,6 +391,7 @@ class OrtBackend final : public Backend {
     c.devices = {DeviceType::kCPU};
     if (HasCuda()) c.devices.push_back(DeviceType::kCUDA);
     c.precisions = {Precision::kFP32, Precision::kINT8};
+    if (HasCuda()) c.precisions.push_back(Precision::kTF32);  // a CUDA math mode on fp32 files
     c.dynamic_batch = true;
     c.model_cache = true;
     return c;
@@ -403,8 +406,6 @@ class OrtBackend final : public Backend {
              "CUDA: how cuDNN picks convolution algorithms (default exhaustive)"},
             {"prefer_nhwc", OptionSpec::Type::kBool, {},
              "CUDA: run convolutions in NHWC where the provider can (default false)"},
-            {"use_tf32", OptionSpec::Type::kBool, {},
-             "CUDA: allow TF32 math in fp32 convolutions and GEMMs (default true)"},
             {"cuda_graph", OptionSpec::Type::kBool, {},
              "CUDA: capture the run into a CUDA graph and replay it; one input shape per model "
              "(default false)"}};
@@ -427,11 +428,16 @@ class OrtBackend final : public Backend {
   Status Load(const std::string& path, const LoadOptions& options,
               std::unique_ptr<Model>* out) override {
     OPTIC_RETURN_IF_ERROR(ValidateLoadOptions(*this, options, path));
+    GlobalEnv();  // execution providers log through the Env's logger: it must exist before them
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) {
       return Status::NotFound("onnxruntime: model file '" + path + "' does not exist");
     }
     OPTIC_RETURN_IF_ERROR(CheckFilePrecision(path, options.precision));
+    if (options.precision == Precision::kTF32 && options.device.is_cpu()) {
+      return Status::Unsupported(
+          "onnxruntime: tf32 is a CUDA math mode; use it with device=cuda, or fp32 on the CPU");
+    }
     auto opt = [&](const char* k, const char* def) {
       auto it = options.backend_options.find(k);
       return it == options.backend_options.end() ? std::string(def) : it->second;
@@ -485,7 +491,8 @@ class OrtBackend final : public Backend {
           OPTIC_RETURN_IF_ERROR(ort_cuda::CreateStream(&s));
           stream = std::shared_ptr<void>(s, ort_cuda::DestroyStream);
         }
-        OPTIC_RETURN_IF_ERROR(AppendCuda(options.device.index, opt, stream.get(), &so));
+        OPTIC_RETURN_IF_ERROR(
+            AppendCuda(options.device.index, options.precision, opt, stream.get(), &so));
       } else if (opt("cuda_graph", "false") != "false") {
         return Status::InvalidArgument(
             "onnxruntime: cuda_graph is a CUDA option; use it with device=cuda or drop it");
