@@ -54,6 +54,10 @@ struct Capabilities {
   std::vector<std::string> file_extensions;  // e.g. ".onnx", ".pt"
   std::vector<DeviceType> devices;
   std::vector<Precision> precisions;         // on this machine, as the framework reports it
+  // Precisions run only from a file exported in them (onnxruntime's fp16 takes the zoo's
+  // model.fp16.onnx); the others are made from the fp32 file at load. int8 always needs a
+  // quantized file, listed here or not.
+  std::vector<Precision> precisions_from_file;
   bool dynamic_batch = false;                // one loaded model accepts any batch size
   bool model_cache = false;                  // LoadOptions::cache_dir speeds up a second load
   bool accepts_device_tensors = false;       // Execute may take device-resident inputs

@@ -34,8 +34,10 @@ class Zoo {
   const std::string& dir() const { return dir_; }
   std::vector<std::string> ModelNames() const;
   Status Find(const std::string& name, const ZooModel** out) const;
-  // The file `backend` should load for `precision`: the first format the backend reads (by file
-  // extension), the int8 file for kINT8 where one exists. kUnsupported says which formats exist.
+  // The file `backend` should load for `precision`, among the formats it reads (by file
+  // extension): a file exported in that precision (FormatPrecision), one named after the
+  // backend first (openvino-int8 for openvino); else the fp32 file, except for kINT8, which
+  // takes only a quantized file. kUnsupported says which formats exist.
   Status FileFor(const ZooModel& model, const Backend& backend, Precision precision,
                  std::string* path) const;
 
@@ -43,6 +45,11 @@ class Zoo {
   std::string dir_;
   std::map<std::string, ZooModel> models_;
 };
+
+// The precision a zoo format's file holds, from the format's suffix: "onnx-int8" and
+// "openvino-int8" kINT8, "onnx-fp16" and "aoti-fp16" kFP16, "aoti-bf16" kBF16; "onnx",
+// "torchscript" and "aoti-fp32" kFP32.
+Precision FormatPrecision(const std::string& format);
 
 // The default zoo directory: $OPTIC_MODELS, else ./models.
 std::string DefaultZooDir();

@@ -1,5 +1,6 @@
 #include "optic/zoo.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -89,27 +90,59 @@ Status Zoo::Find(const std::string& name, const ZooModel** out) const {
   return Status::OK();
 }
 
+Precision FormatPrecision(const std::string& format) {
+  for (Precision p : {Precision::kINT8, Precision::kFP16, Precision::kBF16, Precision::kTF32}) {
+    const std::string tag = std::string("-") + PrecisionName(p);
+    if (format.size() > tag.size() &&
+        format.compare(format.size() - tag.size(), tag.size(), tag) == 0) {
+      return p;
+    }
+  }
+  return Precision::kFP32;
+}
+
 Status Zoo::FileFor(const ZooModel& model, const Backend& backend, Precision precision,
                     std::string* path) const {
-  const auto exts = backend.capabilities().file_extensions;
+  const Capabilities caps = backend.capabilities();
+  const auto& exts = caps.file_extensions;
   auto reads = [&](const ZooFile& f) {
     return std::find(exts.begin(), exts.end(), ExtensionOf(f.path)) != exts.end();
   };
-  // Quantized files are only for int8, and int8 takes only them.
-  auto quantized = [](const std::string& format) {
-    return format.find("int8") != std::string::npos;
-  };
+  // A file exported in the precision asked for wins, and of those one made by the backend's own
+  // tools (openvino-int8 for openvino); otherwise the fp32 file, which backends run at fp16 or
+  // bf16 by converting it at load. int8, and the precisions a backend runs only from their own
+  // file, take no fp32 file: it would run fp32 under their name.
+  const auto& own_file = caps.precisions_from_file;
+  const bool needs_own = precision == Precision::kINT8 ||
+      std::find(own_file.begin(), own_file.end(), precision) != own_file.end();
+  const ZooFile* own = nullptr;
+  const ZooFile* tagged = nullptr;
+  const ZooFile* fp32 = nullptr;
   std::string formats;
   for (const auto& [format, f] : model.files) {
     formats += (formats.empty() ? "" : ", ") + format;
-    if (reads(f) && quantized(format) == (precision == Precision::kINT8)) {
-      *path = f.path;
-      return Status::OK();
-    }
+    if (!reads(f)) continue;
+    const Precision p = FormatPrecision(format);
+    if (p == precision && format.rfind(backend.name() + "-", 0) == 0 && !own) own = &f;
+    if (p == precision && !tagged) tagged = &f;
+    if (p == Precision::kFP32 && !fp32) fp32 = &f;
   }
-  return Status::Unsupported(backend.name() + ": the zoo has no " +
-                          (precision == Precision::kINT8 ? "int8 " : "") + "file of model '" +
-                          model.name + "' in a format it reads (zoo has: " + formats + ")");
+  const ZooFile* pick = own ? own : tagged ? tagged : needs_own ? nullptr : fp32;
+  if (pick) {
+    *path = pick->path;
+    return Status::OK();
+  }
+  const std::string p = PrecisionName(precision);
+  const std::string formats_for = precision == Precision::kINT8   ? "onnx-int8,openvino-int8"
+                                  : precision == Precision::kFP16 ? "onnx-fp16"
+                                                                  : "";
+  return Status::Unsupported(
+      backend.name() + ": the zoo has no " + (needs_own ? p + " " : "") + "file of model '" +
+      model.name + "' in a format it reads (zoo has: " + formats + ")" +
+      (needs_own && !formats_for.empty()
+           ? "; export one: optic models export --models " + model.name + " --formats " +
+                 formats_for
+           : ""));
 }
 
 }  // namespace optic

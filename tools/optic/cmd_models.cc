@@ -65,7 +65,8 @@ void AddModelsCommand(CLI::App& app, Context& ctx) {
   exp->add_option("--models", models,
                   "comma-separated: resnet50, vgg19, densenet201, efficientnet_b0, mobilenet_v2, "
                   "vit_b_16, tiny_cnn, tiny_mlp (default: all)");
-  exp->add_option("--formats", formats, "comma-separated: onnx, torchscript, onnx-int8");
+  exp->add_option("--formats", formats,
+                  "comma-separated: onnx, torchscript, onnx-int8, onnx-fp16, openvino-int8");
   exp->add_option("--seed", seed, "weight seed");
   exp->add_flag("--force", force, "re-export even when the files match the manifest");
   exp->add_option("--python", python, "Python with torch and torchvision");

@@ -12,10 +12,12 @@
 // (SessionOptions::SetOptimizedModelFilePath) and later loads read it with graph optimization
 // turned off, skipping the optimizer; the key covers the file's path, size and time, ONNX
 // Runtime's version and every option that changes the optimized graph.
-// Precisions: fp32, and int8 for a model file that is already quantized (the zoo's
-// model.int8.onnx); ONNX Runtime's CPU provider has no general fp16/bf16 kernels. ONNX Runtime
-// runs whatever operators the file holds, so the requested precision must match the file: int8
-// takes only a quantized file and fp32 only an unquantized one (QuantizedOps reads the graph).
+// Precisions: fp32, int8 for a model file that is already quantized (the zoo's model.int8.onnx,
+// static QDQ) and fp16 for a file with fp16 weights (model.fp16.onnx). ONNX Runtime runs
+// whatever operators the file holds, so the requested precision must match the file: int8 takes
+// only a quantized file, fp16 only an fp16 one, fp32 neither (ScanFilePrecision reads the graph).
+// The x86 CPU provider has fp16 kernels for few operators: a session it cannot build fails with
+// ONNX Runtime's own message naming the operator.
 #include <onnxruntime_cxx_api.h>
 
 #include <algorithm>
@@ -285,31 +287,68 @@ bool ForEachField(std::istream& in, uint64_t end, Fn&& fn) {
   return true;
 }
 
-// The quantized operators in an ONNX file's main graph (QDQ, QOperator and dynamic quantization
-// all leave some); nullopt when the file cannot be read as a ModelProto (ONNX Runtime's own load
-// then reports why).
-std::optional<std::vector<std::string>> QuantizedOps(const std::string& path) {
+// The data type of a TensorProto (field 2, a varint) in [in.tellg(), end); -1 if absent.
+int64_t TensorDataType(std::istream& in, uint64_t end) {
+  while (static_cast<uint64_t>(in.tellg()) < end) {
+    uint64_t key, v;
+    if (!ReadVarint(in, &key)) return -1;
+    switch (key & 7) {
+      case 0:
+        if (!ReadVarint(in, &v)) return -1;
+        if (key >> 3 == 2) return static_cast<int64_t>(v);
+        break;
+      case 1: in.seekg(8, std::ios::cur); break;
+      case 5: in.seekg(4, std::ios::cur); break;
+      case 2:
+        if (!ReadVarint(in, &v)) return -1;
+        in.seekg(static_cast<std::streamoff>(v), std::ios::cur);
+        break;
+      default: return -1;
+    }
+    if (!in) return -1;
+  }
+  return -1;
+}
+
+// What an ONNX file's main graph holds that decides its precision: quantized operators (QDQ,
+// QOperator and dynamic quantization all leave some) and fp16 weights (GraphProto.initializer
+// = 5, TensorProto.data_type FLOAT16 = 10). nullopt when the file cannot be read as a
+// ModelProto (ONNX Runtime's own load then reports why).
+struct FilePrecision {
+  std::vector<std::string> quantized_ops;
+  bool fp16_weights = false;
+};
+
+std::optional<FilePrecision> ScanFilePrecision(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
   in.seekg(0, std::ios::end);
   const uint64_t size = static_cast<uint64_t>(in.tellg());
   in.seekg(0);
-  std::vector<std::string> found;
+  FilePrecision found;
   auto quantized = [](const std::string& op) {
     return op.find("Quantize") != std::string::npos || op.rfind("QLinear", 0) == 0 ||
            (op.size() > 7 && op.compare(op.size() - 7, 7, "Integer") == 0) ||
            op == "QGemm" || op == "QAttention";
   };
+  auto& ops = found.quantized_ops;
   const bool ok = ForEachField(in, size, [&](uint64_t field, uint64_t end) {
     if (field != 7) return true;
     return ForEachField(in, end, [&](uint64_t gfield, uint64_t gend) {
+      if (gfield == 5) {
+        if (TensorDataType(in, gend) == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16) {
+          found.fp16_weights = true;
+        }
+        in.clear();
+        return true;
+      }
       if (gfield != 1) return true;
       return ForEachField(in, gend, [&](uint64_t nfield, uint64_t nend) {
         if (nfield != 4) return true;
         std::string op(nend - static_cast<uint64_t>(in.tellg()), '\0');
         in.read(op.data(), static_cast<std::streamsize>(op.size()));
-        if (quantized(op) && std::find(found.begin(), found.end(), op) == found.end()) {
-          found.push_back(op);
+        if (quantized(op) && std::find(ops.begin(), ops.end(), op) == ops.end()) {
+          ops.push_back(op);
         }
         return static_cast<bool>(in);
       });
@@ -319,25 +358,39 @@ std::optional<std::vector<std::string>> QuantizedOps(const std::string& path) {
   return found;
 }
 
-// int8 needs a quantized file and fp32 an unquantized one: otherwise the session would run the
-// file's precision under the requested one's name.
+// The requested precision must be the file's: int8 takes only a quantized file, fp16 only a
+// file with fp16 weights, fp32 neither. Otherwise the session would run the file's precision
+// under the requested one's name.
 Status CheckFilePrecision(const std::string& path, Precision precision) {
   if (fs::path(path).extension() != ".onnx") return Status::OK();  // .ort: flatbuffers, not read
-  const auto ops = QuantizedOps(path);
-  if (!ops) return Status::OK();
-  if (precision == Precision::kINT8 && ops->empty()) {
+  const auto file = ScanFilePrecision(path);
+  if (!file) return Status::OK();
+  const auto& ops = file->quantized_ops;
+  const std::string where =
+      "onnxruntime: cannot load '" + path + "' at precision " + PrecisionName(precision) + ": ";
+  if (precision == Precision::kINT8 && ops.empty()) {
     return Status::Unsupported(
-        "onnxruntime: cannot load '" + path + "' at precision int8: the file has no quantized "
-        "operators, so it would run fp32. Export an int8 file (optic models export --formats "
-        "onnx-int8 writes <model>/model.int8.onnx) and pass that file, or drop -o precision=int8");
+        where + "the file has no quantized operators, so it would run " +
+        (file->fp16_weights ? "fp16" : "fp32") + ". Export an int8 file (optic models export "
+        "--formats onnx-int8 writes <model>/model.int8.onnx) and pass that file, or drop -o "
+        "precision=int8");
   }
-  if (precision != Precision::kINT8 && !ops->empty()) {
+  if (precision == Precision::kFP16 && !file->fp16_weights) {
+    return Status::Unsupported(
+        where + "the file has no fp16 weights, so it would run " +
+        (ops.empty() ? "fp32" : "int8") + ". Export an fp16 file (optic models export --formats "
+        "onnx-fp16 writes <model>/model.fp16.onnx) and pass that file, or drop -o precision=fp16");
+  }
+  if (precision != Precision::kINT8 && !ops.empty()) {
     std::string list;
-    for (const auto& op : *ops) list += (list.empty() ? "" : ", ") + op;
-    return Status::Unsupported("onnxruntime: cannot load '" + path + "' at precision " +
-                               PrecisionName(precision) + ": the file is quantized (" + list +
+    for (const auto& op : ops) list += (list.empty() ? "" : ", ") + op;
+    return Status::Unsupported(where + "the file is quantized (" + list +
                                "), so it would run int8. Pass -o precision=int8 to run it as "
                                "int8, or load the unquantized file");
+  }
+  if (precision != Precision::kFP16 && file->fp16_weights) {
+    return Status::Unsupported(where + "the file has fp16 weights, so it would run fp16. Pass -o "
+                               "precision=fp16 to run it as fp16, or load the fp32 file");
   }
   return Status::OK();
 }
@@ -390,7 +443,8 @@ class OrtBackend final : public Backend {
     c.file_extensions = {".onnx", ".ort"};
     c.devices = {DeviceType::kCPU};
     if (HasCuda()) c.devices.push_back(DeviceType::kCUDA);
-    c.precisions = {Precision::kFP32, Precision::kINT8};
+    c.precisions = {Precision::kFP32, Precision::kFP16, Precision::kINT8};
+    c.precisions_from_file = {Precision::kFP16, Precision::kINT8};
     if (HasCuda()) c.precisions.push_back(Precision::kTF32);  // a CUDA math mode on fp32 files
     c.dynamic_batch = true;
     c.model_cache = true;
