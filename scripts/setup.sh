@@ -29,6 +29,8 @@ CUDA_WHEELS="nvidia-cuda-nvcc==13.0.88 nvidia-cuda-crt==13.0.88 nvidia-nvvm==13.
 PYTEST_VERSION=8.3.3         # PyPI pytest: the Python tests
 ONNX2TORCH_VERSION=1.5.15    # PyPI onnx2torch: ONNX -> TorchScript conversion (tools/zoo/convert.py)
 TIMM_VERSION=1.0.31          # PyPI timm: zoo models torchvision lacks (inception_v3/v4, mobilenet v1)
+IREE_VERSION=3.13.0          # PyPI iree-base-compiler + iree-base-runtime (cp311): the iree backend
+                             # (ONNX import, iree-compile, the runtime's Python bindings), in .venv
 # tvm backend: its own venv (.deps/tvm-venv, no system site-packages): apache-tvm 0.27 needs
 # ml_dtypes 0.7, which needs numpy 2 (Debian's is 1.24). tvm-ffi 0.1.14: with 0.1.15 meta-schedule
 # tuning segfaults in tvm::ffi::ToJSONGraph. psutil, cloudpickle, xgboost-cpu: meta-schedule's
@@ -83,6 +85,13 @@ fi
 if ! .venv/bin/python -c "import importlib.metadata as m, sys; sys.exit(0 if (m.version('onnx2torch')=='$ONNX2TORCH_VERSION' and m.version('timm')=='$TIMM_VERSION') else 1)" 2>/dev/null; then
   echo "setup: pip install --no-deps onnx2torch==$ONNX2TORCH_VERSION timm==$TIMM_VERSION"
   .venv/bin/pip install -q --no-deps --cache-dir "$CACHE/pip" "onnx2torch==$ONNX2TORCH_VERSION" "timm==$TIMM_VERSION"
+fi
+
+# IREE: compiler (a child process of the iree backend) and runtime (its embedded Python). Both
+# accept Debian's numpy 1.24; ml_dtypes is pinned to the version that does too.
+if ! .venv/bin/python -c "import importlib.metadata as m, sys; sys.exit(0 if (m.version('iree-base-compiler')=='$IREE_VERSION' and m.version('iree-base-runtime')=='$IREE_VERSION') else 1)" 2>/dev/null; then
+  echo "setup: pip install iree-base-compiler==$IREE_VERSION iree-base-runtime==$IREE_VERSION"
+  .venv/bin/pip install -q --cache-dir "$CACHE/pip" "iree-base-compiler==$IREE_VERSION" "iree-base-runtime==$IREE_VERSION" ml_dtypes==0.5.4
 fi
 
 # Triton's own Python client drives the server's protocol tests (tests/python/test_tritonclient.py).

@@ -1,10 +1,9 @@
-// The embedded CPython the xla backend calls into: started once per process, never finalized.
+// The xla backend's side of the process's embedded CPython (src/backends/python/embedded_python.h:
+// one interpreter per process, shared with the iree backend, never finalized).
 //
-// Threading: StartPython may be called from any thread, also concurrently (std::call_once). After
-// it returns, no thread holds the GIL; every call into Python takes it with
-// pybind11::gil_scoped_acquire for the duration of that call only, so optic's other threads run
-// free between calls. Python is never finalized: JAX's runtime threads outlive main(), and
-// finalizing under them crashes; the OS reclaims everything at exit.
+// Threading: StartPython may be called from any thread, also concurrently. After it returns, no
+// thread holds the GIL; every call into Python takes it with pybind11::gil_scoped_acquire for the
+// duration of that call only, so optic's other threads run free between calls.
 // Failure: a Python that cannot start or a module that cannot import gives a Status naming
 // the interpreter, the module folder and Python's own error text; the same Status is returned to
 // every later caller (the process does not retry).
