@@ -95,7 +95,7 @@ namespace {
 // Compares the check set's outputs with the reference file and judges them against the
 // precision's limits (optic/parity.h); or parity_error when there is nothing to compare with
 // (that does not fail the cell).
-void CheckCorrectness(const CellSpec& c, Model* model, json* row) {
+void CheckCorrectness(const CellSpec& c, Model* model, results::Row* row) {
   std::vector<Tensor> outputs, ref;
   Status s = RunCheckSet(c, model, &outputs);
   if (s.ok() && c.reference_file.empty()) s = Status::NotFound("no reference backend could run");
@@ -113,28 +113,25 @@ void CheckCorrectness(const CellSpec& c, Model* model, json* row) {
     if (s.ok()) MergeWorst(d, a, &worst, &agree);
   }
   if (!s.ok()) {
-    (*row)["parity_error"] = s.ToString();
+    row->parity_error = s.ToString();
     return;
   }
-  (*row)["max_abs_err"] = worst.max_abs;
-  (*row)["max_rel_err"] = worst.max_rel;
-  (*row)["rel_l2_err"] = worst.rel_l2;
-  (*row)["nonfinite_outputs"] = worst.nan_count;
-  (*row)["cosine_similarity"] = agree.cosine;
-  (*row)["top1_agreement"] = agree.class_scores ? json(agree.top1) : json(nullptr);
-  (*row)["top5_agreement"] = agree.class_scores ? json(agree.top5) : json(nullptr);
-  (*row)["parity_samples"] = agree.samples;
-  const std::string failure = ParityFailure(c.precision, worst, agree);
-  (*row)["parity_pass"] = failure.empty();
-  (*row)["parity_failure"] = failure.empty() ? json(nullptr) : json(failure);
+  row->max_abs_err = worst.max_abs;
+  row->max_rel_err = worst.max_rel;
+  row->rel_l2_err = worst.rel_l2;
+  row->nonfinite_outputs = worst.nan_count;
+  row->cosine_similarity = agree.cosine;
+  if (agree.class_scores) row->top1_agreement = agree.top1, row->top5_agreement = agree.top5;
+  row->parity_samples = agree.samples;
+  row->parity_failure = ParityFailure(c.precision, worst, agree);
+  row->parity_pass = row->parity_failure.empty();
 }
 
-Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
-  json& settings = (*row)["settings"];
+Status RunMeasure(const CellSpec& c, CellReporter* rep, results::Row* row) {
+  json& settings = row->settings;
   LoadedModel lm;
   Status load = LoadWithPhases(c, c.model, rep, &lm);
-  (*row)["load_s"] = {{"cold", lm.cold_s >= 0 ? json(lm.cold_s) : json(nullptr)},
-                      {"cached", lm.cached_s >= 0 ? json(lm.cached_s) : json(nullptr)}};
+  SetLoadTimes(lm, row);
   settings["model_file"] = lm.file;
   if (!lm.cache_note.empty()) settings["cached_load"] = lm.cache_note;
   OPTIC_RETURN_IF_ERROR(load);
@@ -158,7 +155,7 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
   OPTIC_RETURN_IF_ERROR(LoadInputData(model->inputs(), &values));
   std::vector<TensorInfo> infos;
   OPTIC_RETURN_IF_ERROR(ConcreteInputs(model->inputs(), values, &infos));
-  json& shapes = (*row)["input_shapes"] = json::object();
+  json& shapes = row->input_shapes = json::object();
   for (const TensorInfo& info : infos) {
     Shape shape = info.shape;
     if (!shape.empty()) shape[0] = c.batch_size;  // as the pool feeds it
@@ -174,7 +171,7 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
   std::vector<Tensor> outputs;
   auto t0 = Clock::now();
   OPTIC_RETURN_IF_ERROR(model->Execute(pool.batch(0), &outputs).Prefixed("first inference"));
-  (*row)["first_inference_ms"] = MsSince(t0);
+  row->first_inference_ms = MsSince(t0);
 
   rep->Phase("check");
   CheckCorrectness(c, model, row);
@@ -205,7 +202,7 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
   double warm_mean_ms = 0;
   t0 = Clock::now();
   OPTIC_RETURN_IF_ERROR(Warmup(query, c.settings, &warm_runs, &warm_mean_ms));
-  (*row)["phases"] = {{"warmup_runs", warm_runs}, {"warmup_ms", MsSince(t0)}};
+  row->phases = {{"warmup_runs", warm_runs}, {"warmup_ms", MsSince(t0)}};
   const double capacity_qps = warm_mean_ms > 0 ? c.batch_size * 1e3 / warm_mean_ms : 0;
 
   RaplMeter rapl = RaplMeter::Open();
@@ -255,21 +252,21 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, json* row) {
   WriteHostLoad(host_load.Stop(), row);
 
   WriteSteadyResult(r, row);
-  if (rapl.available() && r.samples > 0) (*row)["cpu_energy_j_per_inference"] = joules / r.samples;
-  if (g.mem_peak_mb >= 0) (*row)["gpu_mem_peak_mb"] = g.mem_peak_mb;
-  if (g.power_w >= 0) (*row)["power_w"] = g.power_w;
-  if (g.energy_j >= 0 && r.samples > 0) (*row)["energy_j_per_inference"] = g.energy_j / r.samples;
-  if (g.util_pct >= 0) (*row)["gpu_util_pct"] = g.util_pct;
-  if (g.sm_clock_mhz >= 0) (*row)["gpu_sm_clock_mhz"] = g.sm_clock_mhz;
-  if (g.temperature_c >= 0) (*row)["gpu_temperature_c"] = g.temperature_c;
+  if (rapl.available() && r.samples > 0) row->cpu_energy_j_per_inference = joules / r.samples;
+  if (g.mem_peak_mb >= 0) row->gpu_mem_peak_mb = g.mem_peak_mb;
+  if (g.power_w >= 0) row->power_w = g.power_w;
+  if (g.energy_j >= 0 && r.samples > 0) row->energy_j_per_inference = g.energy_j / r.samples;
+  if (g.util_pct >= 0) row->gpu_util_pct = g.util_pct;
+  if (g.sm_clock_mhz >= 0) row->gpu_sm_clock_mhz = g.sm_clock_mhz;
+  if (g.temperature_c >= 0) row->gpu_temperature_c = g.temperature_c;
   if (!g.mem_scope.empty()) settings["gpu_mem_scope"] = g.mem_scope;
   if (phases.count > 0) {
-    (*row)["device_phases_ms"] = {{"h2d", phases.h2d / phases.count},
+    row->device_phases_ms = {{"h2d", phases.h2d / phases.count},
                                   {"compute", phases.compute / phases.count},
                                   {"d2h", phases.d2h / phases.count}};
   }
   // A language bridge's per-call cost (the xla backend's embedded Python), steady-state mean.
-  if (phases.bridged > 0) (*row)["bridge_overhead_ms"] = phases.bridge / phases.bridged;
+  if (phases.bridged > 0) row->bridge_overhead_ms = phases.bridge / phases.bridged;
   return Status::OK();
 }
 
@@ -290,17 +287,13 @@ Status RunReferenceCell(const CellSpec& c, CellReporter* rep) {
 }  // namespace
 
 int RunCellInChild(const CellSpec& c, CellReporter* rep) {
-  json row = json::object();
-  row["settings"] = json::object();
+  results::Row row = CellRow(c);
   Status s;
   if (c.kind == CellKind::kReference) s = RunReferenceCell(c, rep);
   else if (c.kind == CellKind::kEnsemble) s = RunEnsembleCell(c, rep, &row);
   else s = RunMeasure(c, rep, &row);
   if (c.kind == CellKind::kEnsemble && s.ok()) return 0;  // it reported its own rows
-  row["status"] = s.ok() ? "ok" : RowStatusFor(s);
-  row["error"] = s.ok() ? json(nullptr) : json(s.ToString());
-  const double rss = PeakRssMb();
-  if (rss >= 0) row["peak_rss_mb"] = rss;
+  FinishRow(s, &row);
   rep->Row(row);
   return 0;
 }

@@ -4,8 +4,8 @@
 // co-located ensemble cell.
 //
 // Protocol to the parent (CellReporter): lines on a file descriptor, "phase <name>" as phases
-// start and "row <json>" for each finished row (measured fields only; the parent merges them
-// into the row skeleton). A Status failure still produces a row (status failed/unsupported); a
+// start and "row <json>" for each finished row (results/row.h, built from CellRow; the parent
+// adds the run's fields and writes it). A Status failure still produces a row (status failed/unsupported); a
 // crash produces none, and the parent writes the failed row.
 // Threading: runs on the child's main thread (plus the threads a scenario starts).
 #pragma once
@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/config.h"
+#include "results/row.h"
 
 namespace optic::bench {
 
@@ -23,7 +24,7 @@ class CellReporter {
  public:
   explicit CellReporter(int fd) : fd_(fd) {}
   void Phase(const std::string& name);
-  void Row(const nlohmann::json& row);
+  void Row(const results::Row& row);
 
  private:
   void Line(const std::string& line);
@@ -49,5 +50,7 @@ Status RunCheckSet(const CellSpec& cell, Model* model, std::vector<Tensor>* outp
 
 // Status code -> row status: unsupported for kUnsupported / kUnsupportedHardware, else failed.
 const char* RowStatusFor(const Status& s);
+// Ends a cell's row: status and error from `s`, and the process's peak resident memory.
+void FinishRow(const Status& s, results::Row* row);
 
 }  // namespace optic::bench

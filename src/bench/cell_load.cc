@@ -90,4 +90,9 @@ Status LoadWithPhases(const CellSpec& c, const std::string& model_name, CellRepo
   return Status::OK();
 }
 
+void SetLoadTimes(const LoadedModel& lm, results::Row* row) {
+  if (lm.cold_s >= 0) row->load_cold_s = lm.cold_s;
+  if (lm.cached_s >= 0) row->load_cached_s = lm.cached_s;
+}
+
 }  // namespace optic::bench

@@ -27,9 +27,11 @@ struct LoadedModel {
 // has a model cache, a second (cached) load that is kept.
 Status LoadWithPhases(const CellSpec& cell, const std::string& model_name, CellReporter* rep,
                       LoadedModel* out);
+// The row's load_s from a load (null where not measured).
+void SetLoadTimes(const LoadedModel& loaded, results::Row* row);
 
 // Loads the members side by side, measures them run one after another and concurrently (one
 // thread per member), outputs averaged; reports two rows (mode sequential and concurrent).
-Status RunEnsembleCell(const CellSpec& cell, CellReporter* rep, nlohmann::json* row);
+Status RunEnsembleCell(const CellSpec& cell, CellReporter* rep, results::Row* row);
 
 }  // namespace optic::bench

@@ -28,8 +28,8 @@ struct StageSums {
   int64_t queries = 0;
 };
 
-Status RunE2E(const CellSpec& c, CellReporter* rep, json* row) {
-  json& settings = (*row)["settings"];
+Status RunE2E(const CellSpec& c, CellReporter* rep, results::Row* row) {
+  json& settings = row->settings;
   ImageClassSpec spec;
   OPTIC_RETURN_IF_ERROR(ParseImageClass(c.image_class, &spec));
   Device pp_device;
@@ -43,8 +43,7 @@ Status RunE2E(const CellSpec& c, CellReporter* rep, json* row) {
   }
   LoadedModel lm;
   Status load = LoadWithPhases(c, c.model, rep, &lm);
-  (*row)["load_s"] = {{"cold", lm.cold_s >= 0 ? json(lm.cold_s) : json(nullptr)},
-                      {"cached", lm.cached_s >= 0 ? json(lm.cached_s) : json(nullptr)}};
+  SetLoadTimes(lm, row);
   settings["model_file"] = lm.file;
   OPTIC_RETURN_IF_ERROR(load);
   Model* model = lm.model.get();
@@ -135,21 +134,21 @@ Status RunE2E(const CellSpec& c, CellReporter* rep, json* row) {
   rep->Phase("first_inference");
   t0 = Clock::now();
   OPTIC_RETURN_IF_ERROR(e2e_query(0).Prefixed("first query"));
-  (*row)["first_inference_ms"] = MsSince(t0);
+  row->first_inference_ms = MsSince(t0);
   int64_t nonfinite = 0;
   for (const Tensor& o : outputs) {
     if (o.dtype() != DType::kFP32) continue;
     const float* v = static_cast<const float*>(o.raw());
     for (int64_t k = 0; k < o.numel(); ++k) nonfinite += !std::isfinite(v[k]);
   }
-  (*row)["nonfinite_outputs"] = nonfinite;
+  row->nonfinite_outputs = nonfinite;
 
   rep->Phase("warmup");
   int64_t warm_runs = 0;
   double warm_mean_ms = 0;
   t0 = Clock::now();
   OPTIC_RETURN_IF_ERROR(Warmup(e2e_query, c.settings, &warm_runs, &warm_mean_ms));
-  (*row)["phases"] = {{"warmup_runs", warm_runs}, {"warmup_ms", MsSince(t0)}};
+  row->phases = {{"warmup_runs", warm_runs}, {"warmup_ms", MsSince(t0)}};
 
   rep->Phase("steady");
   RaplMeter rapl = RaplMeter::Open();
@@ -164,13 +163,12 @@ Status RunE2E(const CellSpec& c, CellReporter* rep, json* row) {
   const double joules = rapl.Stop();
   WriteHostLoad(host_load.Stop(), row);
   WriteSteadyResult(r, row);  // e2e runs no server scenario: r.server stays null
-  if (rapl.available() && r.samples > 0) (*row)["cpu_energy_j_per_inference"] = joules / r.samples;
+  if (rapl.available() && r.samples > 0) row->cpu_energy_j_per_inference = joules / r.samples;
   const double n = static_cast<double>(std::max<int64_t>(1, sums.queries));
-  json stages = {{"decode", sums.decode / n}, {"preprocess", sums.preprocess / n},
-                 {"h2d", sums.h2d / n}, {"infer", sums.infer / n}, {"d2h", sums.d2h / n}};
-  (*row)["stages_ms"] = stages;
+  row->stages_ms = {{"decode", sums.decode / n}, {"preprocess", sums.preprocess / n},
+                    {"h2d", sums.h2d / n}, {"infer", sums.infer / n}, {"d2h", sums.d2h / n}};
   double total = 0;
-  for (const auto& [k, v] : stages.items()) total += v.get<double>();
+  for (const auto& [k, v] : row->stages_ms) total += v;
   e2e["stages_sum_ms"] = total;
   e2e["decode_preprocess_share"] = total > 0 ? (sums.decode + sums.preprocess) / n / total : 0.0;
 
@@ -196,13 +194,13 @@ Status RunE2E(const CellSpec& c, CellReporter* rep, json* row) {
   SteadyResult ir;
   OPTIC_RETURN_IF_ERROR(RunClosedLoop(infer_query, c.batch_size, c.settings, &ir));
   const measure::Summary il = measure::Summarize(ir.latencies_ms);
-  (*row)["inference_only_throughput_per_s"] = ir.throughput_per_s();
+  row->inference_only_throughput_per_s = ir.throughput_per_s();
   e2e["inference_only"] = {{"latency_ms_p50", il.p50}, {"latency_ms_mean", il.mean},
                            {"queries", ir.queries}, {"stable", ir.stable},
                            {"distinct_batches", prepared.size()}};
   e2e["throughput_fraction_of_inference_only"] =
       ir.throughput_per_s() > 0 ? r.throughput_per_s() / ir.throughput_per_s() : 0.0;
-  (*row)["e2e"] = e2e;
+  row->e2e = e2e;
   return Status::OK();
 }
 
@@ -219,13 +217,9 @@ Status E2EPreprocessOptions(const std::vector<TensorInfo>& inputs, int threads, 
 }
 
 int RunE2ECellInChild(const CellSpec& c, CellReporter* rep) {
-  json row = json::object();
-  row["settings"] = json::object();
+  results::Row row = CellRow(c);
   Status s = RunE2E(c, rep, &row);
-  row["status"] = s.ok() ? "ok" : RowStatusFor(s);
-  row["error"] = s.ok() ? json(nullptr) : json(s.ToString());
-  const double rss = PeakRssMb();
-  if (rss >= 0) row["peak_rss_mb"] = rss;
+  FinishRow(s, &row);
   rep->Row(row);
   return 0;
 }

@@ -100,21 +100,9 @@ Status Average(const std::vector<std::vector<Tensor>>& outputs, Tensor* avg) {
   return Status::OK();
 }
 
-json Measurement(const SteadyResult& r) {
-  json row = json::object();
-  row["throughput_per_s"] = r.throughput_per_s();
-  SetLatency(measure::Summarize(r.latencies_ms), &row);
-  row["stable"] = r.stable;
-  row["windows"] = json::array();
-  for (const Window& w : r.windows) {
-    row["windows"].push_back({{"throughput_per_s", w.throughput_per_s}, {"latency_p50_ms", w.latency_p50_ms}});
-  }
-  return row;
-}
-
 }  // namespace
 
-Status RunEnsembleCell(const CellSpec& c, CellReporter* rep, json* row) {
+Status RunEnsembleCell(const CellSpec& c, CellReporter* rep, results::Row* row) {
   if (c.members.size() < 2) return Status::InvalidArgument("an ensemble needs at least 2 members");
   std::vector<LoadedModel> members(c.members.size());
   double cold_total = 0;
@@ -122,7 +110,7 @@ Status RunEnsembleCell(const CellSpec& c, CellReporter* rep, json* row) {
     OPTIC_RETURN_IF_ERROR(LoadWithPhases(c, c.members[m], rep, &members[m]).Prefixed(c.members[m]));
     cold_total += members[m].cold_s;
   }
-  (*row)["load_s"] = {{"cold", cold_total}, {"cached", nullptr}};
+  row->load_cold_s = cold_total;
   rep->Phase("inputs");
   // All members see the same images, so one pool (in the first member's input layout) serves all.
   InputPool pool;
@@ -147,7 +135,7 @@ Status RunEnsembleCell(const CellSpec& c, CellReporter* rep, json* row) {
   rep->Phase("first_inference");
   auto t0 = std::chrono::steady_clock::now();
   OPTIC_RETURN_IF_ERROR(sequential(0));
-  (*row)["first_inference_ms"] =
+  row->first_inference_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   // Correctness: the concurrent run must give the sequential run's averaged predictions.
   rep->Phase("check");
@@ -175,21 +163,21 @@ Status RunEnsembleCell(const CellSpec& c, CellReporter* rep, json* row) {
   const double speedup = seq.throughput_per_s() > 0 ? con.throughput_per_s() / seq.throughput_per_s() : 0;
   const double rss = PeakRssMb();
   for (const bool is_concurrent : {false, true}) {
-    json r = *row;
-    r.update(Measurement(is_concurrent ? con : seq));
+    results::Row r = *row;
+    WriteSteadyResult(is_concurrent ? con : seq, &r);
     WriteHostLoad(is_concurrent ? con_host : seq_host, &r);
     const char* mode = is_concurrent ? "concurrent" : "sequential";
-    r["cell_id"] = c.CellId() + "|" + mode;
-    r["ensemble"] = {{"members", c.members}, {"mode", mode},
+    r.cell_id = c.CellId() + "|" + mode;
+    r.ensemble = {{"members", c.members}, {"mode", mode},
                      {"speedup", is_concurrent ? speedup : 1.0},
                      {"sequential_throughput_per_s", seq.throughput_per_s()},
                      {"concurrent_throughput_per_s", con.throughput_per_s()}};
-    r["max_abs_err"] = is_concurrent ? diff.max_abs : 0.0;
-    r["max_rel_err"] = is_concurrent ? diff.max_rel : 0.0;
-    r["parity_reference"] = "ensemble/sequential";
-    if (rss >= 0) r["peak_rss_mb"] = rss;
-    r["status"] = "ok";
-    r["error"] = nullptr;
+    r.max_abs_err = is_concurrent ? diff.max_abs : 0.0;
+    r.max_rel_err = is_concurrent ? diff.max_rel : 0.0;
+    r.parity_reference = "ensemble/sequential";
+    if (rss >= 0) r.peak_rss_mb = rss;
+    r.status = "ok";
+    r.error.clear();
     rep->Row(r);
   }
   return Status::OK();

@@ -108,12 +108,11 @@ std::optional<double> LoadAvg1m() {
   return std::nullopt;
 }
 
-void WriteHostLoad(const HostLoad& load, nlohmann::json* row) {
-  using nlohmann::json;
-  auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
-  (*row)["host_other_cpu"] = opt(load.other_cpu_cores);
-  (*row)["cpu_steal_pct"] = opt(load.steal_pct);
-  (*row)["contended"] = load.other_cpu_cores ? json(*load.other_cpu_cores > kContendedCores) : json(nullptr);
+void WriteHostLoad(const HostLoad& load, results::Row* row) {
+  row->host_other_cpu = load.other_cpu_cores;
+  row->cpu_steal_pct = load.steal_pct;
+  if (load.other_cpu_cores) row->contended = *load.other_cpu_cores > kContendedCores;
+  else row->contended.reset();
 }
 
 }  // namespace optic::bench

@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "results/row.h"
+
 namespace optic::bench {
 
 // The aggregate "cpu" line of /proc/stat, in clock ticks (USER_HZ).
@@ -67,6 +69,6 @@ std::optional<double> LoadAvg1m();
 
 // Writes host_other_cpu, cpu_steal_pct and contended into a row (null where absent; contended is
 // null when host_other_cpu is).
-void WriteHostLoad(const HostLoad& load, nlohmann::json* row);
+void WriteHostLoad(const HostLoad& load, results::Row* row);
 
 }  // namespace optic::bench

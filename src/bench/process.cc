@@ -43,6 +43,7 @@ std::string ChildOutcome::Describe() const {
   } else {
     os << "child exited with code " << exit_code << where << " without reporting a row";
   }
+  if (!bad_row.empty()) os << "; a row it reported could not be read: " << bad_row;
   if (!stderr_tail.empty()) os << "; stderr tail: " << stderr_tail;
   return os.str();
 }
@@ -115,8 +116,10 @@ Status RunCellProcess(const std::string& exe, const std::string& cell_file,
         out->last_phase = line.substr(6);
         on_phase(out->last_phase);
       } else if (line.rfind("row ", 0) == 0) {
-        auto row = nlohmann::json::parse(line.substr(4), nullptr, false);
-        if (!row.is_discarded()) out->rows.push_back(std::move(row));
+        results::Row row;
+        Status s = results::ParseLine(line.substr(4), results::ReadMode::kLenient, &row);
+        if (s.ok()) out->rows.push_back(std::move(row));
+        else if (out->bad_row.empty()) out->bad_row = s.ToString();
       }
     }
   }

@@ -9,14 +9,14 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "optic/status.h"
+#include "results/row.h"
 
 namespace optic::bench {
 
 struct ChildOutcome {
-  std::vector<nlohmann::json> rows;  // "row" lines received
+  std::vector<results::Row> rows;    // "row" lines received
+  std::string bad_row;               // why a "row" line could not be read (the first one)
   bool timed_out = false;
   int term_signal = 0;               // killed by this signal (0: exited)
   int exit_code = 0;

@@ -20,6 +20,7 @@ std::string Duration(double s) {
 
 void Progress::Begin(int total) {
   total_ = total;
+  done_ = 0;
   sweep_start_ = Clock::now();
   std::fprintf(out_, "optic bench: %d cells\n", total);
 }
@@ -49,21 +50,18 @@ void Progress::Draw() {
   std::fflush(out_);
 }
 
-void Progress::CellDone(const json& r) {
+void Progress::CellDone(const results::Row& r) {
   ++done_;
-  const std::string status = r.value("status", "?");
   std::string what;
-  if (status == "ok") {
+  if (r.ok()) {
     char buf[160];
-    const json& l = r["latency_ms"];
-    std::snprintf(buf, sizeof(buf), "%.1f img/s, p50 %.2f ms%s", r["throughput_per_s"].get<double>(),
-                  l["p50"].is_number() ? l["p50"].get<double>() : 0.0,
-                  r.value("stable", false) ? "" : " (unstable)");
+    std::snprintf(buf, sizeof(buf), "%.1f img/s, p50 %.2f ms%s", r.throughput_per_s.value_or(0.0),
+                  r.latency_ms.p50.value_or(0.0), r.stable.value_or(false) ? "" : " (unstable)");
     what = buf;
   } else {
-    std::string err = r["error"].is_string() ? r["error"].get<std::string>() : "";
+    std::string err = r.error;
     if (err.size() > 140) err = err.substr(0, 140) + "...";
-    what = status + ": " + err;
+    what = r.status + ": " + err;
   }
   if (interactive_) std::fprintf(out_, "\r\033[K");
   std::fprintf(out_, "[%d/%d] %s: %s\n", index_ + 1, total_, label_.c_str(), what.c_str());
@@ -82,17 +80,12 @@ void Progress::End() {
   std::fprintf(out_, "optic bench: %d cells in %s\n", done_, Duration(elapsed).c_str());
 }
 
-void PrintSummary(const std::vector<json>& rows, FILE* out) {
+void PrintSummary(const std::vector<results::Row>& rows, FILE* out) {
   std::map<std::string, int> counts;
-  for (const json& r : rows) ++counts[r.value("status", "?")];
+  for (const results::Row& r : rows) ++counts[r.status];
   // The same medians optic report shows (report/repeats.h): a cell run with --repeat competes
   // with the median of its repeats, a cell run once with its row.
-  std::vector<report::Row> typed;
-  for (const json& r : rows) {
-    report::Row row;
-    if (report::ParseRow(r.dump(), &row).ok()) typed.push_back(std::move(row));
-  }
-  const std::vector<report::Row> cells = report::CollapseRepeats(typed);
+  const std::vector<report::Row> cells = report::CollapseRepeats(rows);
   struct Best {
     const report::Row* latency = nullptr;
     const report::Row* throughput = nullptr;
@@ -169,23 +162,24 @@ void PrintSummary(const std::vector<json>& rows, FILE* out) {
   }
   // End-to-end rows: the stage split and the cost against the model alone (docs/bench.md).
   bool e2e_header = false;
-  for (const json& r : rows) {
-    if (r.value("status", "") != "ok" || r.value("kind", "") != "e2e" || !r.contains("e2e")) continue;
+  for (const results::Row& r : rows) {
+    if (!r.ok() || r.kind != "e2e" || !r.e2e.is_object()) continue;
     if (!e2e_header) {
       std::fprintf(out, "\n%-16s %-22s %-6s %-4s %10s %12s %12s %14s\n", "e2e model", "backend/precision",
                    "images", "prep", "img/s", "decode+prep", "infer share", "vs model only");
       e2e_header = true;
     }
-    const json& e = r["e2e"];
+    const json& e = r.e2e;
     const double share = e.value("decode_preprocess_share", 0.0);
     const double sum = e.value("stages_sum_ms", 0.0);
-    const double infer_share = sum > 0 && r["stages_ms"].is_object() ? r["stages_ms"].value("infer", 0.0) / sum : 0.0;
-    const std::string bp = r.value("backend", "?") + "/" + r.value("precision", "?") + " b" +
-                           std::to_string(r.value("batch_size", 0));
+    double infer = 0;
+    for (const auto& [name, ms] : r.stages_ms) infer = name == "infer" ? ms : infer;
+    const double infer_share = sum > 0 ? infer / sum : 0.0;
+    const std::string bp = r.backend + "/" + r.precision + " b" + std::to_string(r.batch_size);
     std::fprintf(out, "%-16s %-22s %-6s %-4s %10.1f %11.0f%% %11.0f%% %13.2fx\n",
-                 r.value("model", "?").c_str(), bp.c_str(), r.value("image_class", "?").c_str(),
-                 r.value("preprocess", "?").c_str(), r["throughput_per_s"].get<double>(), 100 * share,
-                 100 * infer_share, e.value("throughput_fraction_of_inference_only", 0.0));
+                 r.model.c_str(), bp.c_str(), r.image_class.c_str(), r.preprocess.c_str(),
+                 r.throughput_per_s.value_or(0.0), 100 * share, 100 * infer_share,
+                 e.value("throughput_fraction_of_inference_only", 0.0));
   }
   std::fflush(out);
 }

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "results/row.h"
 
 namespace optic::bench {
 
@@ -19,7 +19,7 @@ class Progress {
   void Begin(int total);
   void CellStart(int index, const std::string& label);
   void Phase(const std::string& phase);  // "" = just redraw (elapsed ticks)
-  void CellDone(const nlohmann::json& row);
+  void CellDone(const results::Row& row);
   void Note(const std::string& text);     // a line that stays (e.g. "reference for resnet50 b4")
   void End();
 
@@ -34,6 +34,6 @@ class Progress {
 
 // The summary of `rows` (one sweep's rows): counts per status, then per model the best
 // single_stream p50 and the best offline throughput, and which configuration gave them.
-void PrintSummary(const std::vector<nlohmann::json>& rows, FILE* out);
+void PrintSummary(const std::vector<results::Row>& rows, FILE* out);
 
 }  // namespace optic::bench

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "bench/cell.h"
+#include "bench/resources.h"
 
 namespace optic::bench {
 
@@ -27,14 +28,19 @@ void CellReporter::Line(const std::string& line) {
 
 void CellReporter::Phase(const std::string& name) { Line("phase " + name); }
 
-void CellReporter::Row(const json& row) {
-  Line("row " + row.dump(-1, ' ', false, json::error_handler_t::replace));
-}
+void CellReporter::Row(const results::Row& row) { Line("row " + results::ToLine(row)); }
 
 const char* RowStatusFor(const Status& s) {
   return s.code() == StatusCode::kUnsupported || s.code() == StatusCode::kUnsupportedHardware
              ? "unsupported"
              : "failed";
+}
+
+void FinishRow(const Status& s, results::Row* row) {
+  row->status = s.ok() ? "ok" : RowStatusFor(s);
+  row->error = s.ok() ? "" : s.ToString();
+  const double rss = PeakRssMb();
+  if (rss >= 0) row->peak_rss_mb = rss;
 }
 
 Status WriteReference(const std::string& path, const std::vector<Tensor>& outputs,

@@ -1,25 +1,18 @@
-// Result rows (docs/results-schema.md): the skeleton every row starts from, the schema checker,
-// and the append-safe .jsonl writer and reader.
-//
-// Durability: ResultsWriter::Append writes each row as one complete line with a single write()
-// on an O_APPEND descriptor and fsyncs it, so a sweep killed at any moment leaves only whole rows
-// (a torn last line is possible only if the machine loses power; the reader skips it and says so).
-// Threading: one writer per file per process; rows are appended from the sweep's thread.
+// The rows of bench cells: a cell's row with its identity filled in (results/row.h is the row,
+// its writer and its reader), and what the sweep adds to every row it writes.
 #pragma once
 
-#include <set>
 #include <string>
-#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "bench/config.h"
-#include "bench/stats.h"
-#include "measure/stats.h"
+#include "bench/manifest.h"
+#include "results/row.h"
 
 namespace optic::bench {
 
-inline constexpr int kSchemaVersion = 1;
+using results::ResultsWriter;
 
 // What is common to all rows of one sweep.
 struct RunInfo {
@@ -29,41 +22,17 @@ struct RunInfo {
   nlohmann::json host = nlohmann::json::object();
 };
 
-// A row for `cell` with every required field present: identity filled in, measurements null,
-// status "failed" with error "not run" until the cell fills them.
-nlohmann::json RowSkeleton(const CellSpec& cell, const RunInfo& run);
+// The row of `cell`: identity and settings filled in, measurements empty, status "failed" with
+// error "not run" until the cell fills them. The child process builds its rows from it; the
+// sweep fills in the run (SetRun).
+results::Row CellRow(const CellSpec& cell);
+// Sets run_id, command, versions, host and the timestamp (now).
+void SetRun(const RunInfo& run, results::Row* row);
+// CellRow + SetRun.
+results::Row RowFor(const CellSpec& cell, const RunInfo& run);
 
-// Fills latency_ms, latency_percentiles_valid and samples from a summary (milliseconds).
-void SetLatency(const measure::Summary& s, nlohmann::json* row);
-
-// Checks one row against schema v1: every required field present with the right type, enums in
-// range, and for status "ok" the measurements an ok row must have. Empty string = valid.
+// A row built as a JSON object, checked by the one reader (results::FromJson, strict): empty
+// when it is a valid row, else why not.
 std::string ValidateRow(const nlohmann::json& row);
-
-struct FileCheck {
-  int rows = 0;
-  std::vector<std::string> errors;  // "line 3: <what>"
-};
-// Validates every line of a .jsonl file. Fails only when the file cannot be read.
-Status ValidateFile(const std::string& path, FileCheck* out);
-
-class ResultsWriter {
- public:
-  ResultsWriter() = default;
-  ~ResultsWriter();
-  ResultsWriter(const ResultsWriter&) = delete;
-  ResultsWriter& operator=(const ResultsWriter&) = delete;
-  // Opens (creating) `path` for appending; creates its parent directory.
-  Status Open(const std::string& path);
-  Status Append(const nlohmann::json& row);
-
- private:
-  int fd_ = -1;
-  std::string path_;
-};
-
-// Reads the rows of a .jsonl file (a missing file is no rows). Lines that do not parse are
-// counted in *bad_lines (e.g. a torn last line) and skipped.
-Status ReadRows(const std::string& path, std::vector<nlohmann::json>* rows, int* bad_lines);
 
 }  // namespace optic::bench

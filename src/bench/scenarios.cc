@@ -58,18 +58,18 @@ class WindowTracker {
 
 }  // namespace
 
-void WriteSteadyResult(const SteadyResult& r, nlohmann::json* row) {
-  (*row)["throughput_per_s"] = r.throughput_per_s();
-  SetLatency(measure::Summarize(r.latencies_ms), row);
-  (*row)["stable"] = r.stable;
-  (*row)["windows"] = nlohmann::json::array();
+void WriteSteadyResult(const SteadyResult& r, results::Row* row) {
+  row->throughput_per_s = r.throughput_per_s();
+  row->SetLatency(measure::Summarize(r.latencies_ms));
+  row->stable = r.stable;
+  row->windows = nlohmann::json::array();
   for (const Window& w : r.windows) {
-    (*row)["windows"].push_back({{"throughput_per_s", w.throughput_per_s}, {"latency_p50_ms", w.latency_p50_ms}});
+    row->windows.push_back({{"throughput_per_s", w.throughput_per_s}, {"latency_p50_ms", w.latency_p50_ms}});
   }
-  (*row)["phases"]["steady_s"] = r.elapsed_s;
-  (*row)["phases"]["queries"] = r.queries;
-  (*row)["phases"]["images"] = r.samples;
-  if (!r.server.is_null()) (*row)["server"] = r.server;
+  row->phases["steady_s"] = r.elapsed_s;
+  row->phases["queries"] = r.queries;
+  row->phases["images"] = r.samples;
+  if (!r.server.is_null()) row->server = r.server;
 }
 
 Status Warmup(const QueryFn& query, const MeasureSettings& s, int64_t* runs, double* mean_ms) {

@@ -18,6 +18,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "results/row.h"
+
 #include "bench/config.h"
 #include "bench/pool.h"
 #include "bench/stats.h"
@@ -40,7 +42,7 @@ struct SteadyResult {
 
 // Writes a steady-state measurement into a results row: throughput_per_s, latency_ms (and its
 // validity), stable, windows, phases.{steady_s,queries,images}, and server when present.
-void WriteSteadyResult(const SteadyResult& r, nlohmann::json* row);
+void WriteSteadyResult(const SteadyResult& r, results::Row* row);
 
 // Warm-up: at least settings.warmup_ms and settings.warmup_runs queries, but no longer than
 // max_duration_s (at least one query). Returns the mean query

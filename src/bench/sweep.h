@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "results/row.h"
+
 #include "bench/config.h"
 #include "bench/progress.h"
 
@@ -24,7 +26,7 @@ struct SweepOptions {
 
 struct SweepResult {
   int cells = 0, skipped = 0, ok = 0, failed = 0, unsupported = 0, timeout = 0;
-  std::vector<nlohmann::json> rows;  // every row of this grid in the file (resumed ones too)
+  std::vector<results::Row> rows;  // every row of this grid in the file (resumed ones too)
 };
 
 // The built-in defaults filled in where the config leaves a list empty (docs/bench.md).

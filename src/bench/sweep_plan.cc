@@ -225,14 +225,10 @@ std::vector<std::string> RowIds(const CellSpec& c) {
   return {c.CellId()};
 }
 
-DoneRepeats FindDoneRepeats(const std::vector<nlohmann::json>& rows) {
+DoneRepeats FindDoneRepeats(const std::vector<results::Row>& rows) {
   DoneRepeats done;
   for (const auto& r : rows) {
-    auto id = r.find("cell_id");
-    if (id == r.end() || !id->is_string()) continue;
-    auto rep = r.find("repeat");
-    const int repeat = rep != r.end() && rep->is_number_integer() ? rep->get<int>() : 1;
-    done.insert({id->get<std::string>(), repeat});
+    if (!r.cell_id.empty()) done.insert({r.cell_id, r.repeat_index()});
   }
   return done;
 }

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "results/row.h"
+
 #include <nlohmann/json.hpp>
 
 #include "bench/config.h"
@@ -51,7 +53,7 @@ std::vector<std::string> RowIds(const CellSpec& cell);
 // Resume: the (cell_id, repeat) pairs that already have a row, any status. A row without
 // `repeat` (written before repeats existed, or by --repeat 1) counts as repeat 1.
 using DoneRepeats = std::set<std::pair<std::string, int>>;
-DoneRepeats FindDoneRepeats(const std::vector<nlohmann::json>& rows);
+DoneRepeats FindDoneRepeats(const std::vector<results::Row>& rows);
 
 // One child process to run: a planned cell and its 1-based repeat index.
 struct Job {

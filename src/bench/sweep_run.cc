@@ -24,14 +24,6 @@ using nlohmann::json;
 
 namespace {
 
-json Merge(json row, const json& child) {
-  for (const auto& [k, v] : child.items()) {
-    if (k == "settings" && v.is_object()) row["settings"].update(v);
-    else row[k] = v;
-  }
-  return row;
-}
-
 // Removes the sweep's scratch directory however RunSweep returns.
 struct ScratchDir {
   std::string path;
@@ -47,8 +39,9 @@ class Runner {
          const std::string& work, Progress* p)
       : opt_(o), c_(c), zoo_(zoo), files_(files), work_(work), progress_(p) {}
 
-  // Runs `cell` in a child; returns the rows it produced (merged), or one failed/timeout row.
-  std::vector<json> Run(const CellSpec& cell, const json& skeleton, ChildOutcome* outcome) {
+  // Runs `cell` in a child; returns the rows it produced with the run's fields (those of
+  // `skeleton`: run, repeat), or one failed/timeout row.
+  std::vector<results::Row> Run(const CellSpec& cell, const results::Row& skeleton, ChildOutcome* outcome) {
     std::error_code ec;
     fs::create_directories(cell.work_dir, ec);
     const std::string cell_file = cell.work_dir + ".json";
@@ -58,19 +51,35 @@ class Runner {
     Status s = RunCellProcess(opt_.self_exe, cell_file, cell.work_dir + ".log", cell.settings.timeout_s,
                               [&](const std::string& phase) { progress_->Phase(phase); }, outcome);
     fs::remove_all(cell.work_dir, ec);  // caches and generated files can be large
-    std::vector<json> rows;
-    json row = skeleton;
-    row["timestamp"] = UtcTimestamp();
-    row["loadavg_1m"] = load ? json(*load) : json(nullptr);
+    std::vector<results::Row> rows;
+    results::Row row = skeleton;
+    row.timestamp = UtcTimestamp();
+    row.loadavg_1m = load;
     if (!s.ok()) {
-      row["error"] = "could not start the cell: " + s.ToString();
+      row.error = "could not start the cell: " + s.ToString();
       return {row};
     }
-    for (const json& child : outcome->rows) rows.push_back(Merge(row, child));
+    for (results::Row& child : outcome->rows) {
+      if (child.model.empty()) {  // a child that could not read its cell reports only why
+        results::Row failed = row;
+        failed.status = child.status;
+        failed.error = child.error;
+        child = failed;
+      }
+      child.run_id = row.run_id;
+      child.command = row.command;
+      child.versions = row.versions;
+      child.host = row.host;
+      child.timestamp = row.timestamp;
+      child.loadavg_1m = row.loadavg_1m;
+      child.repeat = row.repeat;
+      child.repeats = row.repeats;
+      rows.push_back(std::move(child));
+    }
     if (rows.empty()) {
-      row["status"] = outcome->timed_out ? "timeout" : "failed";
-      row["error"] = outcome->Describe();
-      if (outcome->peak_rss_mb > 0) row["peak_rss_mb"] = outcome->peak_rss_mb;
+      row.status = outcome->timed_out ? "timeout" : "failed";
+      row.error = outcome->Describe();
+      if (outcome->peak_rss_mb > 0) row.peak_rss_mb = outcome->peak_rss_mb;
       rows.push_back(row);
     }
     return rows;
@@ -120,10 +129,10 @@ class Runner {
       ref.work_dir = (fs::path(work_) / ("ref" + std::to_string(refs_++))).string();
       progress_->Note("reference: " + cell->model + " b" + std::to_string(cell->batch_size) + " on " + name);
       ChildOutcome outcome;
-      std::vector<json> rows = Run(ref, RowSkeleton(ref, run), &outcome);
-      if (rows.empty() || rows[0]["status"] != "ok" || !fs::exists(file, ec)) {
+      std::vector<results::Row> rows = Run(ref, RowFor(ref, run), &outcome);
+      if (rows.empty() || !rows[0].ok() || !fs::exists(file, ec)) {
         const std::string why = "reference " + name + " failed: " +
-                                (rows.empty() ? std::string("no row") : rows[0]["error"].dump());
+                                (rows.empty() ? std::string("no row") : json(rows[0].error).dump());
         failed_refs_[file] = why;
         return why;
       }
@@ -204,12 +213,15 @@ Status RunSweep(const SweepOptions& opt, Progress* progress, SweepResult* out) {
   }
 
   DoneRepeats done;
-  if (c.resume) {
-    std::vector<json> old;
-    int bad = 0;
-    OPTIC_RETURN_IF_ERROR(ReadRows(c.out, &old, &bad));
+  std::error_code exists_ec;
+  if (c.resume && fs::exists(c.out, exists_ec)) {
+    std::vector<results::Row> old;
+    std::vector<results::LineError> bad;
+    OPTIC_RETURN_IF_ERROR(results::ReadFile(c.out, results::ReadMode::kLenient, &old, &bad));
     done = FindDoneRepeats(old);
-    if (bad) progress->Note("resume: skipped " + std::to_string(bad) + " unreadable line(s) in " + c.out);
+    if (!bad.empty()) {
+      progress->Note("resume: skipped " + std::to_string(bad.size()) + " unreadable line(s) in " + c.out);
+    }
   }
   ResultsWriter writer;
   OPTIC_RETURN_IF_ERROR(writer.Open(c.out));
@@ -237,40 +249,45 @@ Status RunSweep(const SweepOptions& opt, Progress* progress, SweepResult* out) {
     if (c.repeat > 1) label += " #" + std::to_string(todo[i].repeat) + "/" + std::to_string(c.repeat);
     progress->CellStart(static_cast<int>(i), label);
     auto skeleton = [&] {
-      json row = RowSkeleton(cell, run);
-      row["repeat"] = todo[i].repeat;
-      row["repeats"] = c.repeat;
+      results::Row row = RowFor(cell, run);
+      row.repeat = todo[i].repeat;
+      row.repeats = c.repeat;
       return row;
     };
-    std::vector<json> rows;
+    std::vector<results::Row> rows;
     std::string ref_error;
     if (!unsupported.empty()) {
-      json row = skeleton();
-      row["status"] = "unsupported";
-      row["error"] = unsupported;
+      results::Row row = skeleton();
+      row.status = "unsupported";
+      row.error = unsupported;
       rows.push_back(row);
     } else {
       if (cell.kind == CellKind::kBench) ref_error = runner.EnsureReference(&cell, run);
       ChildOutcome outcome;
       rows = runner.Run(cell, skeleton(), &outcome);
     }
-    for (json& row : rows) {
-      if (!ref_error.empty()) row["parity_error"] = ref_error;
-      OPTIC_RETURN_IF_ERROR(writer.Append(row));
-      const std::string st = row["status"].get<std::string>();
+    for (results::Row& row : rows) {
+      if (!ref_error.empty()) row.parity_error = ref_error;
+      Status appended = writer.Append(row);
+      if (appended.code() == StatusCode::kInvalidArgument) {
+        // A cell's row that does not match the schema is a failure of that cell, not of the sweep.
+        results::Row failed = skeleton();
+        failed.error = appended.ToString();
+        row = failed;
+        appended = writer.Append(row);
+      }
+      OPTIC_RETURN_IF_ERROR(appended);
+      const std::string& st = row.status;
       (st == "ok" ? out->ok : st == "unsupported" ? out->unsupported : st == "timeout" ? out->timeout : out->failed)++;
       progress->CellDone(row);
     }
     ++out->cells;
   }
   progress->End();
-  std::vector<json> all;
-  int bad = 0;
-  OPTIC_RETURN_IF_ERROR(ReadRows(c.out, &all, &bad));
-  for (json& r : all) {
-    if (r.contains("cell_id") && r["cell_id"].is_string() && grid_ids.count(r["cell_id"].get<std::string>())) {
-      out->rows.push_back(std::move(r));
-    }
+  std::vector<results::Row> all;
+  OPTIC_RETURN_IF_ERROR(results::ReadFile(c.out, results::ReadMode::kLenient, &all, nullptr));
+  for (results::Row& r : all) {
+    if (grid_ids.count(r.cell_id)) out->rows.push_back(std::move(r));
   }
   return Status::OK();
 }

@@ -21,6 +21,7 @@
 #include "bench/stats.h"
 #include "measure/stats.h"
 #include "optic/status.h"
+#include "results/row.h"
 
 namespace optic::loadgen {
 
@@ -111,8 +112,8 @@ class LoadGenerator {
 
 void Summarize(StageResult* r);
 
-// A results-schema v1 row (kind "load") for one stage.
-nlohmann::json LoadRow(const LoadGenerator& gen, const StageResult& r, const std::string& run_id,
+// The result row (results/row.h, kind "load") of one stage.
+results::Row LoadRow(const LoadGenerator& gen, const StageResult& r, const std::string& run_id,
                        const std::string& command);
 
 }  // namespace optic::loadgen

@@ -59,8 +59,8 @@ std::vector<RepeatAggregate> AggregateRepeats(const std::vector<Row>& rows) {
     auto [it, inserted] = index.emplace(CellKey(r), cells.size());
     if (inserted) cells.emplace_back();
     Cell& c = cells[it->second];
-    c.by_repeat[r.repeat] = i;
-    c.repeats = r.repeats;
+    c.by_repeat[r.repeat_index()] = i;
+    c.repeats = r.repeat_count();
   }
   std::vector<RepeatAggregate> out;
   out.reserve(cells.size());

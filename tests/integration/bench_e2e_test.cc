@@ -12,6 +12,7 @@
 #include "integration/optic_child.h"
 #include "bench/e2e_images.h"
 #include "bench/results.h"
+#include "integration/bench_rows.h"
 #include "optic/preprocess.h"
 #include "optic/registry.h"
 
@@ -79,8 +80,10 @@ TEST(BenchE2EConfig, ScenarioE2EAndCellRoundTrip) {
   EXPECT_EQ(back.CellId(), cell.CellId());
   EXPECT_NE(cell.CellId().find("|e2e:large:gpu"), std::string::npos) << cell.CellId();
   // A row of kind e2e needs its image class, and when ok, every stage.
-  RunInfo run;
-  json row = RowSkeleton(cell, run);
+  results::Row typed = RowFor(cell, RunInfo{});
+  EXPECT_EQ(typed.kind, "e2e");
+  EXPECT_EQ(results::Validate(typed), "");
+  json row = results::ToJson(typed);
   EXPECT_EQ(row["kind"], "e2e");
   EXPECT_EQ(ValidateRow(row), "");
   row["status"] = "ok";
@@ -116,11 +119,8 @@ TEST_F(BenchE2E, TinyCnnSmallImagesStagesSumToTheLatency) {
                       "--image-class", "small", "--preprocess", "cpu,gpu", "--duration-s", "0.3",
                       "--timeout-s", "60", "--out", out, "--models-dir", OPTIC_TEST_MODELS}),
             0);
-  std::vector<json> rows;
-  int bad = 0;
-  ASSERT_TRUE(ReadRows(out, &rows, &bad).ok());
+  const std::vector<json> rows = Rows(out);
   ASSERT_EQ(rows.size(), 2u);
-  for (const json& r : rows) EXPECT_EQ(ValidateRow(r), "") << r.dump();
   const json& cpu = rows[0]["preprocess"] == "cpu" ? rows[0] : rows[1];
   const json& gpu = rows[0]["preprocess"] == "cpu" ? rows[1] : rows[0];
   ASSERT_EQ(cpu["status"], "ok") << cpu.dump();

@@ -62,15 +62,18 @@ TEST(LoadAvg, FirstField) {
 }
 
 TEST(HostLoadRow, NullWhenNotMeasuredAndContendedAboveThreshold) {
-  nlohmann::json row;
-  WriteHostLoad(HostLoad{}, &row);
+  results::Row typed;
+  WriteHostLoad(HostLoad{}, &typed);
+  nlohmann::json row = results::ToJson(typed);
   EXPECT_TRUE(row["host_other_cpu"].is_null());
   EXPECT_TRUE(row["cpu_steal_pct"].is_null());
   EXPECT_TRUE(row["contended"].is_null());  // unknown, not "not contended"
-  WriteHostLoad(HostLoad{0.05, 0.0, 1.0}, &row);
+  WriteHostLoad(HostLoad{0.05, 0.0, 1.0}, &typed);
+  row = results::ToJson(typed);
   EXPECT_DOUBLE_EQ(row["host_other_cpu"].get<double>(), 0.05);
   EXPECT_EQ(row["contended"], false);
-  WriteHostLoad(HostLoad{kContendedCores + 0.01, 2.5, 1.0}, &row);
+  WriteHostLoad(HostLoad{kContendedCores + 0.01, 2.5, 1.0}, &typed);
+  row = results::ToJson(typed);
   EXPECT_EQ(row["contended"], true);
   EXPECT_DOUBLE_EQ(row["cpu_steal_pct"].get<double>(), 2.5);
 }

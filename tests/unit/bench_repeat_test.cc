@@ -73,12 +73,18 @@ TEST(ScheduleJobs, ResumeRunsOnlyMissingRepeats) {
   auto plan = Plan(3);
   // A sweep killed in pass 2: all of pass 1 and the first cell of pass 2 were written; the
   // first cell's repeat-1 row predates repeats (no field) and still counts as repeat 1.
-  std::vector<json> rows;
-  json no_field = {{"cell_id", plan[0].cell.CellId()}, {"status", "ok"}};
-  rows.push_back(no_field);
-  for (int i : {1, 2}) rows.push_back({{"cell_id", plan[i].cell.CellId()}, {"repeat", 1}, {"repeats", 3}});
-  rows.push_back({{"cell_id", plan[0].cell.CellId()}, {"repeat", 2}, {"repeats", 3}});
-  rows.push_back({{"status", "ok"}});  // no cell_id: ignored
+  std::vector<results::Row> rows;
+  auto row = [](const std::string& cell_id, std::optional<int> repeat) {
+    results::Row r;
+    r.cell_id = cell_id;
+    r.repeat = repeat;
+    r.repeats = repeat ? std::optional<int>(3) : std::nullopt;
+    return r;
+  };
+  rows.push_back(row(plan[0].cell.CellId(), std::nullopt));
+  for (int i : {1, 2}) rows.push_back(row(plan[i].cell.CellId(), 1));
+  rows.push_back(row(plan[0].cell.CellId(), 2));
+  rows.push_back(row("", std::nullopt));  // no cell_id: ignored
   const DoneRepeats done = FindDoneRepeats(rows);
   EXPECT_EQ(done.size(), 4u);
   EXPECT_TRUE(done.count({plan[0].cell.CellId(), 1}));
@@ -115,7 +121,7 @@ TEST(RepeatRows, SchemaCheckerTypesTheNewFields) {
   CellSpec cell;
   cell.model = "m";
   cell.backend = "null";
-  json row = RowSkeleton(cell, RunInfo{"run", "optic bench", json::object(), json::object()});
+  json row = results::ToJson(RowFor(cell, RunInfo{"run", "optic bench", json::object(), json::object()}));
   ASSERT_EQ(ValidateRow(row), "");
   row["repeat"] = 2;
   row["repeats"] = 3;

@@ -42,8 +42,9 @@ TEST(MeasureRowsAgree, BenchRowAndLoadStageGiveTheSamePercentiles) {
     const std::vector<double> v = Latencies(n, 42 + n);
     bench::SteadyResult steady;
     steady.latencies_ms = v;
-    nlohmann::json row;
-    bench::WriteSteadyResult(steady, &row);
+    results::Row typed;
+    bench::WriteSteadyResult(steady, &typed);
+    const nlohmann::json row = results::ToJson(typed);
     const std::map<std::string, double> load = LoadStage(v);
     const measure::Summary want = measure::Summarize(v);
     for (const char* f : kFields) {

@@ -169,9 +169,8 @@ TEST_F(ParityMarking, HtmlData) {
 }
 
 TEST_F(ParityMarking, BenchSummary) {
-  std::vector<nlohmann::json> rows;
-  std::ifstream in(path_);
-  for (std::string line; std::getline(in, line);) rows.push_back(nlohmann::json::parse(line));
+  std::vector<results::Row> rows;
+  ASSERT_TRUE(results::ReadFile(path_, results::ReadMode::kLenient, &rows, nullptr).ok());
   char* buf = nullptr;
   size_t size = 0;
   FILE* f = open_memstream(&buf, &size);

@@ -216,9 +216,12 @@ TEST(BenchSummary, UsesMediansOfRepeats) {
                 {"stable", true}, {"repeat", repeat}, {"repeats", 3}};
   };
   // openvino has the single fastest repeat (one lucky run); onnxruntime the higher median.
-  const std::vector<json> rows = {row("openvino", 1, 150), row("onnxruntime", 1, 110),
-                                  row("openvino", 2, 90), row("onnxruntime", 2, 112),
-                                  row("openvino", 3, 95), row("onnxruntime", 3, 108)};
+  std::vector<results::Row> rows;
+  for (const json& j : {row("openvino", 1, 150), row("onnxruntime", 1, 110), row("openvino", 2, 90),
+                        row("onnxruntime", 2, 112), row("openvino", 3, 95), row("onnxruntime", 3, 108)}) {
+    rows.emplace_back();
+    ASSERT_TRUE(results::FromJson(j, results::ReadMode::kLenient, &rows.back()).ok());
+  }
   char* buf = nullptr;
   size_t size = 0;
   FILE* f = open_memstream(&buf, &size);

@@ -13,6 +13,9 @@ namespace {
 const char* kGood =
     R"({"schema":1,"kind":"bench","cell_id":"m|ort|cpu|fp32|b1|t2|offline","model":"m","backend":"ort","device":"cpu","precision":"fp32","batch_size":1,"threads":2,"scenario":"offline","status":"ok","error":null,"throughput_per_s":12.5,"latency_ms":{"p50":80,"p99":95,"p90":null},"latency_percentiles_valid":{"p90":true,"p99":false,"p999":false},"samples":100,"stable":false,"load_s":{"cold":1.5,"cached":0.5},"stages_ms":{"decode":2,"infer":70},"host":{"cpu":"CPU X","hostname":"h1"},"command":"optic bench"})";
 
+// The report's reading of one line.
+Status Parse(const std::string& text, Row* r) { return results::ParseLine(text, results::ReadMode::kLenient, r); }
+
 std::string WriteTemp(const std::string& name, const std::string& text) {
   auto path = std::filesystem::temp_directory_path() / ("optic_report_test_" + name);
   std::ofstream(path) << text;
@@ -21,7 +24,7 @@ std::string WriteTemp(const std::string& name, const std::string& text) {
 
 TEST(ParseRow, ReadsEveryField) {
   Row r;
-  ASSERT_TRUE(ParseRow(kGood, &r).ok());
+  ASSERT_TRUE(Parse(kGood, &r).ok());
   EXPECT_EQ(r.model, "m");
   EXPECT_EQ(r.batch_size, 1);
   EXPECT_DOUBLE_EQ(*r.throughput_per_s, 12.5);
@@ -40,16 +43,16 @@ TEST(ParseRow, NamesTheBadField) {
   Row r;
   std::string bad = kGood;
   bad.replace(bad.find("\"batch_size\":1"), 14, "\"batch_size\":\"1\"");
-  Status s = ParseRow(bad, &r);
+  Status s = Parse(bad, &r);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("batch_size"), std::string::npos) << s.message();
-  s = ParseRow(R"({"schema":1,"model":"m"})", &r);
+  s = Parse(R"({"schema":1,"model":"m"})", &r);
   EXPECT_NE(s.message().find("missing required field"), std::string::npos) << s.message();
-  s = ParseRow("{\"schema\":1, trailing", &r);
+  s = Parse("{\"schema\":1, trailing", &r);
   EXPECT_NE(s.message().find("not valid JSON"), std::string::npos);
   std::string status = kGood;
   status.replace(status.find("\"status\":\"ok\""), 13, "\"status\":\"great\"");
-  EXPECT_NE(ParseRow(status, &r).message().find("status"), std::string::npos);
+  EXPECT_NE(Parse(status, &r).message().find("status"), std::string::npos);
 }
 
 TEST(LoadResultsFile, SkipsMalformedLineWithFileAndLine) {
@@ -102,6 +105,33 @@ TEST(LoadResultsFile, LaterRowOfTheSameCellWins) {
   EXPECT_DOUBLE_EQ(*set.rows[0].throughput_per_s, 13.0);
   EXPECT_EQ(set.rows[0].line, 2);
   ASSERT_EQ(set.warnings.size(), 1u);
+}
+
+// Committed results files: a bench sweep and an optic load run, each read whole and strict.
+TEST(LoadResultsFile, ReadsCommittedBenchAndLoadFiles) {
+  for (const auto& [file, kind] : {std::pair{"results/cpu/dense-files-20261207/rows.jsonl", "bench"},
+                                   {"results/cpu/server-vs-triton/2026-11-22T0503Z-06a6855/load_optic_r1.jsonl", "load"}}) {
+    const std::string path = std::string(OPTIC_SOURCE_DIR) + "/" + file;
+    ResultsSet set;
+    ASSERT_TRUE(LoadResultsFile(path, {.strict = true}, &set).ok()) << path;
+    ASSERT_FALSE(set.rows.empty()) << path;
+    int ok = 0;
+    for (const Row& r : set.rows) {
+      EXPECT_EQ(r.kind, kind) << path << ":" << r.line;
+      ok += r.ok();
+      if (r.ok()) {
+        EXPECT_TRUE(r.throughput_per_s.has_value()) << path << ":" << r.line;
+        EXPECT_TRUE(r.latency_ms.p50.has_value()) << path << ":" << r.line;
+      }
+    }
+    EXPECT_GT(ok, 0) << path;
+  }
+  ResultsSet set;
+  ASSERT_TRUE(LoadResultsFile(std::string(OPTIC_SOURCE_DIR) +
+                                  "/results/cpu/server-vs-triton/2026-11-22T0503Z-06a6855/load_optic_r1.jsonl",
+                              {}, &set).ok());
+  EXPECT_TRUE(set.rows[0].concurrency.has_value());
+  EXPECT_FALSE(set.rows[0].stages_ms.empty());  // the server's split
 }
 
 TEST(BuildReport, FailsWhenNoRowIsUsable) {
