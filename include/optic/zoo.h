@@ -36,8 +36,9 @@ class Zoo {
   Status Find(const std::string& name, const ZooModel** out) const;
   // The file `backend` should load for `precision`, among the formats it reads (by file
   // extension): a file exported in that precision (FormatPrecision), one named after the
-  // backend first (openvino-int8 for openvino); else the fp32 file, except for kINT8, which
-  // takes only a quantized file. kUnsupported says which formats exist.
+  // backend first (openvino-int8 for openvino); else the fp32 file, except for kINT8 and the
+  // backend's Capabilities::precisions_from_file, which take only a file of their own.
+  // kUnsupported says which formats exist and which export makes the missing file.
   Status FileFor(const ZooModel& model, const Backend& backend, Precision precision,
                  std::string* path) const;
 

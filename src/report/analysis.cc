@@ -163,6 +163,10 @@ std::vector<Speedup> PrecisionSpeedups(const std::vector<Row>& rows) {
     Speedup s{r.Hardware(), r.model, r.backend, r.Config(), r.device, r.precision, r.scenario,
               series[i].label, r.batch_size, base, *r.throughput_per_s,
               *r.throughput_per_s / base, r.max_abs_err, r.parity_pass, r.parity_failure};
+    s.top1_agreement = r.top1_agreement;
+    s.top5_agreement = r.top5_agreement;
+    s.cosine_similarity = r.cosine_similarity;
+    s.rel_l2_err = r.rel_l2_err;
     out.push_back(std::move(s));
   }
   std::sort(out.begin(), out.end(), [](const Speedup& a, const Speedup& b) {

@@ -77,6 +77,9 @@ struct Speedup {
   std::optional<double> max_abs_err;  // parity of the reduced-precision row
   std::optional<bool> parity_pass;    // its verdict; absent when not judged
   std::string parity_failure;
+  // The reduced-precision row's agreement with the fp32 reference; absent when not measured
+  // (top-k only for class scores).
+  std::optional<double> top1_agreement, top5_agreement, cosine_similarity, rel_l2_err;
 };
 std::vector<Speedup> PrecisionSpeedups(const std::vector<Row>& rows);
 

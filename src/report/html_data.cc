@@ -131,6 +131,10 @@ nlohmann::json ReportJson(const Report& rep) {
                         {"device", s.device}, {"precision", s.precision}, {"batch_size", s.batch_size},
                         {"fp32_throughput", s.fp32_throughput}, {"throughput", s.throughput},
                         {"speedup", s.speedup}, {"max_abs_err", Opt(s.max_abs_err)},
+                        {"top1_agreement", Opt(s.top1_agreement)},
+                        {"top5_agreement", Opt(s.top5_agreement)},
+                        {"cosine_similarity", Opt(s.cosine_similarity)},
+                        {"rel_l2_err", Opt(s.rel_l2_err)},
                         {"parity_pass", s.parity_pass ? json(*s.parity_pass) : json(nullptr)}});
   }
   json out = {{"title", rep.options.title}, {"inputs", rep.results.files}, {"rows", rows},

@@ -117,7 +117,7 @@
   };
   // ---------- 7. precision speed-up ----------
   R.build.precision = function () {
-    const s = section('precision', 'Reduced precision speed-up', 'Throughput of fp16/bf16/int8 over fp32 for the same model, configuration (backend and options), device, batch and run (Ulker et al., Fig. 6). Parity error of the reduced-precision row in the tooltip.');
+    const s = section('precision', 'Reduced precision speed-up', 'Throughput of fp16/bf16/int8 over fp32 for the same model, configuration (backend and options), device, batch and run (Ulker et al., Fig. 6). Agreement of the reduced-precision row with the fp32 reference (top-1/top-5, cosine, max abs error) in the tooltip.');
     if (!D.speedups.length) {
       s.append(noData('speedup', 'Speed-up over fp32', 'no pair of successful fp32 and reduced-precision rows of the same cell.'));
     } else {
@@ -136,7 +136,7 @@
                   borderColor: '#111827', borderDash: [4, 4], borderWidth: 1 });
         const tip = { callbacks: { label: (ctx) => {
           const x = ctx.raw.sp;
-          return x ? ctx.dataset.label + ' b' + x.batch_size + ': ' + fmt(x.speedup) + '× (' + fmt(x.throughput, 4) + ' vs ' + fmt(x.fp32_throughput, 4) + ' /s fp32; parity max abs ' + fmt(x.max_abs_err, 2) + ')' : ctx.dataset.label;
+          return x ? ctx.dataset.label + ' b' + x.batch_size + ': ' + fmt(x.speedup) + '× (' + fmt(x.throughput, 4) + ' vs ' + fmt(x.fp32_throughput, 4) + ' /s fp32; vs fp32: ' + (x.top1_agreement === null ? '' : 'top-1 ' + fmt(x.top1_agreement) + ', top-5 ' + fmt(x.top5_agreement) + ', ') + 'cosine ' + fmt(x.cosine_similarity, 4) + ', max abs ' + fmt(x.max_abs_err, 2) + ')' : ctx.dataset.label;
         } } };
         addTo(g, chartCard('speedup', 'Speed-up over fp32 · ' + hw, {
           type: 'scatter', data: { datasets: ds },
