@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The server under AddressSanitizer (with LeakSanitizer) + UndefinedBehaviorSanitizer,
-# in a separate Debug build dir (build-sanitize): torch, OpenVINO, CUDA and XLA off; ONNX Runtime
+# in a separate Debug build dir (build-sanitize): torch, OpenVINO, CUDA, XLA and IREE off; ONNX Runtime
 # on when setup.sh installed it (.deps/onnxruntime), because the JPEG-in and ensemble tests
 # serve the zoo's tiny_cnn on it (its prebuilt library is not instrumented: reports can only
 # come from optic's own code, and its allocations at exit are suppressed, see sanitize.supp).
@@ -29,7 +29,7 @@ ort=OFF
 [ -d .deps/onnxruntime ] && ort=ON
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DOPTIC_SANITIZE=ON \
   -DOPTIC_WITH_TORCH=OFF -DOPTIC_WITH_OPENVINO=OFF -DOPTIC_WITH_ONNXRUNTIME=$ort \
-  -DOPTIC_WITH_CUDA=OFF -DOPTIC_WITH_XLA=OFF "${launcher[@]}" >/dev/null
+  -DOPTIC_WITH_CUDA=OFF -DOPTIC_WITH_XLA=OFF -DOPTIC_WITH_IREE=OFF "${launcher[@]}" >/dev/null
 pytests=${SANITIZE_PYTEST:-1}
 targets=(server_batcher_test server_repository_test preprocess_bad_input_test
          preprocess_jpeg_structure_test preprocess_decode_test)
@@ -64,7 +64,7 @@ if [ "${SANITIZE_TSAN:-1}" = 1 ]; then
   TSAN_BUILD=${TSAN_BUILD:-build-tsan}
   cmake -S . -B "$TSAN_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DOPTIC_TSAN=ON \
     -DOPTIC_WITH_TORCH=OFF -DOPTIC_WITH_OPENVINO=OFF -DOPTIC_WITH_ONNXRUNTIME=OFF \
-    -DOPTIC_WITH_CUDA=OFF -DOPTIC_WITH_XLA=OFF "${launcher[@]}" >/dev/null
+    -DOPTIC_WITH_CUDA=OFF -DOPTIC_WITH_XLA=OFF -DOPTIC_WITH_IREE=OFF "${launcher[@]}" >/dev/null
   ninja -C "$TSAN_BUILD" -j2 server_batcher_test
   # halt_on_error: a race report fails the test; second_deadlock_stack for lock-order reports.
   TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$LOGS/tsan" \
