@@ -275,7 +275,7 @@ def compile_model(path, out, opts):
         try:
             ireec.compile_file(mlir, output_file=tmp_vmfb, extra_args=flags)
         except ireec.CompilerToolError as e:
-            fail(3, f"IREE cannot compile '{path}' for {target}: {compiler_reason(diagnostics(e), op_types)}")
+            fail(3, f"iree-compile for {target}: {compiler_reason(diagnostics(e), op_types)}")
         info = {
             "inputs": inputs,
             "outputs": outputs,
