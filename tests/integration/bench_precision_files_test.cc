@@ -1,10 +1,14 @@
 // optic bench at int8 and fp16 on onnxruntime and openvino, from a zoo exported with the
 // quantized and fp16 formats: each row ran the file of its precision (never the fp32 file),
 // carries its agreement with the fp32 reference, and a damaged or missing int8 file is a row
-// that names the file instead of a silent fp32 run.
+// that names the file instead of a silent fp32 run; onnxruntime refuses a file at another
+// precision than its own.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -117,6 +121,35 @@ TEST_F(BenchPrecisionFiles, DamagedOrMissingInt8FileIsANamedError) {
     EXPECT_NE(File(r), (fs::path(zoo) / "tiny_cnn" / "model.onnx").string());
   }
   fs::remove_all(zoo);
+}
+
+// optic predict's exit code and output (stderr included).
+std::pair<int, std::string> Predict(const std::string& args) {
+  const std::string cmd = std::string(OPTIC_BINARY_DIR) + "/optic predict " + args + " 2>&1";
+  std::string output;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return {-1, ""};
+  std::array<char, 4096> buf;
+  for (size_t n; (n = fread(buf.data(), 1, buf.size(), p)) > 0;) output.append(buf.data(), n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128, output};
+}
+
+// onnxruntime runs a file only at its own precision: fp16 weights only at fp16.
+TEST_F(BenchPrecisionFiles, OnnxRuntimeRunsTheFp16FileOnlyAtFp16) {
+  const std::string dir = (fs::path(zoo_) / "tiny_cnn").string();
+  auto [code, out] = Predict("--backend onnxruntime --file " + dir + "/model.fp16.onnx");
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("the file has fp16 weights, so it would run fp16"), std::string::npos) << out;
+  std::tie(code, out) = Predict("--backend onnxruntime --file " + dir + "/model.onnx -o precision=fp16");
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("--formats onnx-fp16"), std::string::npos) << out;
+  std::tie(code, out) =
+      Predict("--backend onnxruntime --file " + dir + "/model.fp16.onnx -o precision=fp16");
+  EXPECT_EQ(code, 0) << out;
+  std::tie(code, out) = Predict("--backend onnxruntime --file " + dir + "/model.int8.onnx -o precision=fp16");
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("so it would run int8"), std::string::npos) << out;
 }
 
 }  // namespace
