@@ -137,8 +137,23 @@ nlohmann::json ReportJson(const Report& rep) {
                         {"rel_l2_err", Opt(s.rel_l2_err)},
                         {"parity_pass", s.parity_pass ? json(*s.parity_pass) : json(nullptr)}});
   }
+  json gains = json::array();
+  for (const auto& g : rep.settings_gains) {
+    gains.push_back({{"hardware", g.hardware}, {"model", g.model}, {"backend", g.backend},
+                     {"device", g.device}, {"precision", g.precision}, {"batch_size", g.batch_size},
+                     {"scenario", g.scenario}, {"default_throughput", g.default_throughput},
+                     {"best_throughput", g.best_throughput}, {"gain", g.gain},
+                     {"best_config", g.best_config}, {"configurations", g.configurations}});
+  }
+  json pareto = json::array();
+  for (const auto& f : rep.pareto) {
+    json ids = json::array();
+    for (const auto& p : f.points) ids.push_back(p.row);
+    pareto.push_back({{"hardware", f.hardware}, {"model", f.model}, {"rows", ids}});
+  }
   json out = {{"title", rep.options.title}, {"inputs", rep.results.files}, {"rows", rows},
               {"winners", winners}, {"power_fits", fits}, {"speedups", speedups},
+              {"settings_gains", gains}, {"pareto", pareto},
               {"machines", Machines(rep.results.rows)}, {"commands", Commands(rep.results.rows)},
               {"warnings", Warnings(rep)}, {"comparison", nullptr}};
   if (rep.comparison) {

@@ -105,6 +105,33 @@ class MarkdownReporter : public Reporter {
             << (!s.parity_pass ? "not checked" : *s.parity_pass ? "pass" : "**FAIL**") << " |\n";
       }
     }
+    if (!rep.settings_gains.empty()) {
+      out << "\n## Settings vs defaults (throughput)\n\n"
+          << "Per cell, the backend's defaults (no backend options, every core) against the best "
+             "configuration measured (`optic bench --tune-budget-s`, docs/bench.md).\n\n"
+          << "| hardware | model | backend | device | precision | batch | scenario | defaults /s | "
+             "best configuration | best /s | gain | configurations |\n"
+          << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+      for (const auto& g : rep.settings_gains) {
+        out << "| " << Cell(g.hardware) << " | " << g.model << " | " << g.backend << " | "
+            << g.device << " | " << g.precision << " | " << g.batch_size << " | " << g.scenario
+            << " | " << Fmt(g.default_throughput, 4) << " | " << Cell(g.best_config) << " | "
+            << Fmt(g.best_throughput, 4) << " | " << Fmt(g.gain) << "x | " << g.configurations
+            << " |\n";
+      }
+    }
+    bool tuned = !rep.settings_gains.empty();
+    for (const auto& f : rep.pareto) {
+      if (!tuned || f.points.empty()) continue;
+      out << "\nLatency-throughput Pareto front, " << f.model << " on " << Cell(f.hardware) << " ("
+          << f.points.size() << " of " << f.candidates << " rows): ";
+      for (size_t i = 0; i < f.points.size(); ++i) {
+        const auto& p = f.points[i];
+        out << (i ? "; " : "") << Cell(p.config) << " " << p.precision << " b" << p.batch_size
+            << " " << Fmt(p.p50_ms) << " ms, " << Fmt(p.throughput, 4) << "/s";
+      }
+      out << "\n";
+    }
     for (const auto& f : rep.power_fits) {
       out << "\nPower on " << Cell(f.hardware) << ": P = " << Fmt(f.law.a, 4) << " · throughput^"
           << Fmt(f.law.b, 3) << " W (R² " << Fmt(f.law.r2, 3) << ", " << f.law.n << " points)\n";

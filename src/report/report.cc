@@ -57,6 +57,8 @@ Status BuildReport(const ReportOptions& options, Report* out) {
   out->winners = SelectWinners(out->results.rows);
   out->power_fits = FitPowerByHardware(out->results.rows);
   out->speedups = PrecisionSpeedups(out->results.rows);
+  out->settings_gains = SettingsGains(out->results.rows);
+  out->pareto = ParetoFronts(out->results.rows);
   return Status::OK();
 }
 

@@ -16,6 +16,7 @@
 #include "optic/status.h"
 #include "report/analysis.h"
 #include "report/results.h"
+#include "report/tuning.h"
 
 namespace optic::report {
 
@@ -38,6 +39,8 @@ struct Report {
   std::vector<WinnerCell> winners;
   std::vector<PowerFit> power_fits;
   std::vector<Speedup> speedups;
+  std::vector<SettingsGain> settings_gains;  // the settings search (report/tuning.h)
+  std::vector<ParetoFront> pareto;
   std::optional<Comparison> comparison;
 };
 

@@ -14,6 +14,7 @@
 #include "bench/e2e_images.h"
 #include "bench/results.h"
 #include "bench/sweep.h"
+#include "bench/tune.h"
 #include "commands.h"
 #include "optic/parse_number.h"
 
@@ -35,6 +36,8 @@ struct Flags {
   int64_t min_samples = 0;
   int warmup_runs = -1, pipeline_depth = -1;
   int repeat = kRepeatNotGiven;
+  double tune_budget_s = 0;
+  std::string tune_objective = "throughput";
   uint64_t seed = 0;
   bool resume = false, list = false, e2e = false, pageable_inputs = false, seed_given = false;
   std::string command = "optic bench";
@@ -148,13 +151,21 @@ int Run(const Flags& f) {
   opt.list_only = f.list;
   bench::Progress progress(stderr, isatty(STDERR_FILENO));
   bench::SweepResult result;
-  s = bench::RunSweep(opt, &progress, &result);
+  bench::TuneResult tuned;
+  const bench::TuneOptions tune{f.tune_budget_s, f.tune_objective};
+  if (f.tune_budget_s != 0 && !f.list) {
+    s = bench::RunTune(opt, tune, &progress, &tuned);
+    result = tuned.sweep;
+  } else {
+    s = bench::RunSweep(opt, &progress, &result);
+  }
   if (!s.ok()) {
     std::cerr << "optic bench: " << s.ToString() << "\n";
     return 2;
   }
   if (f.list) return 0;
   bench::PrintSummary(result.rows, stdout);
+  if (f.tune_budget_s != 0) bench::PrintTuneSummary(tuned, tune, stdout);
   // With --repeat every run of a cell counts: 2 cells x 3 repeats are 6 runs.
   std::printf("\n%d %s (%d ok, %d unsupported, %d failed, %d timeout), %d skipped (resume); rows in %s\n",
               result.cells, opt.config.repeat > 1 ? "cell runs" : "cells run", result.ok,
@@ -248,6 +259,11 @@ void AddBenchCommand(CLI::App& app, Context& ctx) {
                   "run every cell N times, each in a fresh process, interleaved (pass 1 runs all "
                   "cells, then pass 2, ...); reports use the median (default 1)");
   cmd->add_flag("--list", f->list, "print the cells and stop");
+  cmd->add_option("--tune-budget-s", f->tune_budget_s,
+                  "search each backend's settings for up to this many seconds: its defaults, "
+                  "then one knob at a time, then the winning knobs together (docs/bench.md)");
+  cmd->add_option("--tune-objective", f->tune_objective,
+                  "what the search maximises: throughput (default) or latency (p50)");
   cmd->add_option("--validate", f->validate, "check a results file against the schema and stop");
   cmd->callback([&ctx, f] { ctx.exit_code = Run(*f); });
   // The command line is recorded in every row; CLI11 does not keep argv, so rebuild it.

@@ -48,6 +48,13 @@
         one.forEach((d) => { d.data = grs.map((r) => ({ x: r.throughput, y: r.latency.p50, row: r.id })); });
         ds.push(...one);
       }
+      // The Pareto front of the settings search (report/tuning.h), where the rows have one.
+      const front = D.settings_gains.length && D.pareto.find((f) => f.model === m && f.hardware === hw);
+      if (front && front.rows.length > 1) {
+        ds.push({ label: 'Pareto front', showLine: true, borderColor: '#111', backgroundColor: '#111',
+                  borderDash: [3, 3], pointRadius: 2, fill: false,
+                  data: front.rows.map((id) => ({ x: rows[id].throughput, y: rows[id].latency.p50, row: id })) });
+      }
       n++;
       addTo(g, chartCard('latency-throughput', m + ' · ' + hw, {
         type: 'scatter', data: { datasets: ds },

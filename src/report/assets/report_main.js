@@ -19,7 +19,7 @@
   if (D.comparison) stat(D.comparison.regressions, 'regressions', D.comparison.regressions ? 'bad' : '');
   header.append(stats);
   app.append(header, toc, main);
-  for (const name of ['throughput', 'latency', 'winners', 'memory', 'power', 'load', 'precision',
+  for (const name of ['throughput', 'latency', 'winners', 'settings', 'memory', 'power', 'load', 'precision',
                       'e2e', 'comparison', 'failures', 'rows', 'machines']) {
     build[name]();
   }

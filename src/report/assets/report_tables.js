@@ -44,6 +44,20 @@
       figures['winner-matrix'] = { charts: 0, nodata: false, table: true };
     }
   };
+  // ---------- 3b. settings search: tuned vs defaults ----------
+  R.build.settings = function () {
+    if (!D.settings_gains.length) return;  // no settings search in these rows
+    const s = section('settings', 'Settings vs defaults',
+      'Per cell, the backend\'s defaults (no backend options, every core) against the best configuration measured by the settings search (optic bench --tune-budget-s, docs/bench.md); the latency-throughput charts draw each model\'s Pareto front as a dashed black line.');
+    const body = D.settings_gains.map((g) => el('tr', {}, [
+      td(g.hardware), td(el('b', { text: g.model })), td(g.backend), td(g.device), td(g.precision),
+      td(String(g.batch_size), 'num'), td(g.scenario), num(g.default_throughput, 4), td(g.best_config),
+      num(g.best_throughput, 4), td(fmt(g.gain) + 'x', 'num'), td(String(g.configurations), 'num')]));
+    s.append(el('div', { class: 'card', 'data-figure': 'settings-gain' }, [el('h3', { text: 'Best configuration per cell' }),
+      table(['hardware', 'model', 'backend', 'device', 'precision', 'batch', 'scenario', 'defaults /s',
+             'best configuration', 'best /s', 'gain', 'configurations'], body)]));
+    figures['settings-gain'] = { charts: 0, nodata: false, table: true };
+  };
   // ---------- 6. load time ----------
   R.build.load = function () {
     const s = section('load', 'Load time', 'Model load (read + compile) in a fresh process (cold) and with warm file caches (cached), and the first inference after loading (Pochelu et al., Table 3).');
