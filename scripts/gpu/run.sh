@@ -224,9 +224,9 @@ fi
 # torch's fp32 channels-last rows in the same run.
 if has ort_cuda; then
   [ -x "$BUILD/tests/ort_cuda_test" ] && stage test_ort_cuda "$BUILD/tests/ort_cuda_test"
-  PRECISIONS=fp32 bench bench_ort_cuda --backends onnxruntime,torch \
+  PRECISIONS=${ORT_PRECISIONS:-fp32} bench bench_ort_cuda --backends onnxruntime,torch \
     --backend-option torch:channels_last=true
-  PRECISIONS=fp32 bench bench_ort_cuda_graph --backends onnxruntime,torch \
+  PRECISIONS=${ORT_PRECISIONS:-fp32} bench bench_ort_cuda_graph --backends onnxruntime,torch \
     --backend-option torch:channels_last=true --backend-option torch:cuda_graph=true \
     --backend-option onnxruntime:cuda_graph=true
   PRECISIONS=fp32 bench bench_ort_cuda_heuristic --backends onnxruntime \
