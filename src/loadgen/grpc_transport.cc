@@ -30,9 +30,15 @@ const char* CodeName(grpc::StatusCode c) {
   }
 }
 
-// The server's answer as a Status: its code named, its message kept.
-Status FromGrpc(const grpc::Status& s, const std::string& what) {
+// The server's answer to `what` as a Status: its code named, its message kept; a server that
+// cannot be reached is named by its address with what to check.
+Status FromGrpc(const grpc::Status& s, const std::string& url, const std::string& what) {
   if (s.ok()) return Status::OK();
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return Status::Unavailable(what + ": no KServe gRPC server answers at " + url + " (" + s.error_message() +
+                               ", gRPC " + CodeName(s.error_code()) +
+                               "); is a server listening there with gRPC (optic serve --grpc-port)?");
+  }
   const std::string msg = what + ": " + s.error_message() + " (gRPC " + CodeName(s.error_code()) + ")";
   switch (s.error_code()) {
     case grpc::StatusCode::NOT_FOUND: return Status::NotFound(msg);
@@ -50,10 +56,16 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& url) {
   return grpc::CreateCustomChannel(url, grpc::InsecureChannelCredentials(), args);
 }
 
-// A request that waits for neither a connection nor a slow server for ever.
-void SetUp(grpc::ClientContext* ctx, const LoadSettings& s, int deadline_s) {
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(deadline_s));
-  if (!s.auth_token.empty()) ctx->AddMetadata("authorization", "Bearer " + s.auth_token);
+// One unary call of `stub`: a deadline (it waits for neither a connection nor a slow server for
+// ever), the token, and the answer as a Status (FromGrpc).
+template <class Request, class Response>
+Status Call(inference::GRPCInferenceService::Stub* stub,
+            grpc::Status (inference::GRPCInferenceService::Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
+            const LoadSettings& s, int deadline_s, const std::string& what, const Request& req, Response* resp) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(deadline_s));
+  if (!s.auth_token.empty()) ctx.AddMetadata("authorization", "Bearer " + s.auth_token);
+  return FromGrpc((stub->*rpc)(&ctx, req, resp), s.url, what);
 }
 
 class GrpcConnection : public Connection {
@@ -61,9 +73,7 @@ class GrpcConnection : public Connection {
   GrpcConnection(const LoadSettings* s, const inference::ModelInferRequest* req)
       : s_(s), req_(req), stub_(inference::GRPCInferenceService::NewStub(NewChannel(s->url))) {}
   Status Infer() override {
-    grpc::ClientContext ctx;
-    SetUp(&ctx, *s_, 60);
-    return FromGrpc(stub_->ModelInfer(&ctx, *req_, &resp_), "ModelInfer");
+    return Call(stub_.get(), &inference::GRPCInferenceService::Stub::ModelInfer, *s_, 60, "ModelInfer", *req_, &resp_);
   }
 
  private:
@@ -83,14 +93,8 @@ class GrpcTransport : public Transport {
     req.set_name(s_.model);
     req.set_version(s_.version);
     inference::ModelMetadataResponse meta;
-    grpc::ClientContext ctx;
-    SetUp(&ctx, s_, 30);
-    const grpc::Status st = stub_->ModelMetadata(&ctx, req, &meta);
-    if (st.error_code() == grpc::StatusCode::UNAVAILABLE || st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-      return Status::Unavailable("no KServe gRPC server answers at " + s_.url + " (" + st.error_message() +
-                                 "); is a server listening there with gRPC (optic serve --grpc-port)?");
-    }
-    OPTIC_RETURN_IF_ERROR(FromGrpc(st, "grpc://" + s_.url + " ModelMetadata '" + s_.model + "'"));
+    OPTIC_RETURN_IF_ERROR(Call(stub_.get(), &inference::GRPCInferenceService::Stub::ModelMetadata, s_, 30,
+                               "grpc://" + s_.url + " ModelMetadata '" + s_.model + "'", req, &meta));
     out->name = meta.name();
     out->platform = meta.platform();
     auto copy = [](const auto& list, std::vector<TensorMeta>* to) {
@@ -125,9 +129,8 @@ class GrpcTransport : public Transport {
     req.set_name(s_.model);
     req.set_version(s_.version);
     inference::ModelStatisticsResponse resp;
-    grpc::ClientContext ctx;
-    SetUp(&ctx, s_, 30);
-    OPTIC_RETURN_IF_ERROR(FromGrpc(stub_->ModelStatistics(&ctx, req, &resp), "grpc://" + s_.url + " ModelStatistics"));
+    OPTIC_RETURN_IF_ERROR(Call(stub_.get(), &inference::GRPCInferenceService::Stub::ModelStatistics, s_, 30,
+                               "grpc://" + s_.url + " ModelStatistics", req, &resp));
     if (resp.model_stats_size() == 0) return Status::OK();
     const inference::InferStatistics& st = resp.model_stats(0).inference_stats();
     out->success_count = static_cast<double>(st.success().count());

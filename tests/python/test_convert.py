@@ -3,29 +3,13 @@ layers (one initializer behind Identity nodes) still convert to TorchScript thro
 
 Run: .venv/bin/python -m pytest tests/python/test_convert.py
 """
-import importlib.util
 import json
-import sys
 import warnings
 from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
-
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "tools" / "zoo" / "convert.py"
-
-
-def load_convert_module():
-    spec = importlib.util.spec_from_file_location("zoo_convert", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-convert = load_convert_module()
 
 
 class SharedBias(nn.Module):
@@ -58,36 +42,33 @@ def shared_bias_onnx(tmp_path):
     return path
 
 
-def test_shared_weights_convert_to_torchscript(shared_bias_onnx, tmp_path, capsys):
+def test_shared_weights_convert_to_torchscript(shared_bias_onnx, tmp_path, capsys, zoo_convert):
     out = tmp_path / "out"
-    rc = convert.main(["convert", "--source", str(shared_bias_onnx), "--target", "torchscript",
+    rc = zoo_convert.main(["convert", "--source", str(shared_bias_onnx), "--target", "torchscript",
                        "--out", str(out)])
     assert rc == 0, capsys.readouterr().err
     info = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert info["converted_by"].startswith("onnx2torch ")
-    assert info["max_rel_err"] <= convert.REL_TOL
+    assert info["max_rel_err"] <= zoo_convert.REL_TOL
     assert info["variable_sizes_kept"] is True
     sidecar = json.loads((out / "model.pt.json").read_text())
     assert sidecar["inputs"] == [{"name": "input", "dtype": "fp32", "shape": [-1, 3, -1, -1]}]
 
 
-def test_corrupt_onnx_is_bad_input_naming_the_file(tmp_path, capsys):
+def test_corrupt_onnx_is_bad_input_naming_the_file(tmp_path, capsys, zoo_convert):
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"\x08\x07garbage")
-    rc = convert.main(["convert", "--source", str(bad), "--target", "torchscript",
+    rc = zoo_convert.main(["convert", "--source", str(bad), "--target", "torchscript",
                        "--out", str(tmp_path / "out")])
-    assert rc == convert.EXIT_BAD_INPUT
+    assert rc == zoo_convert.EXIT_BAD_INPUT
     assert "not a valid ONNX model" in capsys.readouterr().err
 
 
-def test_cache_key_versions_change_with_the_script(tmp_path):
+def test_cache_key_versions_change_with_the_script(tmp_path, zoo_convert, load_script):
     # A conversion (or a refusal) cached by one convert.py must not be served by an edited one.
     edited = tmp_path / "convert.py"
-    edited.write_text(SCRIPT.read_text() + "\n# edited\n")
-    spec = importlib.util.spec_from_file_location("zoo_convert_edited", edited)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    assert module.versions() != convert.versions()
+    edited.write_text(Path(zoo_convert.__file__).read_text() + "\n# edited\n")
+    module = load_script(edited, "zoo_convert_edited")
+    assert module.versions() != zoo_convert.versions()
     assert {k: v for k, v in module.versions().items() if k != "script"} == \
-        {k: v for k, v in convert.versions().items() if k != "script"}
+        {k: v for k, v in zoo_convert.versions().items() if k != "script"}

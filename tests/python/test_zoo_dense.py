@@ -3,47 +3,30 @@ height/width and its outputs, task and source in the manifest.
 
 Run: .venv/bin/python -m pytest tests/python/test_zoo_dense.py
 """
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "tools" / "zoo" / "export.py"
 
-
-def load_export_module():
-    spec = importlib.util.spec_from_file_location("zoo_export_dense", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-export = load_export_module()
-
-
-def test_default_set_is_unchanged_and_groups_are_explicit():
-    assert export.parse_args(["--out", "x"]).models == [
+def test_default_set_is_unchanged_and_groups_are_explicit(zoo_export):
+    assert zoo_export.parse_args(["--out", "x"]).models == [
         "resnet50", "vgg19", "densenet201", "efficientnet_b0", "mobilenet_v2", "vit_b_16",
         "tiny_cnn", "tiny_mlp"]
-    study = export.parse_args(["--out", "x", "--models", "study"]).models
+    study = zoo_export.parse_args(["--out", "x", "--models", "study"]).models
     assert len(study) == 16  # the study's list less Inception v2 and ShuffleNet v1
     assert {"alexnet", "vgg16", "vgg19", "resnet18", "resnet152", "googlenet", "inception_v4",
             "mobilenet_v1", "shufflenet_v2", "squeezenet1_1"} <= set(study)
-    dense = export.parse_args(["--out", "x", "--models", "dense,tiny_cnn"]).models
+    dense = zoo_export.parse_args(["--out", "x", "--models", "dense,tiny_cnn"]).models
     assert dense == ["ssdlite320", "lraspp_mobilenet_v3", "mini_depth", "tiny_cnn"]
-    assert set(export.parse_args(["--out", "x", "--models", "all"]).models) == set(export.MODELS)
+    assert set(zoo_export.parse_args(["--out", "x", "--models", "all"]).models) == set(zoo_export.MODELS)
 
 
 @pytest.fixture(scope="module")
-def depth_zoo(tmp_path_factory):
+def depth_zoo(tmp_path_factory, zoo_export):
     out = tmp_path_factory.mktemp("zoo")
-    assert export.main(["--out", str(out), "--models", "mini_depth"]) == 0
+    assert zoo_export.main(["--out", str(out), "--models", "mini_depth"]) == 0
     return out
 
 

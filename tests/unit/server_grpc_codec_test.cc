@@ -17,10 +17,10 @@
 #include "server/grpc_codec.h"
 #include "server/inference_service.h"
 #include "server/router.h"
+#include "unit/server_repository_testing.h"
 
 namespace optic::server {
 namespace {
-namespace fs = std::filesystem;
 
 std::string Floats(std::vector<float> v) {
   return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
@@ -118,25 +118,16 @@ TEST(GrpcCodecTest, StatusMapsOntoGrpcCodes) {
   EXPECT_EQ(ToGrpcStatus(Status::NotFound("model 'q'")).error_message(), "model 'q'");
 }
 
-class ServiceTest : public ::testing::Test {
+class ServiceTest : public optic::testing::NullModelRepositoryTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("optic_service_test_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_ / "m" / "1");
-    std::ofstream(dir_ / "m" / "config.pbtxt") << R"(backend: "null" max_batch_size: 4
-      parameters { key: "shape" value: { string_value: "3" } })";
-    std::ofstream(dir_ / "m" / "1" / "model.null") << "";
-    repo_ = std::make_unique<ModelRepository>(dir_.string());
+    NullModelRepositoryTest::SetUp();
     ASSERT_TRUE(repo_->LoadAll().ok());
     service_ = std::make_unique<InferenceService>(repo_.get(), ServiceOptions{});
   }
   void TearDown() override {
     service_.reset();
-    repo_.reset();
-    fs::remove_all(dir_);
+    NullModelRepositoryTest::TearDown();
   }
   // Runs the request through the service and waits for its answer.
   InferenceResponse Run(InferenceRequest request) {
@@ -169,8 +160,6 @@ class ServiceTest : public ::testing::Test {
     typed.keep_alive = body;
     return Run(std::move(typed));
   }
-  fs::path dir_;
-  std::unique_ptr<ModelRepository> repo_;
   std::unique_ptr<InferenceService> service_;
 };
 

@@ -6,30 +6,21 @@
 #include <fstream>
 
 #include "server/router.h"
+#include "unit/server_repository_testing.h"
 
 namespace optic::server {
 namespace {
-namespace fs = std::filesystem;
 
-class RouterTest : public ::testing::Test {
+class RouterTest : public optic::testing::NullModelRepositoryTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("optic_router_test_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_ / "m" / "1");
-    std::ofstream(dir_ / "m" / "config.pbtxt") << R"(backend: "null" max_batch_size: 4
-      parameters { key: "shape" value: { string_value: "3" } })";
-    std::ofstream(dir_ / "m" / "1" / "model.null") << "";
-    repo_ = std::make_unique<ModelRepository>(dir_.string());
+    NullModelRepositoryTest::SetUp();
     router_ = std::make_unique<Router>(repo_.get(), RouterOptions{},
                                        [](std::function<void()> fn) { fn(); });
   }
   void TearDown() override {
     router_.reset();
-    repo_.reset();
-    fs::remove_all(dir_);
+    NullModelRepositoryTest::TearDown();
   }
   HttpReply Call(const std::string& method, const std::string& target) {
     HttpReply out;
@@ -48,8 +39,6 @@ class RouterTest : public ::testing::Test {
     }
     return "absent";
   }
-  fs::path dir_;
-  std::unique_ptr<ModelRepository> repo_;
   std::unique_ptr<Router> router_;
 };
 

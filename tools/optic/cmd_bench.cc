@@ -29,8 +29,8 @@ constexpr int kRepeatNotGiven = std::numeric_limits<int>::min();  // --repeat 0 
 struct Flags {
   std::string config, models, backends, batch, precision, device, threads, scenario, out,
       models_dir, ensemble, reference, reference_device, validate, image_class, preprocess;
-  std::vector<std::string> backend_options, positional_models, shapes, input_ranges;
-  std::string input_data;
+  std::vector<std::string> backend_options, positional_models;
+  ModelInputFlags inputs;
   double duration_s = 0, max_duration_s = 0, timeout_s = 0, qps = 0, p99_bound_ms = 0,
          warmup_ms = -1, max_queue_delay_ms = -1;
   int64_t min_samples = 0;
@@ -49,9 +49,8 @@ Status ToConfig(const Flags& f, BenchConfig* c) {
     c->models = f.positional_models;
     for (const auto& m : SplitList(f.models)) c->models.push_back(m);
   }
-  for (const auto& t : f.shapes) OPTIC_RETURN_IF_ERROR(ParseShapeSetting(t, "--shape", &c->inputs));
-  for (const auto& t : f.input_ranges) OPTIC_RETURN_IF_ERROR(ParseRangeSetting(t, "--input-range", &c->inputs));
-  if (!f.input_data.empty()) c->inputs.data_file = std::filesystem::absolute(f.input_data).lexically_normal().string();
+  OPTIC_RETURN_IF_ERROR(f.inputs.AddTo(&c->inputs));
+  if (!f.inputs.data.empty()) c->inputs.data_file = std::filesystem::absolute(f.inputs.data).lexically_normal().string();
   if (!f.backends.empty()) c->backends = SplitList(f.backends);
   if (!f.ensemble.empty()) c->ensemble = SplitList(f.ensemble);
   if (!f.batch.empty()) OPTIC_RETURN_IF_ERROR(bench::ParseBatchList(f.batch, &c->batches));
@@ -198,15 +197,8 @@ void AddBenchCommand(CLI::App& app, Context& ctx) {
                   "model files (.onnx, .pt, .xml, .pt2) or zoo names to bench, as --models takes");
   cmd->add_option("--models", f->models,
                   "comma-separated zoo models or model files, or 'null' (default: mobilenet_v2,resnet50)");
-  cmd->add_option("--shape", f->shapes,
-                  "name=1x3x960x960: the dims of a model file's input with variable dims "
-                  "(repeatable; a variable first dim takes the --batch size)");
-  cmd->add_option("--input-range", f->input_ranges,
-                  "name=lo:hi: values of one input (repeatable; default floats uniform [-2, 2), "
-                  "int8/int32/int64 integers 0..99, uint8 0..255)");
-  cmd->add_option("--input-data", f->input_data,
-                  "a .npy (one input) or .npz (arrays named after the inputs) file of a model "
-                  "file's input values; the arrays' rows are tiled or sliced to each batch size");
+  AddModelInputOptions(cmd, &f->inputs, "the --batch size", "uniform [-2, 2)",
+                       "a model file's input values, the arrays' rows tiled or sliced to each batch size");
   cmd->add_option("--backends", f->backends, "comma-separated backends (default: every real one)");
   cmd->add_option("--batch", f->batch,
                   "batch sizes: a list 1,2,4 or a range 1-64 of powers of two (both bounds powers "

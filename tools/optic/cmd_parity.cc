@@ -18,10 +18,10 @@ std::string Fixed(double v) {
 
 struct Flags {
   std::string model, backends, precisions, reference, dir = DefaultZooDir(), device = "cpu",
-      input_data, images, labels;
+      images, labels;
   int batch = 2, threads = 0, samples = kParitySamples;
   uint64_t seed = 1;
-  std::vector<std::string> shapes, input_ranges;
+  ModelInputFlags inputs;
 };
 
 int Run(const Flags& f) {
@@ -29,14 +29,8 @@ int Run(const Flags& f) {
   ModelDescription model;
   InputSettings values;
   Status s = ResolveModel(f.model, {f.dir, true}, &zoo, &model);
-  for (const auto& t : f.shapes) {
-    if (s.ok()) s = ParseShapeSetting(t, "--shape", &values);
-  }
-  for (const auto& t : f.input_ranges) {
-    if (s.ok()) s = ParseRangeSetting(t, "--input-range", &values);
-  }
-  values.data_file = f.input_data;
-  if (s.ok() && !f.images.empty() && !f.input_data.empty()) {
+  if (s.ok()) s = f.inputs.AddTo(&values);
+  if (s.ok() && !f.images.empty() && !f.inputs.data.empty()) {
     s = Status::InvalidArgument("--images and --input-data both give the inputs: pass one");
   }
   if (s.ok() && !f.labels.empty() && f.images.empty()) {
@@ -120,13 +114,8 @@ void AddParityCommand(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("parity", "Compare every backend and precision with a reference");
   auto f = std::make_shared<Flags>();
   cmd->add_option("--model", f->model, "zoo model name or model file (.onnx, .pt, .xml, .pt2)")->required();
-  cmd->add_option("--shape", f->shapes, "name=1x3x960x960: dims of an input with variable dims (repeatable)");
-  cmd->add_option("--input-range", f->input_ranges,
-                  "name=lo:hi: values of one input (repeatable; default floats: smooth images or "
-                  "[-2, 2), integers 0..99, uint8 0..255)");
-  cmd->add_option("--input-data", f->input_data,
-                  "a .npy (one input) or .npz (arrays named after the inputs) file: the check "
-                  "set's values, its rows replacing --samples");
+  AddModelInputOptions(cmd, &f->inputs, "", "smooth images or [-2, 2)",
+                       "the check set's values, its rows replacing --samples");
   cmd->add_option("--images", f->images,
                   "a folder of JPEGs (ImageNet preprocessing fitted to the model's image input) as "
                   "the check set, one sample per file");

@@ -16,8 +16,9 @@ namespace optic::cli {
 namespace {
 
 struct Flags {
-  std::string backend, file, shape, models_dir, input_data, images, labels;
-  std::vector<std::string> options, shapes, input_ranges;
+  std::string backend, file, shape, models_dir, images, labels;
+  std::vector<std::string> options;
+  ModelInputFlags inputs;
   int rows = 1, batch = 1, repeat = 1;
   uint64_t seed = 1;
 };
@@ -37,14 +38,8 @@ int Run(const Flags& f) {
     if (!s.ok()) return fail(s);
   }
   InputSettings settings;
-  for (const auto& t : f.shapes) {
-    if (s.ok()) s = ParseShapeSetting(t, "--shape", &settings);
-  }
-  for (const auto& t : f.input_ranges) {
-    if (s.ok()) s = ParseRangeSetting(t, "--input-range", &settings);
-  }
+  s = f.inputs.AddTo(&settings);
   if (!s.ok()) return fail(s);
-  settings.data_file = f.input_data;
   // A zoo name loads the zoo's file for this backend; a path loads as it is.
   std::string file = f.file;
   if (!LooksLikeModelFile(f.file)) {
@@ -68,7 +63,7 @@ int Run(const Flags& f) {
   const double load_s = std::chrono::duration<double>(Clock::now() - t0).count();
   std::vector<TensorInfo> infos;
   ImageFolder folder;
-  if (!f.images.empty() && !f.input_data.empty()) {
+  if (!f.images.empty() && !f.inputs.data.empty()) {
     s = Status::InvalidArgument("--images and --input-data both give the inputs: pass one");
   } else if (!f.labels.empty() && f.images.empty()) {
     s = Status::InvalidArgument("--labels names the classes of an --images folder: add --images DIR");
@@ -125,15 +120,7 @@ void AddPredictCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--backend", f->backend, "backend name (optic backends lists them)")->required();
   cmd->add_option("--file", f->file, "model file (.onnx, .pt, .xml, .pt2) or zoo model name")->required();
   cmd->add_option("--models-dir", f->models_dir, "zoo directory for a zoo name ($OPTIC_MODELS or ./models)");
-  cmd->add_option("--shape", f->shapes,
-                  "name=1x3x960x960: dims of an input with variable dims (repeatable; a variable "
-                  "first dim takes --rows)");
-  cmd->add_option("--input-range", f->input_ranges,
-                  "name=lo:hi: values of one input (repeatable; default floats uniform [-2, 2), "
-                  "int8/int32/int64 integers 0..99, uint8 0..255)");
-  cmd->add_option("--input-data", f->input_data,
-                  "a .npy (one input) or .npz (arrays named after the inputs) file: the input "
-                  "values, its rows replacing --rows");
+  AddModelInputOptions(cmd, &f->inputs, "--rows", "uniform [-2, 2)", "the input values, its rows replacing --rows");
   cmd->add_option("--images", f->images,
                   "a folder of JPEGs (ImageNet preprocessing fitted to the model's image input), "
                   "one row per file, replacing --rows");

@@ -50,6 +50,25 @@ CLI::Validator RealCheck(double min, bool min_exclusive, double max) {
       (min_exclusive ? "NUMBER > " : "NUMBER >= ") + (std::ostringstream() << min).str());
 }
 
+Status ModelInputFlags::AddTo(InputSettings* settings) const {
+  for (const auto& t : shapes) OPTIC_RETURN_IF_ERROR(ParseShapeSetting(t, "--shape", settings));
+  for (const auto& t : ranges) OPTIC_RETURN_IF_ERROR(ParseRangeSetting(t, "--input-range", settings));
+  if (!data.empty()) settings->data_file = data;
+  return Status::OK();
+}
+
+void AddModelInputOptions(CLI::App* cmd, ModelInputFlags* flags, const std::string& first_dim,
+                          const std::string& float_default, const std::string& data_use) {
+  cmd->add_option("--shape", flags->shapes,
+                  "name=1x3x960x960: the dims of an input with variable dims (repeatable" +
+                      (first_dim.empty() ? "" : "; a variable first dim takes " + first_dim) + ")");
+  cmd->add_option("--input-range", flags->ranges,
+                  "name=lo:hi: values of one input (repeatable; default floats " + float_default +
+                      ", int8/int32/int64 integers 0..99, uint8 0..255)");
+  cmd->add_option("--input-data", flags->data,
+                  "a .npy (one input) or .npz (arrays named after the inputs) file: " + data_use);
+}
+
 CLI::Validator IntegerCheck(int64_t min, int64_t max) {
   return CLI::Validator(
       [=](std::string& text) {
