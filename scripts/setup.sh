@@ -53,6 +53,9 @@ APT_PACKAGES=(
   libssl-dev  # sha256 of model files: the conversion cache (src/zoo/convert.cc)
   libzip-dev  # .npz files of --input-data (src/zoo/npy.cc)
   redis-server libhiredis-dev  # optic pipeline: the Redis Streams broker and its C client (src/pipeline)
+  # optic pipeline's Kafka transport: librdkafka, and the JVM and Maven for the broker's jars
+  # (scripts/brokers/kafka.sh fetch, below)
+  librdkafka-dev openjdk-17-jre-headless maven
   opencv-doc  # 4.6.0+dfsg-12: its sample photographs, the int8 calibration set (tools/zoo/calibration.py)
 )
 
@@ -67,6 +70,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo_ apt-get update -q
   sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# The Kafka broker's jars (Maven Central, cached under $CACHE) for scripts/brokers/kafka.sh start.
+OPTIC_CACHE=$CACHE scripts/brokers/kafka.sh fetch
 
 # Python environment for model export and reference loops: Debian's torch/torchvision are visible
 # through --system-site-packages (the PyPI torch wheel is a multi-GB CUDA build; keep it out).

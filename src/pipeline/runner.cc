@@ -130,6 +130,7 @@ class Driver {
     phase_->timings.push_back(t);
     ++phase_->frames;
     phase_->objects += st.objects;
+    if (s_.on_frame) s_.on_frame(phase_->frames);
   }
 
   const CellSettings& s_;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -38,6 +39,9 @@ struct CellSettings {
   uint64_t seed = 1;
   double timeout_s = 30;      // no result for this long: the cell fails
   bool keep_embeddings = false;
+  // Called on the driver's thread after each completed frame of a timed phase, with the phase's
+  // count so far (progress, and tests that act mid-run).
+  std::function<void(int64_t)> on_frame;
 };
 
 struct FrameTiming {

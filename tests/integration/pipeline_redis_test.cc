@@ -314,7 +314,11 @@ TEST(PipelineCli, BadSettingsAreNamedBeforeAnythingRuns) {
   struct Case {
     std::string args, expect;
   } cases[] = {
-      {"pipeline --transport kafka", "--transport 'kafka': unknown (expected fused or redis)"},
+      {"pipeline --transport mqtt", "--transport 'mqtt': unknown (expected fused, redis or kafka)"},
+      {"pipeline --transport kafka --kafka localhost:9092", "--kafka 'localhost:9092': expected kafka://host:port"},
+      {"pipeline --transport kafka --kafka kafka://127.0.0.1:1 --objects 1 --detector " + kDetector +
+           " --embedder " + kEmbedder,
+       "cannot reach the Kafka broker at kafka://127.0.0.1:1"},
       {"pipeline --transport redis --broker localhost:6379", "--broker 'localhost:6379': not a redis:// address"},
       {"pipeline --objects 1,x", "--objects"},
       {"pipeline --boxes some", "--boxes 'some': expected synthetic or detector"},

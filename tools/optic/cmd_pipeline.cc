@@ -3,6 +3,7 @@
 // writes (--output) one row per transport and objects-per-frame (docs/pipeline.md).
 // optic pipeline worker --broker redis://host:port: a stage-2 worker on Redis Streams.
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include "commands.h"
 #include "optic/parse_number.h"
 #include "optic/registry.h"
+#include "pipeline/kafka.h"
 #include "pipeline/redis_client.h"
 #include "pipeline/rows.h"
 #include "pipeline/runner.h"
@@ -27,6 +29,7 @@ using namespace optic::pipeline;
 struct Flags {
   std::string transports = "fused", objects = "1,2,5,9,16,25", boxes = "synthetic";
   std::string broker = "redis://127.0.0.1:6379", stream = "optic:pipeline";
+  std::string kafka = "kafka://127.0.0.1:9092", topic = "optic.pipeline";
   std::string backend = "onnxruntime";
   std::string detector = "models/face_detector/model.onnx", embedder = "models/face_embedder/model.onnx";
   std::string output;
@@ -37,6 +40,8 @@ struct Flags {
 
 struct WorkerFlags {
   WorkerSettings s;
+  std::string topic = "optic.pipeline";
+  int session_timeout_ms = 6000;
   int threads = 1;
 };
 
@@ -64,7 +69,22 @@ int RunWorkerCommand(const WorkerFlags& f) {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
   WorkerStats stats;
-  st = RunWorker(s, &g_stop, &stats);
+  if (s.broker.rfind("kafka://", 0) == 0) {
+    KafkaWorkerSettings k;
+    k.broker = s.broker;
+    k.names.prefix = f.topic;
+    k.consumer = s.consumer.empty() ? "worker-" + std::to_string(getpid()) : s.consumer;
+    k.backend = s.backend;
+    k.embedder_file = s.embedder_file;
+    k.load = s.load;
+    k.max_batch = s.max_batch;
+    k.session_timeout_ms = f.session_timeout_ms;
+    k.exit_idle_s = s.exit_idle_s;
+    s.consumer = k.consumer;
+    st = RunKafkaWorker(k, &g_stop, &stats);
+  } else {
+    st = RunWorker(s, &g_stop, &stats);
+  }
   std::fprintf(stderr, "optic pipeline worker %s: %lld crops in %lld batches, %lld claimed, %lld dead-lettered\n",
                s.consumer.c_str(), static_cast<long long>(stats.crops), static_cast<long long>(stats.batches),
                static_cast<long long>(stats.claimed), static_cast<long long>(stats.dead_letters));
@@ -78,10 +98,14 @@ int RunWorkerCommand(const WorkerFlags& f) {
 // Everything checked before a model loads or a broker is reached.
 Status Check(const Flags& f, std::vector<std::string>* transports, std::vector<int>* objects) {
   *transports = SplitList(f.transports);
-  if (transports->empty()) return Status::InvalidArgument("--transport: empty (expected fused, redis or both)");
+  if (transports->empty()) return Status::InvalidArgument("--transport: empty (expected fused, redis, kafka)");
   for (const std::string& t : *transports) {
-    if (t != "fused" && t != "redis") {
-      return Status::InvalidArgument("--transport '" + t + "': unknown (expected fused or redis)");
+    if (t != "fused" && t != "redis" && t != "kafka") {
+      return Status::InvalidArgument("--transport '" + t + "': unknown (expected fused, redis or kafka)");
+    }
+    if (t == "kafka") {
+      std::string bootstrap;
+      OPTIC_RETURN_IF_ERROR(ParseKafkaUrl(f.kafka, &bootstrap));
     }
     if (t == "redis") {
       std::string host;
@@ -131,8 +155,8 @@ int Run(const Flags& f, const std::string& command) {
     std::unique_ptr<Transport> transport;
     WorkerProcesses workers;
     ctx.transport = t;
-    ctx.broker = t == "redis" ? f.broker : "";
-    ctx.workers = t == "redis" ? f.workers : 1;
+    ctx.broker = t == "redis" ? f.broker : t == "kafka" ? f.kafka : "";
+    ctx.workers = t == "fused" ? 1 : f.workers;
     std::unique_ptr<Embedder> embedder;
     int crop = 0;
     s = Embedder::Create(f.backend, f.embedder, load, &embedder);
@@ -142,6 +166,17 @@ int Run(const Flags& f, const std::string& command) {
       FusedSettings fs;
       fs.max_batch = f.max_batch;
       s = CreateFusedTransport(std::move(embedder), fs, &transport);
+    } else if (t == "kafka") {
+      embedder.reset();
+      TopicNames names;
+      names.prefix = f.topic;
+      s = CreateKafkaTransport(f.kafka, names, ctx.run_id, &transport);
+      if (s.ok() && f.workers > 0) {
+        s = workers.Start(SelfExe(), {"--broker", f.kafka, "--topic", f.topic, "--backend", f.backend,
+                                      "--embedder", f.embedder, "--threads", std::to_string(f.threads),
+                                      "--max-batch", std::to_string(f.max_batch)},
+                          f.workers, "optic-" + ctx.run_id.substr(ctx.run_id.size() - 8));
+      }
     } else {
       embedder.reset();
       StreamNames names;
@@ -191,15 +226,17 @@ int Run(const Flags& f, const std::string& command) {
 
 void AddPipelineCommand(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("pipeline", "Detector -> crops -> embedding model per object, fused or through "
-                                             "Redis Streams; throughput and latency split per objects-per-frame");
+                                             "Redis Streams or Kafka; throughput and latency split per objects-per-frame");
   auto f = std::make_shared<Flags>();
-  cmd->add_option("--transport", f->transports, "comma-separated: fused (one process), redis (Redis Streams)");
+  cmd->add_option("--transport", f->transports, "comma-separated: fused (one process), redis (Redis Streams), kafka");
   cmd->add_option("--objects", f->objects, "objects per frame, comma-separated (synthetic boxes; default 1,2,5,9,16,25)");
   cmd->add_option("--boxes", f->boxes, "synthetic (exactly --objects per frame) or detector (its decoded boxes)");
   cmd->add_option("--score-threshold", f->score_threshold, "--boxes detector: objectness threshold")->check(RealCheck(0, false, 1));
   cmd->add_option("--broker", f->broker, "Redis broker, redis://host:port (scripts/brokers/redis.sh start)");
-  cmd->add_option("--stream", f->stream, "stream key prefix on the broker");
-  cmd->add_option("--workers", f->workers, "redis: stage-2 worker processes to start here (0: use running ones)")->check(IntegerCheck(0, 256));
+  cmd->add_option("--stream", f->stream, "redis: stream key prefix on the broker");
+  cmd->add_option("--kafka", f->kafka, "Kafka broker, kafka://host:port (scripts/brokers/kafka.sh start)");
+  cmd->add_option("--topic", f->topic, "kafka: topic name prefix");
+  cmd->add_option("--workers", f->workers, "redis, kafka: stage-2 worker processes to start here (0: use running ones)")->check(IntegerCheck(0, 256));
   cmd->add_option("--backend", f->backend, "backend for both models");
   cmd->add_option("--detector", f->detector, "stage-1 model file");
   cmd->add_option("--embedder", f->embedder, "stage-2 model file");
@@ -214,10 +251,12 @@ void AddPipelineCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--output", f->output, "append results rows (.jsonl) for optic report");
 
   auto* wcmd = cmd->add_subcommand("worker", "A stage-2 worker on Redis Streams (consumer group, XAUTOCLAIM of a "
-                                             "dead worker's crops, bad messages to <stream>:dead)");
+                                             "dead worker's crops, bad messages to <stream>:dead) or Kafka");
   auto w = std::make_shared<WorkerFlags>();
-  wcmd->add_option("--broker", w->s.broker, "Redis broker, redis://host:port");
-  wcmd->add_option("--stream", w->s.names.prefix, "stream key prefix on the broker");
+  wcmd->add_option("--broker", w->s.broker, "redis://host:port (Redis Streams) or kafka://host:port");
+  wcmd->add_option("--stream", w->s.names.prefix, "redis: stream key prefix on the broker");
+  wcmd->add_option("--topic", w->topic, "kafka: topic name prefix");
+  wcmd->add_option("--session-timeout-ms", w->session_timeout_ms, "kafka: the group hands a silent worker's partitions on after this long")->check(IntegerCheck(100, 3600000));
   wcmd->add_option("--consumer", w->s.consumer, "consumer name in the group (default worker-<pid>)");
   wcmd->add_option("--backend", w->s.backend, "backend for the embedder");
   wcmd->add_option("--embedder", w->s.embedder_file, "stage-2 model file");
@@ -235,7 +274,7 @@ void AddPipelineCommand(CLI::App& app, Context& ctx) {
                                 " --inflight " + std::to_string(f->cell.inflight) + " --latency-frames " +
                                 std::to_string(f->cell.latency_frames) + " --duration-s " +
                                 std::to_string(f->cell.duration_s) + " --workers " + std::to_string(f->workers) +
-                                " --broker " + f->broker + " --seed " + std::to_string(f->cell.seed);
+                                " --broker " + f->broker + " --kafka " + f->kafka + " --seed " + std::to_string(f->cell.seed);
     ctx.exit_code = Run(*f, command);
   });
 }
