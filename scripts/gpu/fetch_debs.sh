@@ -28,6 +28,10 @@ PACKAGES=(
   libgrpc++-dev libgrpc-dev libgrpc++1.51 libgrpc29 protobuf-compiler-grpc
   libabsl-dev libabsl20220623 libre2-dev libre2-9 libc-ares-dev libc-ares2
   libssl-dev zlib1g-dev
+  # optic pipeline: hiredis and librdkafka (its Redis Streams and Kafka clients), and a Redis
+  # server for the pipeline stage (redis-server is a link to redis-tools' binary)
+  libhiredis-dev libhiredis0.14 librdkafka-dev librdkafka1 libsasl2-2 libsasl2-modules-db
+  redis-server redis-tools liblzf1 libjemalloc2
 )
 DIR=.gpu-debs
 mkdir -p "$DIR"

@@ -222,16 +222,18 @@ fi
 # ONNX Runtime's CUDA provider on the ONNX file (EXPORT_FORMATS must include onnx), fp32, with
 # cuDNN's exhaustive (default) and heuristic algorithm search and with NHWC convolutions, beside
 # torch's fp32 channels-last rows in the same run.
+# ORT_VARIANTS (default default,graph,heuristic,nhwc) picks which of the four benches run.
 if has ort_cuda; then
+  ov=,${ORT_VARIANTS:-default,graph,heuristic,nhwc},
   [ -x "$BUILD/tests/ort_cuda_test" ] && stage test_ort_cuda "$BUILD/tests/ort_cuda_test"
-  PRECISIONS=${ORT_PRECISIONS:-fp32} bench bench_ort_cuda --backends onnxruntime,torch \
+  [[ $ov != *,default,* ]] || PRECISIONS=${ORT_PRECISIONS:-fp32} bench bench_ort_cuda --backends onnxruntime,torch \
     --backend-option torch:channels_last=true
-  PRECISIONS=${ORT_PRECISIONS:-fp32} bench bench_ort_cuda_graph --backends onnxruntime,torch \
+  [[ $ov != *,graph,* ]] || PRECISIONS=${ORT_PRECISIONS:-fp32} bench bench_ort_cuda_graph --backends onnxruntime,torch \
     --backend-option torch:channels_last=true --backend-option torch:cuda_graph=true \
     --backend-option onnxruntime:cuda_graph=true
-  PRECISIONS=fp32 bench bench_ort_cuda_heuristic --backends onnxruntime \
+  [[ $ov != *,heuristic,* ]] || PRECISIONS=fp32 bench bench_ort_cuda_heuristic --backends onnxruntime \
     --backend-option onnxruntime:cudnn_conv_algo_search=heuristic
-  PRECISIONS=fp32 bench bench_ort_cuda_nhwc --backends onnxruntime \
+  [[ $ov != *,nhwc,* ]] || PRECISIONS=fp32 bench bench_ort_cuda_nhwc --backends onnxruntime \
     --backend-option onnxruntime:prefer_nhwc=true
 fi
 if has bench_ma; then
