@@ -7,13 +7,13 @@
 #include <fstream>
 
 #include "bench/cell_load.h"
-#include "bench/host_load.h"
+#include "bench/e2e_cell.h"
+#include "bench/meters.h"
 #include "bench/pool.h"
 #include "bench/resources.h"
 #include "bench/results.h"
 #include "bench/scenarios.h"
 #include "optic/parity.h"
-#include "optic/phase_timing.h"
 #include "optic/pipelining.h"
 #include "optic/registry.h"
 
@@ -177,25 +177,11 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, results::Row* row) {
   CheckCorrectness(c, model, row);
 
   rep->Phase("warmup");
-  // Models that time their device phases (optic/phase_timing.h) get means over the steady state.
-  struct {
-    double h2d = 0, compute = 0, d2h = 0, bridge = 0;
-    int64_t count = 0, bridged = 0;
-    bool on = false;
-  } phases;
-  auto record = [&](const ExecutePhases& p) {  // steady state only
-    if (!phases.on || p.compute_ms < 0) return;
-    phases.h2d += p.h2d_ms;
-    phases.compute += p.compute_ms;
-    phases.d2h += p.d2h_ms;
-    ++phases.count;
-    if (p.bridge_ms >= 0) phases.bridge += p.bridge_ms, ++phases.bridged;
-  };
-  const auto* timed = dynamic_cast<const PhaseReporting*>(model);
+  // Warm-up runs unmetered; the steady state's meters count from their Start.
+  SteadyMeters* meters = nullptr;
   QueryFn query = [&](int64_t i) {
     Status st = model->Execute(pool.batch(i + 1), &outputs);
-    ExecutePhases p;
-    if (st.ok() && timed && timed->LastPhases(&p)) record(p);
+    if (st.ok() && meters) meters->Observe(model);
     return st;
   };
   int64_t warm_runs = 0;
@@ -205,69 +191,36 @@ Status RunMeasure(const CellSpec& c, CellReporter* rep, results::Row* row) {
   row->phases = {{"warmup_runs", warm_runs}, {"warmup_ms", MsSince(t0)}};
   const double capacity_qps = warm_mean_ms > 0 ? c.batch_size * 1e3 / warm_mean_ms : 0;
 
-  RaplMeter rapl = RaplMeter::Open();
-  std::string gpu_reason;
-  auto gpu = CreateGpuMonitor(c.device, &gpu_reason);
-  if (!rapl.available()) settings["rapl"] = "unavailable: " + rapl.reason();
-  if (!gpu && !c.device.is_cpu()) settings["gpu_monitor"] = "unavailable: " + gpu_reason;
-  rep->Phase("steady");
-  HostLoadMeter host_load;
-  host_load.Start();
-  rapl.Start();
-  if (gpu) gpu->Start();
-  phases.on = true;
-  SteadyResult r;
   const bool dynamic = lm.caps.dynamic_batch && !model->inputs().empty() &&
                        !model->inputs()[0].shape.empty() && model->inputs()[0].shape[0] < 0;
-  switch (c.scenario) {
-    case Scenario::kOffline:
-      if (depth > 1) {
-        SubmitFn submit = [&](int64_t i) { return pipelined->Submit(pool.batch(i + 1)); };
-        CollectFn collect = [&]() {
-          ExecutePhases p;
-          OPTIC_RETURN_IF_ERROR(pipelined->Collect(&outputs, &p));
-          record(p);
-          return Status::OK();
-        };
-        OPTIC_RETURN_IF_ERROR(RunPipelinedLoop(submit, collect, depth, c.batch_size, c.settings, &r));
-        break;
+  SteadyResult r;
+  return MeasureSteady(c, "steady", rep, row, [&](SteadyMeters* m, SteadyResult* out) -> Status {
+    meters = m;
+    switch (c.scenario) {
+      case Scenario::kOffline:
+        if (depth > 1) {
+          SubmitFn submit = [&](int64_t i) { return pipelined->Submit(pool.batch(i + 1)); };
+          CollectFn collect = [&]() {
+            ExecutePhases p;
+            OPTIC_RETURN_IF_ERROR(pipelined->Collect(&outputs, &p));
+            m->Record(p);
+            return Status::OK();
+          };
+          return RunPipelinedLoop(submit, collect, depth, c.batch_size, c.settings, out);
+        }
+        [[fallthrough]];
+      case Scenario::kSingleStream:
+        return RunClosedLoop(query, c.batch_size, c.settings, out);
+      case Scenario::kServer: {
+        const double qps = c.settings.qps > 0 ? c.settings.qps : capacity_qps / 2;
+        settings["qps_source"] = c.settings.qps > 0 ? "given" : "half the warm-up capacity";
+        return RunServer(model, pool, c.batch_size, dynamic, qps, c.settings, out);
       }
-      [[fallthrough]];
-    case Scenario::kSingleStream:
-      OPTIC_RETURN_IF_ERROR(RunClosedLoop(query, c.batch_size, c.settings, &r));
-      break;
-    case Scenario::kServer: {
-      const double qps = c.settings.qps > 0 ? c.settings.qps : capacity_qps / 2;
-      settings["qps_source"] = c.settings.qps > 0 ? "given" : "half the warm-up capacity";
-      OPTIC_RETURN_IF_ERROR(RunServer(model, pool, c.batch_size, dynamic, qps, c.settings, &r));
-      break;
+      case Scenario::kServerSearch:
+        return SearchServer(model, pool, c.batch_size, dynamic, capacity_qps, c.settings, out);
     }
-    case Scenario::kServerSearch:
-      OPTIC_RETURN_IF_ERROR(SearchServer(model, pool, c.batch_size, dynamic, capacity_qps, c.settings, &r));
-      break;
-  }
-  const double joules = rapl.Stop();
-  GpuSample g;
-  if (gpu) g = gpu->Stop();
-  WriteHostLoad(host_load.Stop(), row);
-
-  WriteSteadyResult(r, row);
-  if (rapl.available() && r.samples > 0) row->cpu_energy_j_per_inference = joules / r.samples;
-  if (g.mem_peak_mb >= 0) row->gpu_mem_peak_mb = g.mem_peak_mb;
-  if (g.power_w >= 0) row->power_w = g.power_w;
-  if (g.energy_j >= 0 && r.samples > 0) row->energy_j_per_inference = g.energy_j / r.samples;
-  if (g.util_pct >= 0) row->gpu_util_pct = g.util_pct;
-  if (g.sm_clock_mhz >= 0) row->gpu_sm_clock_mhz = g.sm_clock_mhz;
-  if (g.temperature_c >= 0) row->gpu_temperature_c = g.temperature_c;
-  if (!g.mem_scope.empty()) settings["gpu_mem_scope"] = g.mem_scope;
-  if (phases.count > 0) {
-    row->device_phases_ms = {{"h2d", phases.h2d / phases.count},
-                                  {"compute", phases.compute / phases.count},
-                                  {"d2h", phases.d2h / phases.count}};
-  }
-  // A language bridge's per-call cost (the xla backend's embedded Python), steady-state mean.
-  if (phases.bridged > 0) row->bridge_overhead_ms = phases.bridge / phases.bridged;
-  return Status::OK();
+    return Status::Internal("unknown scenario");
+  }, &r);
 }
 
 // The reference cell: the check batch through the reference backend, saved for the cells.
@@ -286,15 +239,32 @@ Status RunReferenceCell(const CellSpec& c, CellReporter* rep) {
 
 }  // namespace
 
+Status MeasureSteady(const CellSpec& c, const std::string& phase, CellReporter* rep,
+                     results::Row* row, const SteadyLoop& loop, SteadyResult* r) {
+  SteadyMeters meters(c.device, row);
+  rep->Phase(phase);
+  meters.Start();
+  Status s = loop(&meters, r);
+  meters.Stop();
+  OPTIC_RETURN_IF_ERROR(s);
+  WriteSteadyResult(*r, row);
+  meters.Write(r->samples, row);
+  return Status::OK();
+}
+
 int RunCellInChild(const CellSpec& c, CellReporter* rep) {
-  results::Row row = CellRow(c);
+  std::vector<results::Row> rows{CellRow(c)};
   Status s;
-  if (c.kind == CellKind::kReference) s = RunReferenceCell(c, rep);
-  else if (c.kind == CellKind::kEnsemble) s = RunEnsembleCell(c, rep, &row);
-  else s = RunMeasure(c, rep, &row);
-  if (c.kind == CellKind::kEnsemble && s.ok()) return 0;  // it reported its own rows
-  FinishRow(s, &row);
-  rep->Row(row);
+  switch (c.kind) {
+    case CellKind::kReference: s = RunReferenceCell(c, rep); break;
+    case CellKind::kEnsemble: s = RunEnsembleCell(c, rep, &rows); break;
+    case CellKind::kE2E: s = RunE2ECell(c, rep, &rows[0]); break;
+    case CellKind::kBench: s = RunMeasure(c, rep, &rows[0]); break;
+  }
+  for (results::Row& row : rows) {
+    FinishRow(s, &row);
+    rep->Row(row);
+  }
   return 0;
 }
 

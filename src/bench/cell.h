@@ -3,6 +3,8 @@
 // reference cell, which writes the reference outputs a model/batch's cells compare with, and the
 // co-located ensemble cell.
 //
+// Every kind runs through RunCellInChild and measures its steady states through MeasureSteady,
+// so each row carries the same meters (host load, RAPL, NVML, device phases, memory).
 // Protocol to the parent (CellReporter): lines on a file descriptor, "phase <name>" as phases
 // start and "row <json>" for each finished row (results/row.h, built from CellRow; the parent
 // adds the run's fields and writes it). A Status failure still produces a row (status failed/unsupported); a
@@ -10,12 +12,15 @@
 // Threading: runs on the child's main thread (plus the threads a scenario starts).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "bench/config.h"
+#include "bench/meters.h"
+#include "bench/scenarios.h"
 #include "results/row.h"
 
 namespace optic::bench {
@@ -31,9 +36,17 @@ class CellReporter {
   int fd_;
 };
 
-// Runs `cell` and reports its rows; returns what the child should exit with (0 when a row was
-// reported, also for a failed or unsupported cell).
+// The one runner of every kind of cell (plain, e2e, ensemble, reference): starts from
+// CellRow(cell), runs the kind, ends each row with FinishRow and reports it. Returns what the
+// child should exit with (0 when a row was reported, also for a failed or unsupported cell).
 int RunCellInChild(const CellSpec& cell, CellReporter* reporter);
+
+// The steady state of every measured kind: the meter set (bench/meters.h) started around
+// `loop` (which gets the meters, for the device phases of its Executes), the reporter's phase
+// `phase`, then the steady-state fields (WriteSteadyResult) and the meters' readings on `row`.
+using SteadyLoop = std::function<Status(SteadyMeters* meters, SteadyResult* out)>;
+Status MeasureSteady(const CellSpec& cell, const std::string& phase, CellReporter* reporter,
+                     results::Row* row, const SteadyLoop& loop, SteadyResult* out);
 
 // Reference outputs: a JSON header line ({"outputs":[{"name","shape"}], ...}) followed by the
 // outputs' fp32 values, in order.

@@ -31,7 +31,8 @@ Status LoadWithPhases(const CellSpec& cell, const std::string& model_name, CellR
 void SetLoadTimes(const LoadedModel& loaded, results::Row* row);
 
 // Loads the members side by side, measures them run one after another and concurrently (one
-// thread per member), outputs averaged; reports two rows (mode sequential and concurrent).
-Status RunEnsembleCell(const CellSpec& cell, CellReporter* rep, results::Row* row);
+// thread per member), outputs averaged. On success *rows (the cell's row on entry) becomes two
+// rows, mode sequential and concurrent, each with its own steady state's meters.
+Status RunEnsembleCell(const CellSpec& cell, CellReporter* rep, std::vector<results::Row>* rows);
 
 }  // namespace optic::bench

@@ -5,8 +5,6 @@
 
 #include "bench/cell_load.h"
 #include "bench/e2e_images.h"
-#include "bench/host_load.h"
-#include "bench/resources.h"
 #include "bench/results.h"
 #include "bench/scenarios.h"
 #include "measure/stats.h"
@@ -28,7 +26,9 @@ struct StageSums {
   int64_t queries = 0;
 };
 
-Status RunE2E(const CellSpec& c, CellReporter* rep, results::Row* row) {
+}  // namespace
+
+Status RunE2ECell(const CellSpec& c, CellReporter* rep, results::Row* row) {
   json& settings = row->settings;
   ImageClassSpec spec;
   OPTIC_RETURN_IF_ERROR(ParseImageClass(c.image_class, &spec));
@@ -88,6 +88,7 @@ Status RunE2E(const CellSpec& c, CellReporter* rep, results::Row* row) {
   std::vector<Tensor> outputs;
   StageSums sums;
   bool counting = false;
+  SteadyMeters* meters = nullptr;  // the steady state's, for the model's device phases
 
   // One query: batch_size JPEGs from the pool (rotating, so consecutive queries differ).
   auto e2e_query = [&](int64_t i) -> Status {
@@ -123,6 +124,7 @@ Status RunE2E(const CellSpec& c, CellReporter* rep, results::Row* row) {
     t = Clock::now();
     OPTIC_RETURN_IF_ERROR(model->Execute({*input}, &outputs));
     const double infer = MsSince(t);
+    if (meters) meters->Observe(model);
     if (counting) {
       sums.decode += decode, sums.preprocess += prep, sums.h2d += h2d, sums.infer += infer;
       sums.d2h += d2h;
@@ -150,20 +152,15 @@ Status RunE2E(const CellSpec& c, CellReporter* rep, results::Row* row) {
   OPTIC_RETURN_IF_ERROR(Warmup(e2e_query, c.settings, &warm_runs, &warm_mean_ms));
   row->phases = {{"warmup_runs", warm_runs}, {"warmup_ms", MsSince(t0)}};
 
-  rep->Phase("steady");
-  RaplMeter rapl = RaplMeter::Open();
-  if (!rapl.available()) settings["rapl"] = "unavailable: " + rapl.reason();
-  HostLoadMeter host_load;
-  host_load.Start();
-  rapl.Start();
-  counting = true;
-  SteadyResult r;
-  OPTIC_RETURN_IF_ERROR(RunClosedLoop(e2e_query, c.batch_size, c.settings, &r));
-  counting = false;
-  const double joules = rapl.Stop();
-  WriteHostLoad(host_load.Stop(), row);
-  WriteSteadyResult(r, row);  // e2e runs no server scenario: r.server stays null
-  if (rapl.available() && r.samples > 0) row->cpu_energy_j_per_inference = joules / r.samples;
+  SteadyResult r;  // e2e runs no server scenario: r.server stays null
+  OPTIC_RETURN_IF_ERROR(MeasureSteady(c, "steady", rep, row, [&](SteadyMeters* m, SteadyResult* out) {
+    meters = m;
+    counting = true;
+    Status st = RunClosedLoop(e2e_query, c.batch_size, c.settings, out);
+    counting = false;
+    meters = nullptr;
+    return st;
+  }, &r));
   const double n = static_cast<double>(std::max<int64_t>(1, sums.queries));
   row->stages_ms = {{"decode", sums.decode / n}, {"preprocess", sums.preprocess / n},
                     {"h2d", sums.h2d / n}, {"infer", sums.infer / n}, {"d2h", sums.d2h / n}};
@@ -204,8 +201,6 @@ Status RunE2E(const CellSpec& c, CellReporter* rep, results::Row* row) {
   return Status::OK();
 }
 
-}  // namespace
-
 Status E2EPreprocessOptions(const std::vector<TensorInfo>& inputs, int threads, PreprocessOptions* o) {
   if (inputs.size() != 1) {
     return Status::Unsupported("e2e needs a model with one image input; this one has " +
@@ -214,14 +209,6 @@ Status E2EPreprocessOptions(const std::vector<TensorInfo>& inputs, int threads, 
   OPTIC_RETURN_IF_ERROR(PreprocessOptionsForInput(inputs[0], nullptr, o).Prefixed("e2e"));
   o->threads = threads;
   return ValidatePreprocessOptions(*o);
-}
-
-int RunE2ECellInChild(const CellSpec& c, CellReporter* rep) {
-  results::Row row = CellRow(c);
-  Status s = RunE2E(c, rep, &row);
-  FinishRow(s, &row);
-  rep->Row(row);
-  return 0;
 }
 
 }  // namespace optic::bench

@@ -5,8 +5,8 @@
 // end-to-end steady state the same model runs on already-preprocessed batches to give the
 // inference-only throughput of the same cell (inference_only_throughput_per_s), so the ratio
 // shows how much preprocessing costs.
-// Runs in the child process; reports one row. Threading: the child's main thread (plus the
-// preprocessor's worker threads).
+// Runs in the child process through RunCellInChild (bench/cell.h), with the meters of every
+// cell; one row. Threading: the child's main thread (plus the preprocessor's worker threads).
 #pragma once
 
 #include <vector>
@@ -21,8 +21,8 @@ namespace optic::bench {
 // that is not a single image input.
 Status E2EPreprocessOptions(const std::vector<TensorInfo>& inputs, int threads, PreprocessOptions* out);
 
-// Like RunCellInChild for a CellKind::kE2E cell: reports one row and returns 0 (also for a
-// failed or unsupported cell, e.g. --preprocess gpu without CUDA).
-int RunE2ECellInChild(const CellSpec& cell, CellReporter* reporter);
+// The CellKind::kE2E kind of RunCellInChild: fills the cell's row (kUnsupported e.g. for
+// --preprocess gpu without CUDA).
+Status RunE2ECell(const CellSpec& cell, CellReporter* reporter, results::Row* row);
 
 }  // namespace optic::bench

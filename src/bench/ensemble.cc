@@ -8,9 +8,8 @@
 #include <thread>
 
 #include "bench/cell_load.h"
-#include "bench/host_load.h"
+#include "bench/cell.h"
 #include "bench/pool.h"
-#include "bench/resources.h"
 #include "bench/results.h"
 #include "bench/scenarios.h"
 #include "measure/stats.h"
@@ -102,7 +101,8 @@ Status Average(const std::vector<std::vector<Tensor>>& outputs, Tensor* avg) {
 
 }  // namespace
 
-Status RunEnsembleCell(const CellSpec& c, CellReporter* rep, results::Row* row) {
+Status RunEnsembleCell(const CellSpec& c, CellReporter* rep, std::vector<results::Row>* rows) {
+  results::Row* row = &rows->at(0);
   if (c.members.size() < 2) return Status::InvalidArgument("an ensemble needs at least 2 members");
   std::vector<LoadedModel> members(c.members.size());
   double cold_total = 0;
@@ -143,43 +143,38 @@ Status RunEnsembleCell(const CellSpec& c, CellReporter* rep, results::Row* row) 
   TensorDiff diff;
   OPTIC_RETURN_IF_ERROR(CompareTensors(con_avg, seq_avg, &diff));
 
+  // Each mode is its own row with its own steady state's meters.
+  results::Row seq_row = *row, con_row = *row;
   SteadyResult seq, con;
   int64_t runs;
   double mean_ms;
   rep->Phase("warmup_sequential");
   OPTIC_RETURN_IF_ERROR(Warmup(sequential, c.settings, &runs, &mean_ms));
-  HostLoadMeter seq_load, con_load;
-  rep->Phase("steady_sequential");
-  seq_load.Start();
-  OPTIC_RETURN_IF_ERROR(RunClosedLoop(sequential, c.batch_size, c.settings, &seq));
-  const HostLoad seq_host = seq_load.Stop();
+  OPTIC_RETURN_IF_ERROR(MeasureSteady(c, "steady_sequential", rep, &seq_row, [&](SteadyMeters*, SteadyResult* out) {
+    return RunClosedLoop(sequential, c.batch_size, c.settings, out);
+  }, &seq));
   rep->Phase("warmup_concurrent");
   OPTIC_RETURN_IF_ERROR(Warmup(concurrent, c.settings, &runs, &mean_ms));
-  rep->Phase("steady_concurrent");
-  con_load.Start();
-  OPTIC_RETURN_IF_ERROR(RunClosedLoop(concurrent, c.batch_size, c.settings, &con));
-  const HostLoad con_host = con_load.Stop();
+  OPTIC_RETURN_IF_ERROR(MeasureSteady(c, "steady_concurrent", rep, &con_row, [&](SteadyMeters*, SteadyResult* out) {
+    return RunClosedLoop(concurrent, c.batch_size, c.settings, out);
+  }, &con));
 
   const double speedup = seq.throughput_per_s() > 0 ? con.throughput_per_s() / seq.throughput_per_s() : 0;
-  const double rss = PeakRssMb();
+  std::vector<results::Row> out;
   for (const bool is_concurrent : {false, true}) {
-    results::Row r = *row;
-    WriteSteadyResult(is_concurrent ? con : seq, &r);
-    WriteHostLoad(is_concurrent ? con_host : seq_host, &r);
+    results::Row r = is_concurrent ? con_row : seq_row;
     const char* mode = is_concurrent ? "concurrent" : "sequential";
     r.cell_id = c.CellId() + "|" + mode;
     r.ensemble = {{"members", c.members}, {"mode", mode},
-                     {"speedup", is_concurrent ? speedup : 1.0},
-                     {"sequential_throughput_per_s", seq.throughput_per_s()},
-                     {"concurrent_throughput_per_s", con.throughput_per_s()}};
+                  {"speedup", is_concurrent ? speedup : 1.0},
+                  {"sequential_throughput_per_s", seq.throughput_per_s()},
+                  {"concurrent_throughput_per_s", con.throughput_per_s()}};
     r.max_abs_err = is_concurrent ? diff.max_abs : 0.0;
     r.max_rel_err = is_concurrent ? diff.max_rel : 0.0;
     r.parity_reference = "ensemble/sequential";
-    if (rss >= 0) r.peak_rss_mb = rss;
-    r.status = "ok";
-    r.error.clear();
-    rep->Row(r);
+    out.push_back(std::move(r));
   }
+  *rows = std::move(out);
   return Status::OK();
 }
 

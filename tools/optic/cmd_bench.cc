@@ -10,7 +10,6 @@
 
 #include "bench/cell.h"
 #include "bench/config.h"
-#include "bench/e2e_cell.h"
 #include "bench/e2e_images.h"
 #include "bench/results.h"
 #include "bench/sweep.h"
@@ -185,7 +184,6 @@ int RunCell(const std::string& file, int fd) {
     reporter.Row(row);
     return 2;
   }
-  if (cell.kind == bench::CellKind::kE2E) return bench::RunE2ECellInChild(cell, &reporter);
   return bench::RunCellInChild(cell, &reporter);
 }
 
