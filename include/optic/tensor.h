@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "optic/device.h"
 #include "optic/status.h"
 
 namespace optic {
@@ -31,17 +32,6 @@ const char* DTypeName(DType dtype);
 const char* DTypeKServeName(DType dtype);
 // Accepts the short names and the KServe names, case-insensitive.
 Status ParseDType(const std::string& text, DType* out);
-
-enum class DeviceType { kCPU, kCUDA };
-struct Device {
-  DeviceType type = DeviceType::kCPU;
-  int index = 0;
-  bool operator==(const Device& o) const { return type == o.type && index == o.index; }
-  bool is_cpu() const { return type == DeviceType::kCPU; }
-};
-// "cpu", "cuda", "cuda:1".
-std::string DeviceName(const Device& device);
-Status ParseDevice(const std::string& text, Device* out);
 
 using Shape = std::vector<int64_t>;
 // Product of the dimensions; 1 for a scalar. Dimensions must be non-negative.

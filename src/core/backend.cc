@@ -90,6 +90,9 @@ Status ValidateLoadOptions(const Backend& backend, const LoadOptions& options) {
     return Status::Unsupported(backend.name() + ": device " + DeviceName(options.device) +
                                " is not supported by this build");
   }
+  if (Status s = CheckDeviceVisible(options.device); !s.ok()) {
+    return Status(s.code(), backend.name() + ": " + s.message());
+  }
   if (std::find(caps.precisions.begin(), caps.precisions.end(), options.precision) ==
       caps.precisions.end()) {
     std::vector<std::string> names;

@@ -66,24 +66,6 @@ Status ParseDType(const std::string& text, DType* out) {
                                  "' (expected fp32, fp16, bf16, int8, uint8, int32 or int64)");
 }
 
-std::string DeviceName(const Device& device) {
-  if (device.is_cpu()) return "cpu";
-  return device.index == 0 ? "cuda" : "cuda:" + std::to_string(device.index);
-}
-
-Status ParseDevice(const std::string& text, Device* out) {
-  const std::string t = Lower(text);
-  if (t == "cpu") { *out = Device{DeviceType::kCPU, 0}; return Status::OK(); }
-  if (t == "cuda" || t == "gpu") { *out = Device{DeviceType::kCUDA, 0}; return Status::OK(); }
-  if (t.rfind("cuda:", 0) == 0 && t.size() > 5 &&
-      std::all_of(t.begin() + 5, t.end(), [](unsigned char c) { return std::isdigit(c); }) &&
-      t.size() < 9) {
-    *out = Device{DeviceType::kCUDA, std::atoi(t.c_str() + 5)};
-    return Status::OK();
-  }
-  return Status::InvalidArgument("unknown device '" + text + "' (expected cpu, cuda or cuda:N)");
-}
-
 int64_t ShapeNumel(const Shape& shape) {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;

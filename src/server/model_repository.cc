@@ -6,6 +6,7 @@
 
 #include "builtin_models.h"
 #include "ensemble.h"
+#include "instance_placement.h"
 #include "optic/registry.h"
 #include "preprocess_stage.h"
 
@@ -555,19 +556,14 @@ Status ModelRepository::LoadVersion(const std::string& name, const inference::Mo
   if (!names_backend || !IsBuiltinBackend(m->backend)) {
     OPTIC_RETURN_IF_ERROR(ResolveModelFile(name, version, parsed, &m->backend, &m->file));
   }
+  // Instances on their devices (instance_placement.h); `placed_config` lists each KIND_GPU
+  // group's GPUs, as Triton's .../config shows them.
+  std::vector<InstancePlacement> placement;
+  inference::ModelConfig placed_config;
+  OPTIC_RETURN_IF_ERROR(
+      PlaceInstances(name, parsed, VisibleCudaDevices(), &placement, &placed_config));
   std::vector<Device> devices;
-  for (const auto& g : parsed.instance_group()) {
-    const int count = g.count() > 0 ? g.count() : 1;
-    for (int i = 0; i < count; ++i) {
-      Device d;
-      if (g.kind() == inference::ModelInstanceGroup::KIND_GPU) {
-        d.type = DeviceType::kCUDA;
-        d.index = g.gpus_size() > 0 ? g.gpus(i % g.gpus_size()) : 0;
-      }
-      devices.push_back(d);
-    }
-  }
-  if (devices.empty()) devices.push_back(Device{});
+  for (const InstancePlacement& p : placement) devices.push_back(p.device);
   std::vector<std::unique_ptr<Model>> instances;
   if (IsBuiltinBackend(m->backend)) {
     OPTIC_RETURN_IF_ERROR(CreateBuiltinInstances(m->backend, parsed, devices.size(), &instances));
@@ -590,8 +586,11 @@ Status ModelRepository::LoadVersion(const std::string& name, const inference::Mo
     OPTIC_RETURN_IF_ERROR(ImagePreprocessingFromConfig(parsed, instances[0]->inputs(), &pre));
     if (max_image_pixels_ > 0) pre.options.max_pixels = std::min(pre.options.max_pixels, max_image_pixels_);
     for (size_t i = 0; i < instances.size(); ++i) {
+      // GPU preprocessing of a GPU instance decodes on that instance's GPU.
+      ImagePreprocessing own = pre;
+      if (!own.device.is_cpu() && !devices[i].is_cpu()) own.device = devices[i];
       std::unique_ptr<InputStage> stage;
-      OPTIC_RETURN_IF_ERROR(CreateImageStage(pre, &stage));
+      OPTIC_RETURN_IF_ERROR(CreateImageStage(own, &stage));
       stages.push_back(std::move(stage));
     }
     inference::ModelConfig without = m->config;
@@ -615,6 +614,9 @@ Status ModelRepository::LoadVersion(const std::string& name, const inference::Mo
   m->signature = ModelSignature{m->inputs, m->outputs, m->max_batch_size};
   bool on_gpu = false;
   for (const Device& d : devices) on_gpu = on_gpu || d.type != DeviceType::kCPU;
+  for (int i = 0; i < m->config.instance_group_size(); ++i) {
+    *m->config.mutable_instance_group(i) = placed_config.instance_group(i);
+  }
   FillConfigDefaults(name, m->backend, m->file, &m->config);
   m->stats->SetMemoryUsage(EstimateMemoryUsage(m->file, devices));
   BatcherOptions bo;

@@ -50,6 +50,12 @@ const Family kFamilies[] = {
      "Cumulative inference compute output duration in microseconds (does not include cached requests)"},
     {"nv_inference_pending_request_count", "gauge",
      "Instantaneous number of pending requests awaiting execution per-model."},
+    {"nv_gpu_utilization", "gauge", "GPU utilization rate [0.0 - 1.0)"},
+    {"nv_gpu_memory_total_bytes", "gauge", "GPU total memory, in bytes"},
+    {"nv_gpu_memory_used_bytes", "gauge", "GPU used memory, in bytes"},
+    {"nv_gpu_power_usage", "gauge", "GPU power usage in watts"},
+    {"nv_gpu_power_limit", "gauge", "GPU power management limit in watts"},
+    {"nv_energy_consumption", "counter", "GPU energy consumption in joules since the Triton Server started"},
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ensemble.h"
+#include "gpu_metrics.h"
 
 namespace optic::server {
 namespace {
@@ -141,6 +142,7 @@ void Router::Metrics(const PathParams&, const HttpRequestView&, ReplyFn reply) {
   for (const auto& m : repository_->Loaded()) {
     m->stats->AppendPrometheus(m->name, std::to_string(m->version), &families);
   }
+  AppendGpuMetrics(&families);
   reply({200, "text/plain; version=0.0.4; charset=utf-8", PrometheusDocument(families), 0});
 }
 

@@ -90,18 +90,6 @@ TEST(DType, NamesRoundTrip) {
   EXPECT_EQ(DTypeSize(DType::kINT64), 8u);
 }
 
-TEST(Device, Parse) {
-  Device d;
-  ASSERT_TRUE(ParseDevice("cuda:1", &d).ok());
-  EXPECT_EQ(d.type, DeviceType::kCUDA);
-  EXPECT_EQ(d.index, 1);
-  EXPECT_EQ(DeviceName(d), "cuda:1");
-  ASSERT_TRUE(ParseDevice("CPU", &d).ok());
-  EXPECT_TRUE(d.is_cpu());
-  EXPECT_FALSE(ParseDevice("tpu", &d).ok());
-  EXPECT_FALSE(ParseDevice("cuda:", &d).ok());
-  EXPECT_FALSE(ParseDevice("cuda:x", &d).ok());
-}
 
 TEST(Half, KnownValues) {
   EXPECT_EQ(FloatToHalf(1.0f), 0x3c00);

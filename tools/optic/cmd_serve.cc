@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "server/gpu_metrics.h"
 #include "server/grpc_server.h"
 #include "server/http_server.h"
 #include "server/router.h"
@@ -92,6 +93,7 @@ int Run(const Flags& f) {
     std::cerr << "optic serve: " << s.ToString() << "\n";
     return 2;
   }
+  server::StartGpuMetrics();
   s = repository.LoadAll();
   for (const auto& e : repository.Index()) {
     std::fprintf(stderr, "optic serve: model %-20s %-11s %s\n", e.name.c_str(), e.state.c_str(),
