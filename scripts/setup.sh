@@ -27,6 +27,9 @@ OPENCV_PY_VERSION=4.10.0.84  # PyPI opencv-python-headless: baseline in bench/pr
 # crt and nvvm unpinned (pip would take 13.5, whose PTX the 13.0 ptxas rejects), so they are pinned.
 CUDA_WHEELS="nvidia-cuda-nvcc==13.0.88 nvidia-cuda-crt==13.0.88 nvidia-nvvm==13.0.88 nvidia-cuda-runtime==13.0.96 nvidia-cuda-cccl==13.0.85 nvidia-nvjpeg==13.0.3.75 nvidia-nvml-dev==13.0.87"
 PYTEST_VERSION=8.3.3         # PyPI pytest: the Python tests
+# The Python package (pyproject.toml, `pip install --no-build-isolation .`): its build backend and
+# binding library, and scikit-build-core's one dependency pip would not find in Debian's set.
+PYBUILD_WHEELS="scikit-build-core==1.1.2 nanobind==2.9.2 pathspec==1.1.1"
 ONNX2TORCH_VERSION=1.5.15    # PyPI onnx2torch: ONNX -> TorchScript conversion (tools/zoo/convert.py)
 TIMM_VERSION=1.0.31          # PyPI timm: zoo models torchvision lacks (inception_v3/v4, mobilenet v1)
 IREE_VERSION=3.13.0          # PyPI iree-base-compiler + iree-base-runtime (cp311): the iree backend
@@ -98,6 +101,11 @@ fi
 if ! .venv/bin/python -c "import importlib.metadata as m, sys; sys.exit(0 if (m.version('iree-base-compiler')=='$IREE_VERSION' and m.version('iree-base-runtime')=='$IREE_VERSION') else 1)" 2>/dev/null; then
   echo "setup: pip install iree-base-compiler==$IREE_VERSION iree-base-runtime==$IREE_VERSION"
   .venv/bin/pip install -q --cache-dir "$CACHE/pip" "iree-base-compiler==$IREE_VERSION" "iree-base-runtime==$IREE_VERSION" ml_dtypes==0.5.4
+fi
+
+if ! .venv/bin/python -c "import importlib.metadata as m, sys; sys.exit(0 if [m.version(p) for p in ('scikit-build-core', 'nanobind', 'pathspec')] == [w.split('==')[1] for w in '$PYBUILD_WHEELS'.split()] else 1)" 2>/dev/null; then
+  echo "setup: pip install $PYBUILD_WHEELS"
+  .venv/bin/pip install -q --cache-dir "$CACHE/pip" $PYBUILD_WHEELS
 fi
 
 # Triton's own Python client drives the server's protocol tests (tests/python/test_tritonclient.py).

@@ -1,0 +1,186 @@
+"""The installed `optic` package (pip install .; scripts/test.sh installs it): predict against each
+framework's own Python API on the same file, zero-copy in, threads, futures and errors."""
+import concurrent.futures
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import optic
+
+REPO = Path(__file__).resolve().parents[2]
+MODELS = REPO / "models"
+ONNX = MODELS / "tiny_cnn" / "model.onnx"
+TORCHSCRIPT = MODELS / "tiny_cnn" / "model.pt"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tiny_models():
+    if not ONNX.exists() or not TORCHSCRIPT.exists():
+        pytest.fail(f"{ONNX} or {TORCHSCRIPT} missing: run build/optic models export --models tiny_cnn")
+
+
+def batch(rows=3, seed=0):
+    return np.random.default_rng(seed).uniform(-2, 2, (rows, 3, 32, 32)).astype(np.float32)
+
+
+def test_backends_lists_availability_and_reasons():
+    by_name = {b["name"]: b for b in optic.backends()}
+    for name in ("onnxruntime", "openvino", "torch"):
+        assert by_name[name]["available"], by_name[name]
+        assert by_name[name]["version"]
+    assert not by_name["xla"]["available"] and "embeds its own CPython" in by_name["xla"]["reason"]
+    with pytest.raises(optic.UnsupportedError, match="embeds its own CPython"):
+        optic.load(str(ONNX), backend="xla")
+
+
+def test_inputs_and_outputs():
+    m = optic.load(str(ONNX), backend="onnxruntime")
+    assert m.inputs == [optic.TensorSpec("input", "float32", (None, 3, 32, 32))]
+    assert [(o.name, o.dtype, o.shape) for o in m.outputs] == [("output", "float32", (None, 10))]
+
+
+def test_onnxruntime_equals_inference_session():
+    import onnxruntime as ort
+    x = batch()
+    ref = ort.InferenceSession(str(ONNX), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+    y = optic.load(str(ONNX), backend="onnxruntime").predict(x)
+    assert y.dtype == np.float32 and y.shape == ref.shape
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_openvino_equals_openvino_runtime():
+    import openvino as ov
+    x = batch()
+    compiled = ov.Core().compile_model(str(ONNX), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    ref = compiled(x)[0]
+    y = optic.load(str(ONNX), backend="openvino").predict({"input": x})["output"]
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_torch_equals_torch_jit_in_the_same_process():
+    import torch  # Debian's torch: the same libtorch optic's backend links
+    x = batch()
+    with torch.no_grad():
+        ref = torch.jit.load(str(TORCHSCRIPT)).eval()(torch.from_numpy(x)).numpy()
+    y = optic.load(str(TORCHSCRIPT), backend="torch").predict(x)
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_zoo_name_resolves_like_the_cli():
+    m = optic.load("tiny_cnn", backend="torch", models_dir=str(MODELS))
+    assert m.file == str(TORCHSCRIPT)
+    x = batch()
+    np.testing.assert_allclose(m.predict(x), optic.load(str(ONNX)).predict(x), rtol=1e-4, atol=1e-5)
+
+
+def test_zero_copy_in_numpy_and_dlpack():
+    import torch
+    m = optic.load(str(ONNX), backend="onnxruntime")
+    x = batch()
+    m.predict(x)
+    assert m._m._last_input_pointers() == [x.ctypes.data]
+    t = torch.from_numpy(batch(seed=1))
+    y = m.predict(t)
+    assert m._m._last_input_pointers() == [t.data_ptr()]
+    np.testing.assert_allclose(y, m.predict(t.numpy()), rtol=0, atol=0)
+    # A strided view is copied once into C order: another pointer, the same result.
+    strided = np.ascontiguousarray(batch().transpose(0, 1, 3, 2)).transpose(0, 1, 3, 2)
+    y = m.predict(strided)
+    assert m._m._last_input_pointers() != [strided.ctypes.data]
+    np.testing.assert_allclose(y, m.predict(np.ascontiguousarray(strided)), rtol=0, atol=0)
+
+
+def test_outputs_own_their_memory():
+    m = optic.load(str(ONNX), backend="onnxruntime")
+    y1 = m.predict(batch(seed=1))
+    keep = y1.copy()
+    m.predict(batch(seed=2))
+    np.testing.assert_array_equal(y1, keep)
+
+
+def test_threads_share_one_model_and_use_their_own():
+    shared = optic.load(str(ONNX), backend="onnxruntime", threads=1)
+    inputs = [batch(rows=2, seed=s) for s in range(8)]
+    expected = [shared.predict(x) for x in inputs]
+    errors = []
+
+    def work(model, k):
+        try:
+            for _ in range(20):
+                np.testing.assert_allclose(model.predict(inputs[k]), expected[k], rtol=1e-6, atol=1e-6)
+        except Exception as e:  # noqa: BLE001 - reported by the main thread
+            errors.append(e)
+    own = [optic.load(str(ONNX), backend="openvino") for _ in range(2)]
+    threads = [threading.Thread(target=work, args=(shared, k)) for k in range(6)]
+    threads += [threading.Thread(target=work, args=(own[k - 6], k)) for k in (6, 7)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
+def test_predict_async_returns_futures():
+    m = optic.load(str(ONNX), backend="onnxruntime")
+    futures = [m.predict_async(batch(seed=s)) for s in range(4)]
+    for s, f in enumerate(futures):
+        assert isinstance(f, concurrent.futures.Future)
+        np.testing.assert_allclose(f.result(timeout=60), m.predict(batch(seed=s)), rtol=1e-6)
+    bad = m.predict_async(batch().astype(np.float64))
+    with pytest.raises(optic.InvalidArgumentError):
+        bad.result(timeout=60)
+
+
+def test_missing_file():
+    with pytest.raises(optic.NotFoundError, match="does not exist"):
+        optic.load("/nonexistent/model.onnx", backend="onnxruntime")
+    with pytest.raises(optic.NotFoundError):
+        optic.load("no_such_zoo_model", backend="onnxruntime", models_dir=str(MODELS))
+
+
+def test_damaged_file(tmp_path):
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(ONNX.read_bytes()[:200])
+    with pytest.raises(optic.Error) as e:
+        optic.load(str(broken), backend="onnxruntime")
+    assert "broken.onnx" in str(e.value)
+
+
+def test_bad_options():
+    with pytest.raises(optic.InvalidArgumentError):
+        optic.load(str(ONNX), backend="onnxruntime", no_such_option=1)
+    with pytest.raises(optic.InvalidArgumentError):
+        optic.load(str(ONNX), backend="onnxruntime", device="gpu7")
+    with pytest.raises(optic.NotFoundError):
+        optic.load(str(ONNX), backend="no_such_backend")
+
+
+@pytest.mark.parametrize("bad, pattern", [
+    (lambda x: {"image": x}, "no input named 'image'.*'input' float32"),
+    (lambda x: x.astype(np.float64), "dtype float64"),
+    (lambda x: x[:, :2].copy(), r"expects shape \[-1, 3, 32, 32\], got \[3, 2, 32, 32\]"),
+    (lambda x: x[0], "expects shape"),
+    (lambda x: {"input": x.tolist()}, "expected an array.*got list"),
+    (lambda x: "x", "expected an array.*got str"),
+    (lambda x: [x, x], "got 2 arrays"),
+    (lambda x: {}, "missing input 'input'"),
+])
+def test_bad_inputs_raise_and_the_next_call_works(bad, pattern):
+    m = optic.load(str(ONNX), backend="onnxruntime")
+    x = batch()
+    with pytest.raises(optic.InvalidArgumentError, match=pattern) as e:
+        m.predict(bad(x))
+    assert isinstance(e.value, ValueError) and e.value.code == "INVALID_ARGUMENT"
+    np.testing.assert_allclose(m.predict(x), optic.load(str(ONNX)).predict(x), rtol=1e-6)
+
+
+def test_error_hierarchy_mirrors_status_codes():
+    names = {"InvalidArgumentError": "INVALID_ARGUMENT", "NotFoundError": "NOT_FOUND",
+             "UnavailableError": "UNAVAILABLE", "UnsupportedError": "UNSUPPORTED",
+             "UnsupportedHardwareError": "UNSUPPORTED_HARDWARE", "OutOfMemoryError": "OUT_OF_MEMORY",
+             "CancelledError": "CANCELLED", "InternalError": "INTERNAL"}
+    for name, code in names.items():
+        cls = getattr(optic, name)
+        assert issubclass(cls, optic.Error) and cls.code == code
