@@ -1,5 +1,9 @@
 #include "convert.h"
 
+#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#define PY_ARRAY_UNIQUE_SYMBOL optic_numpy_api
+#include <numpy/arrayobject.h>
+
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -104,6 +108,19 @@ std::string DlpackName(const nb::dlpack::dtype& d) {
   return kind + std::to_string(d.bits);
 }
 
+int NumpyTypeNum(DType dtype) {
+  switch (dtype) {
+    case DType::kFP32: return NPY_FLOAT32;
+    case DType::kFP16: return NPY_FLOAT16;
+    case DType::kINT8: return NPY_INT8;
+    case DType::kUINT8: return NPY_UINT8;
+    case DType::kINT32: return NPY_INT32;
+    case DType::kINT64: return NPY_INT64;
+    case DType::kBF16: return -1;
+  }
+  return -1;
+}
+
 nb::dlpack::dtype ToDlpack(DType dtype) {
   using Code = nb::dlpack::dtype_code;
   auto make = [](Code c, int bits) {
@@ -165,10 +182,50 @@ nb::object TensorToNumpy(const Tensor& tensor) {
   if (!host.owning()) ThrowIfError(Tensor(host).Clone(&host));
   auto* keep = new Tensor(host);
   nb::capsule owner(keep, [](void* p) noexcept { delete static_cast<Tensor*>(p); });
-  std::vector<size_t> shape(host.shape().begin(), host.shape().end());
-  nb::ndarray<nb::numpy> array(keep->raw(), shape.size(), shape.data(), owner, nullptr,
-                               ToDlpack(host.dtype()));
-  return array.cast();
+  // NumPy's own constructor over the memory: a few microseconds less per call than a DLPack
+  // round trip, which counts at batch 1.
+  npy_intp dims[NPY_MAXDIMS];
+  const int nd = static_cast<int>(host.rank());
+  for (int i = 0; i < nd && i < NPY_MAXDIMS; ++i) dims[i] = static_cast<npy_intp>(host.dim(i));
+  const int typenum = NumpyTypeNum(host.dtype());
+  if (nd > NPY_MAXDIMS || typenum < 0) {
+    std::vector<size_t> shape(host.shape().begin(), host.shape().end());
+    nb::ndarray<nb::numpy> array(keep->raw(), shape.size(), shape.data(), owner, nullptr,
+                                 ToDlpack(host.dtype()));
+    return array.cast();
+  }
+  PyObject* array = PyArray_SimpleNewFromData(nd, dims, typenum, keep->raw());
+  if (array == nullptr) throw nb::python_error();
+  if (PyArray_SetBaseObject(reinterpret_cast<PyArrayObject*>(array), owner.release().ptr()) != 0) {
+    Py_DECREF(array);
+    throw nb::python_error();
+  }
+  return nb::steal(array);
+}
+
+void InitNumpy() {
+  if (_import_array() < 0) throw nb::python_error();
+}
+
+bool NumpyArrayToTensor(nb::handle object, Tensor* out) {
+  if (!PyArray_Check(object.ptr())) return false;
+  auto* a = reinterpret_cast<PyArrayObject*>(object.ptr());
+  DType dtype;
+  switch (PyArray_TYPE(a)) {
+    case NPY_FLOAT32: dtype = DType::kFP32; break;
+    case NPY_FLOAT16: dtype = DType::kFP16; break;
+    case NPY_INT8: dtype = DType::kINT8; break;
+    case NPY_UINT8: dtype = DType::kUINT8; break;
+    case NPY_INT32: dtype = DType::kINT32; break;
+    case NPY_INT64: dtype = DType::kINT64; break;
+    default: return false;  // the general path names the dtype in its error
+  }
+  if (!PyArray_IS_C_CONTIGUOUS(a) || !PyArray_ISALIGNED(a) || PyArray_ISBYTESWAPPED(a)) return false;
+  const int nd = PyArray_NDIM(a);
+  Shape shape(nd);
+  for (int i = 0; i < nd; ++i) shape[i] = PyArray_DIM(a, i);
+  *out = Tensor::Borrow(PyArray_DATA(a), dtype, std::move(shape));
+  return true;
 }
 
 }  // namespace optic::python

@@ -30,6 +30,12 @@ const char* NumpyDTypeName(DType dtype);
 // caller copies a strided one first), on the CPU or a CUDA device. `what` names the input in
 // errors ("input 'x'").
 Status ArrayToTensor(const nb::ndarray<>& array, const std::string& what, Tensor* out);
+// Imports NumPy's C API (once, at import of the module).
+void InitNumpy();
+// The fast path for a NumPy array that needs no copy (C-contiguous, aligned, native byte order,
+// a dtype optic runs): a Tensor over its memory and true; false for anything else, which then
+// takes ArrayToTensor's general path (DLPack / buffer protocol) and its errors.
+bool NumpyArrayToTensor(nb::handle object, Tensor* out);
 // A NumPy array over the tensor's host memory, keeping the tensor's holder alive (no copy);
 // bf16 outputs are widened to fp32, as NumPy has no bfloat16.
 nb::object TensorToNumpy(const Tensor& tensor);

@@ -179,6 +179,10 @@ class PyModel {
 
   void Bind(nb::handle value, size_t index, std::vector<nb::object>* keep,
             std::vector<Tensor>* tensors) {
+    if (NumpyArrayToTensor(value, &(*tensors)[index])) {
+      keep->push_back(nb::borrow(value));
+      return;
+    }
     const std::string what = "input '" + model->inputs()[index].name + "'";
     nb::ndarray<> array;
     if (!nb::try_cast(value, array, false)) {
@@ -356,6 +360,7 @@ NB_MODULE(_optic, m) {
   using namespace optic::python;
   m.doc() = "optic's C++ API for Python (the optic package wraps it; see docs/python.md)";
   RegisterErrors(m);
+  InitNumpy();
   nb::class_<PyModel>(m, "Model")
       .def_prop_ro("inputs", [](const PyModel& p) { return p.Infos(true); })
       .def_prop_ro("outputs", [](const PyModel& p) { return p.Infos(false); })
