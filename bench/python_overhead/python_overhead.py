@@ -62,7 +62,7 @@ def main():
             for name in (order if r % 2 == 0 else order[::-1]):
                 ms = sides[name]()
                 samples[name].extend(ms)
-                raw.write(json.dumps({"round": r, "side": name, "ms": ms}) + "\n")
+                raw.write(json.dumps({"round": r, "side": name, "ms": [round(v, 5) for v in ms]}) + "\n")
     summary = {"model": path, "batch": 1, "threads": threads, "rounds": rounds, "iters_per_round": iters,
                "optic": optic.__version__, "onnxruntime_python": ort.__version__,
                "optic_onnxruntime": next(b["version"] for b in optic.backends() if b["name"] == "onnxruntime")}
