@@ -2,7 +2,10 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <thread>
 
 namespace optic::pipeline {
 
@@ -56,68 +59,133 @@ RedisClient::~RedisClient() {
   if (ctx_ != nullptr) redisFree(ctx_);
 }
 
-Status RedisClient::Connect(const std::string& url, int timeout_ms, std::unique_ptr<RedisClient>* out) {
-  std::string host;
-  int port = 0;
-  OPTIC_RETURN_IF_ERROR(ParseRedisUrl(url, &host, &port));
-  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-  std::unique_ptr<RedisClient> c(new RedisClient());
-  c->url_ = url;
-  c->ctx_ = redisConnectWithTimeout(host.c_str(), port, tv);
-  if (c->ctx_ == nullptr || c->ctx_->err) {
-    const std::string why = c->ctx_ ? c->ctx_->errstr : "out of memory";
-    return Status::Unavailable("cannot reach the Redis broker at " + url + ": " + why +
+Status RedisClient::Open() {
+  if (ctx_ != nullptr) redisFree(ctx_);
+  timeval tv{timeout_ms_ / 1000, (timeout_ms_ % 1000) * 1000};
+  ctx_ = redisConnectWithTimeout(host_.c_str(), port_, tv);
+  if (ctx_ == nullptr || ctx_->err) {
+    const std::string why = ctx_ ? ctx_->errstr : "out of memory";
+    if (ctx_ != nullptr) redisFree(ctx_);
+    ctx_ = nullptr;
+    return Status::Unavailable("cannot reach the Redis broker at " + url_ + ": " + why +
                                " (start one with scripts/brokers/redis.sh start, or pass --broker)");
   }
+  return Status::OK();
+}
+
+Status RedisClient::Connect(const std::string& url, int timeout_ms, std::unique_ptr<RedisClient>* out) {
+  std::unique_ptr<RedisClient> c(new RedisClient());
+  OPTIC_RETURN_IF_ERROR(ParseRedisUrl(url, &c->host_, &c->port_));
+  c->url_ = url;
+  c->timeout_ms_ = timeout_ms;
+  OPTIC_RETURN_IF_ERROR(c->Open());
   RedisValue pong;
+  const double reconnect = c->reconnect_s_;
+  c->reconnect_s_ = 0;  // a broker that is not there at the start is an error at once
   OPTIC_RETURN_IF_ERROR(c->Command({"PING"}, &pong));
+  c->reconnect_s_ = reconnect;
   *out = std::move(c);
   return Status::OK();
 }
 
 Status RedisClient::Check(const std::string& what) {
   return Status::Unavailable("Redis broker at " + url_ + ": " + what + ": " +
-                             (ctx_->err ? ctx_->errstr : "no reply"));
+                             (ctx_ != nullptr && ctx_->err ? ctx_->errstr : "no reply"));
+}
+
+Status RedisClient::Reconnect(const std::string& what) {
+  const Status lost = Check(what);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(reconnect_s_);
+  int backoff_ms = 50;
+  Status last = lost;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+    backoff_ms = std::min(1000, backoff_ms * 2);
+    last = Open();
+    if (!last.ok()) continue;
+    // A server still loading its append-only file answers LOADING: wait for it like for a refusal.
+    auto* r = static_cast<redisReply*>(redisCommand(ctx_, "PING"));
+    const bool ready = r != nullptr && r->type != REDIS_REPLY_ERROR;
+    if (r != nullptr) freeReplyObject(r);
+    if (ready) {
+      ++reconnects_;
+      return Status::OK();
+    }
+    last = Status::Unavailable("Redis broker at " + url_ + " is not ready yet");
+  }
+  if (reconnect_s_ <= 0) return lost;
+  return Status::Unavailable(lost.message() + "; no connection again within " + std::to_string(reconnect_s_) +
+                             " s (last: " + last.message() + ")");
+}
+
+// attempt(&lost) runs the command once; *lost says the connection broke (send it again after
+// reconnecting) rather than the command failing.
+template <class Attempt>
+Status RedisClient::WithReconnect(const std::string& what, Attempt attempt) {
+  for (;;) {
+    bool lost = false;
+    Status s = ctx_ == nullptr ? (lost = true, Check(what)) : attempt(&lost);
+    if (!lost) return s;
+    OPTIC_RETURN_IF_ERROR(Reconnect(what));
+  }
 }
 
 Status RedisClient::Command(const std::vector<std::string>& args, RedisValue* reply) {
   std::vector<const char*> argv;
   std::vector<size_t> lens;
   for (const std::string& a : args) { argv.push_back(a.data()); lens.push_back(a.size()); }
-  auto* r = static_cast<redisReply*>(
-      redisCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data()));
-  if (r == nullptr) return Check(Name(args));
-  RedisValue v = Convert(r);
-  freeReplyObject(r);
-  if (v.type == RedisValue::Type::kError) {
-    return Status::InvalidArgument("Redis broker at " + url_ + ": " + Name(args) + ": " + v.str);
-  }
-  if (reply != nullptr) *reply = std::move(v);
-  return Status::OK();
+  return WithReconnect(Name(args), [&](bool* lost) {
+    auto* r = static_cast<redisReply*>(
+        redisCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    if (r == nullptr) {
+      *lost = true;
+      return Check(Name(args));
+    }
+    RedisValue v = Convert(r);
+    freeReplyObject(r);
+    if (v.type == RedisValue::Type::kError) {
+      // LOADING: the server restarted and is reading its append-only file.
+      if (v.str.rfind("LOADING", 0) == 0) {
+        *lost = true;
+        return Status::Unavailable("Redis broker at " + url_ + ": " + v.str);
+      }
+      return Status::InvalidArgument("Redis broker at " + url_ + ": " + Name(args) + ": " + v.str);
+    }
+    if (reply != nullptr) *reply = std::move(v);
+    return Status::OK();
+  });
 }
 
 Status RedisClient::Pipeline(const std::vector<std::vector<std::string>>& commands,
                              std::vector<RedisValue>* replies) {
-  for (const auto& args : commands) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const std::string& a : args) { argv.push_back(a.data()); lens.push_back(a.size()); }
-    if (redisAppendCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data()) != REDIS_OK) {
-      return Check(Name(args));
+  return WithReconnect(commands.empty() ? "?" : Name(commands[0]), [&](bool* lost) {
+    if (replies != nullptr) replies->clear();
+    for (const auto& args : commands) {
+      std::vector<const char*> argv;
+      std::vector<size_t> lens;
+      for (const std::string& a : args) { argv.push_back(a.data()); lens.push_back(a.size()); }
+      if (redisAppendCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data()) != REDIS_OK) {
+        *lost = true;
+        return Check(Name(args));
+      }
     }
-  }
-  Status first;
-  for (const auto& args : commands) {
-    void* raw = nullptr;
-    if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) return Check(Name(args));
-    RedisValue v = Convert(static_cast<redisReply*>(raw));
-    freeReplyObject(raw);
-    if (v.type == RedisValue::Type::kError && first.ok()) {
-      first = Status::InvalidArgument("Redis broker at " + url_ + ": " + Name(args) + ": " + v.str);
+    Status first;
+    for (const auto& args : commands) {
+      void* raw = nullptr;
+      if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) {
+        *lost = true;
+        return Check(Name(args));
+      }
+      RedisValue v = Convert(static_cast<redisReply*>(raw));
+      freeReplyObject(raw);
+      if (v.type == RedisValue::Type::kError && v.str.rfind("LOADING", 0) == 0) *lost = true;
+      if (v.type == RedisValue::Type::kError && first.ok()) {
+        first = Status::InvalidArgument("Redis broker at " + url_ + ": " + Name(args) + ": " + v.str);
+      }
+      if (replies != nullptr) replies->push_back(std::move(v));
     }
-    if (replies != nullptr) replies->push_back(std::move(v));
-  }
-  return first;
+    return first;
+  });
 }
 
 Status ParseEntries(const RedisValue& list, std::vector<StreamEntry>* out) {

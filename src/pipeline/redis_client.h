@@ -2,8 +2,13 @@
 // Ownership: a RedisClient owns one connection. Threading: one thread at a time per client.
 // Failure: every call returns a Status naming the broker address and the command; a Redis error
 // reply is a Status too (kUnavailable for connection loss, kInvalidArgument for error replies).
+// Reconnection: a command whose connection is lost (the broker restarted, the network dropped)
+// reconnects with backoff (50 ms doubling to 1 s) and is sent again, for up to reconnect_s
+// seconds; only then is it kUnavailable. A command sent again may have been applied once already
+// (an XADD twice): callers keep at-least-once semantics and drop repeats by key.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -47,12 +52,24 @@ class RedisClient {
   Status Pipeline(const std::vector<std::vector<std::string>>& commands,
                   std::vector<RedisValue>* replies = nullptr);
   const std::string& url() const { return url_; }
+  // How long a lost connection is retried before a command fails (0: not at all).
+  void set_reconnect_s(double seconds) { reconnect_s_ = seconds; }
+  // Connections re-established so far.
+  int64_t reconnects() const { return reconnects_; }
 
  private:
   RedisClient() = default;
   Status Check(const std::string& what);
+  Status Open();
+  // After a lost connection: reconnects within the deadline, or says why not.
+  Status Reconnect(const std::string& what);
+  template <class Attempt>
+  Status WithReconnect(const std::string& what, Attempt attempt);
   redisContext* ctx_ = nullptr;
-  std::string url_;
+  std::string url_, host_;
+  int port_ = 0, timeout_ms_ = 2000;
+  double reconnect_s_ = 30;
+  int64_t reconnects_ = 0;
 };
 
 // Reads the entries of an XREAD/XREADGROUP reply for one stream ([[name, [[id, [f, v, ...]]...]]])

@@ -22,6 +22,7 @@ class RedisTransport : public Transport {
   ~RedisTransport() override { (void)redis_->Command({"DEL", reply_}); }
   std::string name() const override { return "redis"; }
   int64_t bad_results() const override { return bad_; }
+  int64_t reconnects() const override { return redis_->reconnects(); }
 
   Status Send(std::vector<Crop> crops) override {
     std::vector<std::vector<std::string>> cmds;

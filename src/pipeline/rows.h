@@ -3,15 +3,15 @@
 
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "pipeline/runner.h"
+#include "results/row.h"
 
 namespace optic::pipeline {
 
 struct RowContext {
   std::string run_id, command;
   std::string backend = "onnxruntime";
+  std::string device = "cpu";  // both models' (DeviceName)
   std::string detector = "face_detector", embedder = "face_embedder";
   std::string transport = "fused";
   std::string broker;  // empty for fused
@@ -23,6 +23,6 @@ struct RowContext {
 
 // One row per transport and objects-per-frame: throughput_per_s (frames/s) from the loaded
 // phase, latency_ms and stages_ms from the zero-load phase; `pipeline` holds the rest.
-nlohmann::json PipelineRow(const RowContext& ctx, const CellResult& r, const std::string& error);
+results::Row PipelineRow(const RowContext& ctx, const CellResult& r, const std::string& error);
 
 }  // namespace optic::pipeline

@@ -21,6 +21,7 @@ class Driver {
       : s_(s), detector_(d), crop_size_(crop_size), transport_(t), out_(out) {}
 
   Status Init() {
+    reconnects_seen_ = transport_->reconnects();
     for (int i = 0; i < s_.frame_pool; ++i) {
       Tensor f;
       OPTIC_RETURN_IF_ERROR(Tensor::Empty(DType::kFP32, {1, 3, detector_->height(), detector_->width()}, &f));
@@ -52,10 +53,16 @@ class Driver {
       for (;;) {
         OPTIC_RETURN_IF_ERROR(transport_->Receive(50, &results));
         if (!results.empty()) break;
-        if (std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count() > s_.timeout_s) {
+        const auto now = std::chrono::steady_clock::now();
+        if (std::chrono::duration<double>(now - wait_start).count() > s_.timeout_s) {
           return Status::Unavailable(transport_->name() + ": no stage-2 result for " + std::to_string(s_.timeout_s) +
                                      " s with " + std::to_string(open_.size()) +
                                      " frames in flight (is a stage-2 worker running on this broker?)");
+        }
+        if (s_.resend_s > 0 && transport_->reconnects() > reconnects_seen_ &&
+            std::chrono::duration<double>(now - wait_start).count() > s_.resend_s) {
+          reconnects_seen_ = transport_->reconnects();
+          OPTIC_RETURN_IF_ERROR(ResendOpen());
         }
       }
       for (Result& r : results) {
@@ -70,29 +77,55 @@ class Driver {
   }
 
  private:
-  Status StartFrame() {
-    const int64_t id = next_id_++;
+  // Stage 1 of frame `id`: the same crops every time it runs (seeded frames and boxes).
+  Status MakeCrops(int64_t id, std::vector<Crop>* crops) {
     const Tensor& frame = pool_[static_cast<size_t>(id % s_.frame_pool)];
-    FrameState st;
-    st.start_ns = NowNs();
     std::vector<Box> boxes;
     OPTIC_RETURN_IF_ERROR(detector_->Detect(frame, &boxes));
     if (s_.boxes == BoxSource::kSynthetic) {
       boxes = SyntheticBoxes(s_.objects, detector_->width(), detector_->height(),
                              s_.seed + static_cast<uint64_t>(id % s_.frame_pool));
     }
-    std::vector<Crop> crops(boxes.size());
+    crops->assign(boxes.size(), Crop());
     for (size_t i = 0; i < boxes.size(); ++i) {
-      OPTIC_RETURN_IF_ERROR(CropResize(frame, boxes[i], crop_size_, &crops[i].pixels));
-      crops[i].frame = id;
-      crops[i].object = static_cast<int32_t>(i);
-      crops[i].objects = static_cast<int32_t>(boxes.size());
+      Crop& c = (*crops)[i];
+      OPTIC_RETURN_IF_ERROR(CropResize(frame, boxes[i], crop_size_, &c.pixels));
+      c.frame = id;
+      c.object = static_cast<int32_t>(i);
+      c.objects = static_cast<int32_t>(boxes.size());
     }
-    st.objects = static_cast<int>(boxes.size());
-    st.got.assign(boxes.size(), false);
+    return Status::OK();
+  }
+
+  // Sends again the crops of open frames whose results have not arrived (a broker that lost
+  // messages in a crash); results that arrive twice are dropped by key.
+  Status ResendOpen() {
+    for (auto& [id, st] : open_) {
+      std::vector<Crop> crops, missing;
+      OPTIC_RETURN_IF_ERROR(MakeCrops(id, &crops));
+      for (Crop& c : crops) {
+        if (c.object < st.objects && !st.got[c.object]) {
+          c.enqueue_ns = st.enqueue_ns;
+          missing.push_back(std::move(c));
+        }
+      }
+      out_->resent += static_cast<int64_t>(missing.size());
+      if (!missing.empty()) OPTIC_RETURN_IF_ERROR(transport_->Send(std::move(missing)));
+    }
+    return Status::OK();
+  }
+
+  Status StartFrame() {
+    const int64_t id = next_id_++;
+    FrameState st;
+    st.start_ns = NowNs();
+    std::vector<Crop> crops;
+    OPTIC_RETURN_IF_ERROR(MakeCrops(id, &crops));
+    st.objects = static_cast<int>(crops.size());
+    st.got.assign(crops.size(), false);
     st.enqueue_ns = NowNs();
     for (Crop& c : crops) c.enqueue_ns = st.enqueue_ns;
-    if (boxes.empty()) {  // nothing for stage 2: done after stage 1
+    if (crops.empty()) {  // nothing for stage 2: done after stage 1
       st.last.dequeue_ns = st.last.stage2_end_ns = st.enqueue_ns;
       Finish(st, st.enqueue_ns);
       return Status::OK();
@@ -141,6 +174,7 @@ class Driver {
   std::vector<Tensor> pool_;
   std::unordered_map<int64_t, FrameState> open_;
   int64_t next_id_ = 0;
+  int64_t reconnects_seen_ = 0;
   PhaseResult* phase_ = nullptr;
   bool keep_ = false;
 };

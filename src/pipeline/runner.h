@@ -38,6 +38,10 @@ struct CellSettings {
   int frame_pool = 8;         // distinct seeded frames, reused in turn
   uint64_t seed = 1;
   double timeout_s = 30;      // no result for this long: the cell fails
+  // No result for this long after the transport reconnected to its broker (which may have crashed
+  // and lost crops): the crops of open frames still missing results are sent again, once per
+  // reconnect (0: never).
+  double resend_s = 5;
   bool keep_embeddings = false;
   // Called on the driver's thread after each completed frame of a timed phase, with the phase's
   // count so far (progress, and tests that act mid-run).
@@ -61,6 +65,7 @@ struct CellResult {
   PhaseResult zero_load, loaded;
   int64_t duplicates = 0;     // results delivered again for a (frame, object) already held
   int64_t bad_results = 0;
+  int64_t resent = 0;         // crops sent again (resend_s)
   std::map<std::string, int64_t> workers;  // results per stage-2 worker
   // (frame, object) -> embedding, zero-load phase only, with keep_embeddings.
   std::map<std::pair<int64_t, int32_t>, std::vector<float>> embeddings;

@@ -7,8 +7,10 @@
 //          XADDed to a per-run reply stream that Receive reads.
 //
 // Threading: Send and Receive are called from one thread (the pipeline's driver).
-// Back-pressure: the driver bounds the frames in flight; the fused queue also blocks Send when it
-// holds more than its capacity.
+// Back-pressure: the driver bounds the frames in flight, so at most inflight x objects crops are
+// queued on any transport; the fused queue also blocks Send when it holds more than its capacity.
+// Loss: a broker crash may lose crops; after a reconnect the driver sends the crops of overdue
+// frames again (at most once per reconnect) and keeps one result per (frame, object).
 #pragma once
 
 #include <memory>
@@ -31,6 +33,10 @@ class Transport {
   virtual Status Receive(int timeout_ms, std::vector<Result>* out) = 0;
   // Results that could not be read back (malformed reply messages), reported and skipped.
   virtual int64_t bad_results() const { return 0; }
+  // Times the connection to the broker was lost and made again. A broker that crashed may have
+  // lost crops it had not written to disk; the driver then sends overdue frames' crops again
+  // (CellSettings::resend_s).
+  virtual int64_t reconnects() const { return 0; }
 };
 
 struct FusedSettings {

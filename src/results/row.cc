@@ -301,6 +301,18 @@ std::string Validate(const Row& r) {
   if (r.kind == "ensemble" && (!r.ensemble.is_object() || !r.ensemble.contains("members"))) {
     return "ensemble row without ensemble.members";
   }
+  if (r.kind == "pipeline") {
+    if (!r.pipeline.is_object() || !r.pipeline.contains("transport") || !r.pipeline.contains("objects_per_frame")) {
+      return "pipeline row without pipeline.transport and pipeline.objects_per_frame";
+    }
+    if (r.ok()) {
+      for (const char* k : {"stage1", "broker", "stage2", "gather"}) {
+        bool found = false;
+        for (const auto& [name, ms] : r.stages_ms) found = found || name == k;
+        if (!found) return std::string("pipeline row: stages_ms.") + k + " missing";
+      }
+    }
+  }
   if (r.kind == "e2e") {
     if (r.image_class.empty()) return "e2e row without image_class";
     if (!OneOf(r.preprocess, {"cpu", "gpu"})) return "e2e row without preprocess cpu|gpu";

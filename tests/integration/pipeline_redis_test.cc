@@ -1,7 +1,8 @@
 // optic pipeline on a real redis-server started here (skipped where redis-server is missing):
 // fused and Redis results agree frame by frame; malformed crops are dead-lettered and the worker
-// goes on; a dead consumer's pending crops are reclaimed; a worker SIGKILLed mid-stream loses no
-// frame and duplicates none in the output.
+// goes on; a dead consumer's pending crops are reclaimed; a worker SIGKILLed mid-stream and the
+// broker SIGKILLed and restarted mid-run lose no frame and duplicate none in the output; a stalled
+// stage 2 holds the stream at the frames in flight.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <set>
 #include <cmath>
@@ -62,21 +64,26 @@ class PipelineRedis : public ::testing::Test {
         << "export the pipeline models first: build/optic models export --models pipeline";
     dir_ = fs::temp_directory_path() / ("optic-redis-test-" + std::to_string(getpid()));
     fs::create_directories(dir_);
-    const int port = FreePort();
-    url_ = "redis://127.0.0.1:" + std::to_string(port);
-    std::vector<std::string> args = {server, "--bind", "127.0.0.1", "--port", std::to_string(port), "--dir",
-                                     dir_.string(), "--save", "", "--appendonly", "no", "--logfile",
-                                     (dir_ / "redis.log").string()};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ASSERT_EQ(posix_spawn(&server_pid_, server.c_str(), nullptr, nullptr, argv.data(), environ), 0);
+    server_ = server;
+    port_ = FreePort();
+    url_ = "redis://127.0.0.1:" + std::to_string(port_);
+    ASSERT_NO_FATAL_FAILURE(StartServer());
     for (int i = 0; i < 100 && !RedisClient::Connect(url_, 200, &redis_).ok(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     ASSERT_NE(redis_, nullptr) << "redis-server did not answer on " << url_;
     load_.threads = 1;
     ASSERT_TRUE(Detector::Create("onnxruntime", kDetector, load_, {}, &detector_).ok());
+  }
+  // The server as scripts/brokers/redis.sh runs it: an append-only file fsynced every second.
+  void StartServer() {
+    std::vector<std::string> args = {server_, "--bind", "127.0.0.1", "--port", std::to_string(port_), "--dir",
+                                     dir_.string(), "--save", "", "--appendonly", "yes", "--appendfsync",
+                                     "everysec", "--logfile", (dir_ / "redis.log").string()};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ASSERT_EQ(posix_spawn(&server_pid_, server_.c_str(), nullptr, nullptr, argv.data(), environ), 0);
   }
   void TearDown() override {
     workers_.Stop();
@@ -125,7 +132,8 @@ class PipelineRedis : public ::testing::Test {
   }
 
   fs::path dir_;
-  std::string url_;
+  std::string server_, url_;
+  int port_ = 0;
   pid_t server_pid_ = -1;
   std::unique_ptr<RedisClient> redis_;
   LoadOptions load_;
@@ -294,6 +302,77 @@ TEST_F(PipelineRedis, AWorkerKilledMidStreamLosesAndDuplicatesNoFrame) {
   EXPECT_EQ(Pending(), 0);
 }
 
+
+TEST_F(PipelineRedis, ABrokerCrashMidRunLosesAndDuplicatesNoFrame) {
+  pid_t worker = 0;
+  ASSERT_TRUE(workers_.StartOne(optic::testing::OpticBinary(), WorkerArgs(300), "survivor", &worker).ok());
+  std::unique_ptr<Transport> redis;
+  ASSERT_TRUE(CreateRedisTransport(url_, names_, "crash", &redis).ok());
+  CellSettings c = Cell(5, 40);
+  c.resend_s = 1;
+  std::atomic<int64_t> done{0};
+  c.on_frame = [&](int64_t n) { done = n; };
+  CellResult r;
+  Status s;
+  std::thread run([&] { s = RunCell(c, detector_.get(), 64, redis.get(), &r); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (done < 10 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_GE(done.load(), 10) << "the run never got going";
+  // SIGKILL: no shutdown, the append-only file has what was fsynced; the driver and the worker
+  // see their connections drop and reconnect once the server is back on the same port.
+  kill(server_pid_, SIGKILL);
+  waitpid(server_pid_, nullptr, 0);
+  const int64_t at_crash = done;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  run.join();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_LT(at_crash, 40) << "the crash came after the run";
+  ExpectComplete(r, 40, 5);
+  EXPECT_EQ(waitpid(worker, nullptr, WNOHANG), 0) << "the worker did not survive the broker's restart";
+  EXPECT_GE(redis->reconnects(), 1);
+  EXPECT_GT(r.workers["survivor"], 0);
+}
+
+TEST_F(PipelineRedis, AStalledStageTwoHoldsAtMostInflightTimesObjectsCrops) {
+  pid_t worker = 0;
+  ASSERT_TRUE(workers_.StartOne(optic::testing::OpticBinary(), WorkerArgs(), "stalled", &worker).ok());
+  std::unique_ptr<Transport> redis;
+  ASSERT_TRUE(CreateRedisTransport(url_, names_, "stall", &redis).ok());
+  const int objects = 5, inflight = 3;
+  CellSettings c = Cell(objects, 2);
+  c.keep_embeddings = false;
+  c.inflight = inflight;
+  c.duration_s = 3;
+  std::atomic<int> calls{0};
+  c.on_frame = [&](int64_t) { ++calls; };
+  CellResult r;
+  Status s;
+  std::thread run([&] { s = RunCell(c, detector_.get(), 64, redis.get(), &r); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (calls < 2 + 5 && std::chrono::steady_clock::now() < deadline) {  // into the loaded phase
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_GE(calls.load(), 7);
+  // Stage 2 stops taking crops: the driver must stop producing, not queue more.
+  kill(worker, SIGSTOP);
+  long long most = 0;
+  const auto stall_end = std::chrono::steady_clock::now() + std::chrono::milliseconds(1200);
+  while (std::chrono::steady_clock::now() < stall_end) {
+    most = std::max(most, Int({"XLEN", names_.crops()}));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const int during = calls;
+  kill(worker, SIGCONT);
+  run.join();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_LE(most, inflight * objects) << "crops queued beyond the frames in flight";
+  EXPECT_GE(most, objects) << "the stall never showed on the stream";
+  EXPECT_GT(calls.load(), during) << "frames went on after stage 2 came back";
+  EXPECT_EQ(r.duplicates, 0);
+}
 }  // namespace
 }  // namespace optic::pipeline
 
@@ -322,6 +401,8 @@ TEST(PipelineCli, BadSettingsAreNamedBeforeAnythingRuns) {
       {"pipeline --transport redis --broker localhost:6379", "--broker 'localhost:6379': not a redis:// address"},
       {"pipeline --objects 1,x", "--objects"},
       {"pipeline --boxes some", "--boxes 'some': expected synthetic or detector"},
+      {"pipeline --device tpu", "--device"},
+      {"pipeline worker --device cuda:x --broker redis://127.0.0.1:1 --embedder " + kEmbedder, "--device"},
       {"pipeline --detector /nonexistent/det.onnx", "/nonexistent/det.onnx"},
       {"pipeline --transport redis --broker redis://127.0.0.1:1 --objects 1 --detector " + kDetector +
            " --embedder " + kEmbedder,

@@ -10,7 +10,8 @@
 #include <iostream>
 
 #include "bench/manifest.h"
-#include "bench/results.h"
+#include "optic/device.h"
+#include "results/row.h"
 #include "commands.h"
 #include "optic/parse_number.h"
 #include "optic/registry.h"
@@ -30,7 +31,7 @@ struct Flags {
   std::string transports = "fused", objects = "1,2,5,9,16,25", boxes = "synthetic";
   std::string broker = "redis://127.0.0.1:6379", stream = "optic:pipeline";
   std::string kafka = "kafka://127.0.0.1:9092", topic = "optic.pipeline";
-  std::string backend = "onnxruntime";
+  std::string backend = "onnxruntime", device = "cpu";
   std::string detector = "models/face_detector/model.onnx", embedder = "models/face_embedder/model.onnx";
   std::string output;
   int workers = 1, threads = 1, max_batch = 32;
@@ -43,16 +44,19 @@ struct WorkerFlags {
   std::string topic = "optic.pipeline";
   int session_timeout_ms = 6000;
   int threads = 1;
+  std::string device = "cpu";
 };
 
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
 
-Status Options(const std::string& backend, int threads, LoadOptions* o) {
+// Both models' load options: --threads on --device, checked against the backend now.
+Status Options(const std::string& backend, const std::string& device, int threads, LoadOptions* o) {
   std::unique_ptr<Backend> b;
   OPTIC_RETURN_IF_ERROR(CreateBackend(backend, &b));
+  OPTIC_RETURN_IF_ERROR(ParseDevice(device, &o->device).Prefixed("--device"));
   o->threads = threads;
-  return Status::OK();
+  return ValidateLoadOptions(*b, *o).Prefixed("--device " + device);
 }
 
 int Fail(const Status& s) {
@@ -62,7 +66,7 @@ int Fail(const Status& s) {
 
 int RunWorkerCommand(const WorkerFlags& f) {
   WorkerSettings s = f.s;
-  Status st = Options(s.backend, f.threads, &s.load);
+  Status st = Options(s.backend, f.device, f.threads, &s.load);
   if (!st.ok()) return Fail(st);
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
@@ -129,7 +133,7 @@ int Run(const Flags& f, const std::string& command) {
   Status s = Check(f, &transports, &objects);
   if (!s.ok()) return Fail(s);
   LoadOptions load;
-  s = Options(f.backend, f.threads, &load);
+  s = Options(f.backend, f.device, f.threads, &load);
   if (!s.ok()) return Fail(s);
   DetectorSettings ds;
   ds.score_threshold = f.score_threshold;
@@ -137,16 +141,17 @@ int Run(const Flags& f, const std::string& command) {
   std::unique_ptr<Detector> detector;
   s = Detector::Create(f.backend, f.detector, load, ds, &detector);
   if (!s.ok()) return Fail(s.Prefixed("--detector (export it with: build/optic models export --models pipeline)"));
-  bench::ResultsWriter writer;
+  results::ResultsWriter writer;
   if (!f.output.empty() && !(s = writer.Open(f.output)).ok()) return Fail(s);
   RowContext ctx;
   ctx.run_id = bench::NewRunId();
   ctx.command = command;
   ctx.backend = f.backend;
+  ctx.device = DeviceName(load.device);
   ctx.max_batch = f.max_batch;
   ctx.threads = f.threads;
-  std::printf("optic pipeline: %s -> %s on %s, %d thread(s) per model, stage-2 batches <= %d, %d frames in "
-              "flight under load\n", f.detector.c_str(), f.embedder.c_str(), f.backend.c_str(), f.threads,
+  std::printf("optic pipeline: %s -> %s on %s (%s), %d thread(s) per model, stage-2 batches <= %d, %d frames in "
+              "flight under load\n", f.detector.c_str(), f.embedder.c_str(), f.backend.c_str(), ctx.device.c_str(), f.threads,
               f.max_batch, f.cell.inflight);
   std::printf("%-6s %4s %8s %8s | %8s %8s | %7s %7s %7s %7s %6s | %5s\n", "trans", "obj", "frames/s", "objs/s",
               "p50_ms", "mean_ms", "stage1", "broker", "stage2", "gather", "brk%", "batch");
@@ -174,7 +179,7 @@ int Run(const Flags& f, const std::string& command) {
       if (s.ok() && f.workers > 0) {
         s = workers.Start(SelfExe(), {"--broker", f.kafka, "--topic", f.topic, "--backend", f.backend,
                                       "--embedder", f.embedder, "--threads", std::to_string(f.threads),
-                                      "--max-batch", std::to_string(f.max_batch)},
+                                      "--device", f.device, "--max-batch", std::to_string(f.max_batch)},
                           f.workers, "optic-" + ctx.run_id.substr(ctx.run_id.size() - 8));
       }
     } else {
@@ -185,7 +190,7 @@ int Run(const Flags& f, const std::string& command) {
       if (s.ok() && f.workers > 0) {
         s = workers.Start(SelfExe(), {"--broker", f.broker, "--stream", f.stream, "--backend", f.backend,
                                       "--embedder", f.embedder, "--threads", std::to_string(f.threads),
-                                      "--max-batch", std::to_string(f.max_batch)},
+                                      "--device", f.device, "--max-batch", std::to_string(f.max_batch)},
                           f.workers, "optic-" + ctx.run_id.substr(ctx.run_id.size() - 8));
       }
     }
@@ -196,25 +201,25 @@ int Run(const Flags& f, const std::string& command) {
       ctx.cell.boxes = f.boxes == "detector" ? BoxSource::kDetector : BoxSource::kSynthetic;
       CellResult r;
       s = RunCell(ctx.cell, detector.get(), crop, transport.get(), &r);
-      const auto row = PipelineRow(ctx, r, s.ok() ? "" : s.message());
+      const results::Row row = PipelineRow(ctx, r, s.ok() ? "" : s.message());
       if (!s.ok()) {
         ++failures;
         std::printf("%-6s %4d failed: %s\n", t.c_str(), n, s.message().c_str());
       } else {
-        const auto& st = row["stages_ms"];
-        const auto& p = row["pipeline"];
+        const nlohmann::json j = results::ToJson(row);
+        const auto& st = j["stages_ms"];
+        const auto& p = j["pipeline"];
         auto num = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : 0.0; };
         std::printf("%-6s %4d %8.1f %8.1f | %8.3f %8.3f | %7.3f %7.3f %7.3f %7.3f %5.1f%% | %5.1f\n", t.c_str(),
-                    p["objects_per_frame"].get<int>(), num(row["throughput_per_s"]), num(p["objects_per_s"]),
-                    num(row["latency_ms"]["p50"]), num(row["latency_ms"]["mean"]), num(st["stage1"]),
+                    p["objects_per_frame"].get<int>(), num(j["throughput_per_s"]), num(p["objects_per_s"]),
+                    num(j["latency_ms"]["p50"]), num(j["latency_ms"]["mean"]), num(st["stage1"]),
                     num(st["broker"]), num(st["stage2"]), num(st["gather"]), 100 * num(p["broker_share"]),
                     num(p["stage2_batch_mean"]["loaded"]));
         if (r.duplicates > 0) std::printf("  %lld redelivered result(s) dropped by key\n", static_cast<long long>(r.duplicates));
+        if (r.resent > 0) std::printf("  %lld overdue crop(s) sent again\n", static_cast<long long>(r.resent));
       }
       std::fflush(stdout);
       if (!f.output.empty()) {
-        const std::string invalid = bench::ValidateRow(row);
-        if (!invalid.empty()) std::cerr << "optic pipeline: row does not match the schema: " << invalid << "\n";
         Status w = writer.Append(row);
         if (!w.ok()) std::cerr << "optic pipeline: " << w.ToString() << "\n";
       }
@@ -238,6 +243,7 @@ void AddPipelineCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--topic", f->topic, "kafka: topic name prefix");
   cmd->add_option("--workers", f->workers, "redis, kafka: stage-2 worker processes to start here (0: use running ones)")->check(IntegerCheck(0, 256));
   cmd->add_option("--backend", f->backend, "backend for both models");
+  cmd->add_option("--device", f->device, "device for both models: cpu, cuda, cuda:K (stage-2 workers started here too)");
   cmd->add_option("--detector", f->detector, "stage-1 model file");
   cmd->add_option("--embedder", f->embedder, "stage-2 model file");
   cmd->add_option("--threads", f->threads, "intra-op threads per model")->check(IntegerCheck(1, 1024));
@@ -247,6 +253,7 @@ void AddPipelineCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--duration-s", f->cell.duration_s, "seconds of the loaded phase (0: none)")->check(RealCheck(0, false));
   cmd->add_option("--warmup-frames", f->cell.warmup_frames, "untimed frames first")->check(IntegerCheck(0, 1000000));
   cmd->add_option("--timeout-s", f->cell.timeout_s, "fail when no result arrives for this long")->check(RealCheck(0, true));
+  cmd->add_option("--resend-s", f->cell.resend_s, "redis: no result for this long after a reconnect to the broker sends open frames' missing crops again (0: never)")->check(RealCheck(0, false));
   cmd->add_option("--seed", f->cell.seed, "frames and synthetic boxes");
   cmd->add_option("--output", f->output, "append results rows (.jsonl) for optic report");
 
@@ -259,6 +266,7 @@ void AddPipelineCommand(CLI::App& app, Context& ctx) {
   wcmd->add_option("--session-timeout-ms", w->session_timeout_ms, "kafka: the group hands a silent worker's partitions on after this long")->check(IntegerCheck(100, 3600000));
   wcmd->add_option("--consumer", w->s.consumer, "consumer name in the group (default worker-<pid>)");
   wcmd->add_option("--backend", w->s.backend, "backend for the embedder");
+  wcmd->add_option("--device", w->device, "device for the embedder: cpu, cuda, cuda:K");
   wcmd->add_option("--embedder", w->s.embedder_file, "stage-2 model file");
   wcmd->add_option("--threads", w->threads, "intra-op threads")->check(IntegerCheck(1, 1024));
   wcmd->add_option("--max-batch", w->s.max_batch, "largest batch of crops")->check(IntegerCheck(1, 4096));
@@ -269,7 +277,7 @@ void AddPipelineCommand(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx, f, cmd] {
     if (cmd->got_subcommand("worker")) return;
     const std::string command = "optic pipeline --transport " + f->transports + " --objects " + f->objects +
-                                " --boxes " + f->boxes + " --backend " + f->backend + " --threads " +
+                                " --boxes " + f->boxes + " --backend " + f->backend + " --device " + f->device + " --threads " +
                                 std::to_string(f->threads) + " --max-batch " + std::to_string(f->max_batch) +
                                 " --inflight " + std::to_string(f->cell.inflight) + " --latency-frames " +
                                 std::to_string(f->cell.latency_frames) + " --duration-s " +
