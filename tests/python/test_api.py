@@ -184,3 +184,19 @@ def test_error_hierarchy_mirrors_status_codes():
     for name, code in names.items():
         cls = getattr(optic, name)
         assert issubclass(cls, optic.Error) and cls.code == code
+
+
+def test_cuda_tensor_stays_on_the_device():
+    """GPU machines only (skipped, never passed, elsewhere): a CUDA torch tensor reaches the torch
+    backend's model as it is (same device pointer), and the result equals the CPU model's."""
+    import torch
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device visible to torch")
+    x = batch()
+    m = optic.load(str(TORCHSCRIPT), backend="torch", device="cuda")
+    t = torch.from_numpy(x).cuda()
+    y = m.predict(t)
+    assert m._m._last_input_pointers() == [t.data_ptr()]
+    np.testing.assert_allclose(y, optic.load(str(TORCHSCRIPT), backend="torch").predict(x), rtol=1e-3, atol=1e-4)
+    with pytest.raises(optic.InvalidArgumentError, match="takes host inputs only"):
+        optic.load(str(ONNX), backend="onnxruntime").predict(t)
