@@ -200,3 +200,37 @@ def test_cuda_tensor_stays_on_the_device():
     np.testing.assert_allclose(y, optic.load(str(TORCHSCRIPT), backend="torch").predict(x), rtol=1e-3, atol=1e-4)
     with pytest.raises(optic.InvalidArgumentError, match="takes host inputs only"):
         optic.load(str(ONNX), backend="onnxruntime").predict(t)
+
+
+def test_gil_is_released_while_a_model_runs():
+    # The null backend busy-waits 300 ms in Execute. Held, the GIL would stop this thread for all
+    # of it; released, this thread's loop never waits long.
+    import time
+    m = optic.load(str(ONNX), backend="null", delay_us=300000, shape="3x8x8")
+    x = np.zeros((1, 3, 8, 8), np.float32)
+    started, done = threading.Event(), threading.Event()
+
+    def run():
+        started.set()
+        m.predict(x)
+        done.set()
+    t = threading.Thread(target=run)
+    t.start()
+    started.wait()
+    longest, last = 0.0, time.perf_counter()
+    t0 = last
+    while not done.is_set():
+        now = time.perf_counter()
+        longest, last = max(longest, now - last), now
+    t.join()
+    assert time.perf_counter() - t0 >= 0.25
+    assert longest < 0.15, f"this thread stalled {longest * 1e3:.0f} ms while the model ran"
+
+
+def test_backend_failure_is_an_error_and_the_model_stays_usable():
+    failing = optic.load(str(ONNX), backend="null", fail="error", shape="3x8x8")
+    with pytest.raises(optic.Error) as e:
+        failing.predict(np.zeros((1, 3, 8, 8), np.float32))
+    assert "null" in str(e.value)
+    m = optic.load(str(ONNX), backend="onnxruntime")
+    np.testing.assert_allclose(m.predict(batch()), m.predict(batch()), rtol=0)
