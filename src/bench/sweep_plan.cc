@@ -33,6 +33,7 @@ std::string PreCheck(const CellSpec& c, const Backend& b, const Zoo* zoo, const 
   if (!Contains(caps.devices, c.device.type)) {
     return b.name() + " does not run on " + DeviceName(c.device);
   }
+  if (Status s = CheckDeviceVisible(c.device); !s.ok()) return s.message();
   if (!Contains(caps.precisions, c.precision)) {
     return b.name() + " has no " + PrecisionName(c.precision) + " on this machine";
   }

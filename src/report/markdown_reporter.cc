@@ -6,6 +6,7 @@
 
 #include "report/repeats.h"
 #include "report/report.h"
+#include "report/scaling.h"
 
 namespace optic::report {
 
@@ -74,6 +75,7 @@ class MarkdownReporter : public Reporter {
     for (const auto& f : rep.results.files) out << " `" << f << "`";
     out << ".\n\n";
     Machines(rep, out);
+    WriteScalingMarkdown(ScalingSeriesOf(rep.results), out);
     if (!rep.winners.empty()) {
       out << "\n## Winners per hardware and model\n\n"
           << "Only rows within their precision's parity limits compete (docs/architecture.md, "

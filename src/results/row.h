@@ -106,6 +106,7 @@ using Json = nlohmann::json;
   X(Json, server, nullptr, kOmit)                                                    \
   X(std::optional<int>, concurrency, {}, kOmit)                                      \
   X(std::string, protocol, {}, kOmit)                                                \
+  X(Json, devices, nullptr, kOmit | kArray)                                          \
   X(Json, ensemble, nullptr, kOmit)                                                  \
   X(std::string, image_class, {}, kOmit)                                             \
   X(std::string, preprocess, {}, kOmit)                                              \
