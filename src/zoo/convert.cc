@@ -1,7 +1,6 @@
 #include "convert.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 #include <sstream>
 #include <vector>
 
+#include "cache/cache.h"
 #ifndef OPTIC_PYTHON
 #define OPTIC_PYTHON "python3"
 #endif
@@ -44,19 +44,6 @@ Status ReadFile(const fs::path& path, std::string* bytes) {
   ss << in.rdbuf();
   *bytes = ss.str();
   return Status::OK();
-}
-
-std::string Sha256Hex(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
-  static const char* kHex = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < len; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 15];
-  }
-  return hex;
 }
 
 // The format a file is in, from its bytes: TorchScript and .pt2 files are zip archives told apart
@@ -181,13 +168,7 @@ Status ReadEntry(const fs::path& dir, ConvertedFile* out, bool* found) {
 
 std::string DefaultConvertCacheDir() {
   if (const char* env = std::getenv("OPTIC_CONVERT_CACHE"); env && *env) return env;
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
-    return std::string(xdg) + "/optic/converted";
-  }
-  if (const char* home = std::getenv("HOME"); home && *home) {
-    return std::string(home) + "/.cache/optic/converted";
-  }
-  return "models/.cache/converted";
+  return cache::CacheRoot("") + "/converted";
 }
 
 Status ConvertModel(const std::string& source, const std::string& target_format,
@@ -230,9 +211,9 @@ Status ConvertModel(const std::string& source, const std::string& target_format,
   }
   std::string tool_versions;
   OPTIC_RETURN_IF_ERROR(ConverterVersions(root, &tool_versions));
-  std::string key_text = Sha256Hex(bytes) + "\n" + target_format + "\n" + tool_versions;
+  std::string key_text = cache::Sha256Hex(bytes) + "\n" + target_format + "\n" + tool_versions;
   for (const auto& shape : shapes) key_text += "\nshape " + shape;
-  out->cache_key = Sha256Hex(key_text);
+  out->cache_key = cache::Sha256Hex(key_text);
   const fs::path entry = root / out->cache_key;
 
   bool found = false;

@@ -1,6 +1,5 @@
 #include "optic/model_source.h"
 
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "cache/cache.h"
 #include "optic/registry.h"
 #include "convert.h"
 
@@ -208,38 +208,7 @@ Status DetectModelFormat(const std::string& path, std::string* format) {
 }
 
 Status FileSha256(const std::string& path, std::string* hex) {
-  static std::mutex mu;
-  static std::map<std::string, std::pair<std::string, std::string>> cache;  // path -> (stamp, hash)
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) return Status::NotFound("cannot stat '" + path + "'");
-  const std::string stamp = std::to_string(st.st_mtim.tv_sec) + "." +
-                            std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_size);
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = cache.find(path);
-    if (it != cache.end() && it->second.first == stamp) {
-      *hex = it->second.second;
-      return Status::OK();
-    }
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot read '" + path + "'");
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  std::vector<char> buf(1 << 20);
-  while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
-    EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(in.gcount()));
-  }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, digest, &len);
-  EVP_MD_CTX_free(ctx);
-  static const char* kHex = "0123456789abcdef";
-  hex->clear();
-  for (unsigned i = 0; i < len; ++i) *hex += {kHex[digest[i] >> 4], kHex[digest[i] & 15]};
-  std::lock_guard<std::mutex> lock(mu);
-  cache[path] = {stamp, *hex};
-  return Status::OK();
+  return cache::Sha256File(path, hex);
 }
 
 Status ResolveModel(const std::string& name, const ResolveOptions& options, Zoo* zoo,

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include "cache/cache.h"
 #include "embedded_python.h"
 #include "iree_compiler.h"
 #include "iree_model.h"
@@ -115,8 +116,8 @@ class IreeBackend final : public Backend {
     }
     settings.precision = PrecisionName(options.precision);
     settings.external_params = Option(options, "params", "inline") == "external";
-    settings.cache_root = iree_backend::CacheRoot(options.cache_dir);
-    OPTIC_RETURN_IF_ERROR(iree_backend::HashFile(path, &settings.onnx_sha256));
+    settings.cache_root = cache::CacheRoot(options.cache_dir);
+    OPTIC_RETURN_IF_ERROR(cache::Sha256File(path, &settings.onnx_sha256).Prefixed("iree"));
     return iree_backend::IreeModel::CreateFromOnnx(settings, run, options.batch_size, out);
   }
 

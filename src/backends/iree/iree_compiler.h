@@ -7,7 +7,7 @@
 // and flags, or cuda with its sm_ architecture), the flags (optimisation level, precision,
 // parameter placement), the batch the module is built for, the compiler's version and the
 // compile script's own bytes; any change compiles anew, and a hit starts no compiler at all.
-// The cache folder is LoadOptions::cache_dir, else $XDG_CACHE_HOME/optic, else ~/.cache/optic.
+// The cache folder is cache::CacheRoot(LoadOptions::cache_dir) (src/cache/cache.h).
 // Threading: every function may be called from any thread, also concurrently; two compiles of the
 // same key race harmlessly (each writes through a temporary name and renames).
 // Failure: a Status naming "iree", the file and the compiler's own reason; an operator IREE cannot
@@ -23,7 +23,7 @@ namespace optic::iree_backend {
 
 struct CompileSettings {
   std::string onnx_path;
-  std::string onnx_sha256;    // of the file's bytes, see HashFile
+  std::string onnx_sha256;    // of the file's bytes (cache::Sha256File)
   std::string cache_root;     // the folder holding iree/
   std::string target = "llvm-cpu";  // or "cuda"
   std::string cuda_arch = "sm_80";  // IREE 3.13 has no sm_90 CUDA target (docs/backends.md)
@@ -46,12 +46,6 @@ struct Artefact {
   double compile_s = -1;  // the compiler's time (also for a hit: as recorded when it compiled)
   bool cache_hit = false;
 };
-
-// sha256 of the file's bytes, as 64 hex digits.
-Status HashFile(const std::string& path, std::string* hex);
-
-// The cache folder for `cache_dir` (LoadOptions::cache_dir; empty = the default above).
-std::string CacheRoot(const std::string& cache_dir);
 
 // The module for inputs of the given shapes (every variable axis set), from the cache or compiled
 // now.

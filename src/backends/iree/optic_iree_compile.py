@@ -27,12 +27,12 @@ import sys
 import tempfile
 import time
 
-ONNX_DTYPES = {1: "fp32", 10: "fp16", 16: "bf16", 3: "int8", 2: "uint8", 6: "int32", 7: "int64"}
+# The shared half of optic's ONNX compile scripts: exit codes, ONNX inputs/outputs, atomic writes.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cache"))
+from onnx_script import ONNX_DTYPES, describe, fail, graph_io, load_onnx, write_json  # noqa: E402
 
 
-def fail(code, message):
-    sys.stderr.write(message.replace("\n", " ") + "\n")
-    sys.exit(code)
+
 
 
 def versions():
@@ -42,31 +42,8 @@ def versions():
     return f"iree-base-compiler {cv.VERSION}, onnx {onnx.__version__}"
 
 
-def describe(values):
-    out = []
-    for v in values:
-        t = v.type.tensor_type
-        dtype = ONNX_DTYPES.get(t.elem_type)
-        if dtype is None:
-            fail(3, f"tensor '{v.name}' has ONNX element type {t.elem_type}, which optic's iree "
-                 "backend does not pass")
-        dims = [d.dim_value if d.HasField("dim_value") else -1 for d in t.shape.dim]
-        out.append([v.name, dtype, dims])
-    return out
 
 
-def load_onnx(path):
-    import onnx
-
-    try:
-        model = onnx.load(path)
-        onnx.checker.check_model(model)
-    except Exception as e:  # onnx raises DecodeError, ValidationError, ...
-        fail(2, f"'{path}' is not a valid ONNX model ({type(e).__name__}: {e}); "
-             "re-export it (build/optic models export)")
-    if not model.graph.node:
-        fail(2, f"'{path}' holds an empty ONNX graph; re-export it (build/optic models export)")
-    return model
 
 
 def fix_shapes(model, inputs, shapes):
@@ -234,16 +211,14 @@ def compile_model(path, out, opts):
         shapes[name] = [int(d) for d in dims.split("x")]
 
     model = load_onnx(path)
-    initializers = {i.name for i in model.graph.initializer}
-    graph_inputs = [v for v in model.graph.input if v.name not in initializers]
-    inputs = describe(graph_inputs)
-    declared = {"inputs": describe(graph_inputs), "outputs": describe(model.graph.output)}
+    inputs, declared_outputs = graph_io(model, "iree")
+    declared = {"inputs": inputs, "outputs": declared_outputs}
     op_types = sorted({n.op_type for n in model.graph.node})
     if precision not in ("fp32", "fp16"):
         fail(3, f"precision {precision} is not offered by optic's iree backend")
     start = time.monotonic()
     model, inputs = fix_shapes(model, inputs, shapes)
-    outputs = describe(model.graph.output)
+    outputs = describe(model.graph.output, "iree")
     if precision == "fp16":
         model = to_fp16(model)
 
@@ -300,16 +275,8 @@ def compile_model(path, out, opts):
 
 def describe_model(path, out):
     """Writes the graph's declared inputs and outputs (-1 for a variable axis) to OUT.json."""
-    model = load_onnx(path)
-    initializers = {i.name for i in model.graph.initializer}
-    info = {"inputs": describe([v for v in model.graph.input if v.name not in initializers]),
-            "outputs": describe(model.graph.output)}
-    folder = os.path.dirname(os.path.abspath(out))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".json", dir=folder)
-    with os.fdopen(fd, "w") as f:
-        json.dump(info, f)
-    os.replace(tmp, out)
+    inputs, outputs = graph_io(load_onnx(path), "iree")
+    write_json({"inputs": inputs, "outputs": outputs}, out)
 
 
 def main(argv):

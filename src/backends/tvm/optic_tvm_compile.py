@@ -12,18 +12,16 @@ symbolic batch axis (one library for every batch size); N fixes it, as meta-sche
 line on stderr is the reason.
 """
 
-import json
 import os
 import sys
-import tempfile
 import time
 
-ONNX_DTYPES = {1: "fp32", 10: "fp16", 16: "bf16", 3: "int8", 2: "uint8", 6: "int32", 7: "int64"}
+# The shared half of optic's ONNX compile scripts: exit codes, ONNX inputs/outputs, atomic writes.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cache"))
+from onnx_script import fail, graph_io, load_onnx, temp_beside, write_json  # noqa: E402
 
 
-def fail(code, message):
-    sys.stderr.write(message.replace("\n", " ") + "\n")
-    sys.exit(code)
+
 
 
 def host_target():
@@ -43,31 +41,8 @@ def versions():
     return f"tvm {tvm.__version__}, tvm-ffi {tvm_ffi.__version__}, onnx {onnx.__version__}"
 
 
-def describe(values):
-    out = []
-    for v in values:
-        t = v.type.tensor_type
-        dtype = ONNX_DTYPES.get(t.elem_type)
-        if dtype is None:
-            fail(3, f"tensor '{v.name}' has ONNX element type {t.elem_type}, which optic's tvm "
-                 "backend does not pass")
-        dims = [d.dim_value if d.HasField("dim_value") else -1 for d in t.shape.dim]
-        out.append([v.name, dtype, dims])
-    return out
 
 
-def load_onnx(path):
-    import onnx
-
-    try:
-        model = onnx.load(path)
-        onnx.checker.check_model(model)
-    except Exception as e:  # onnx raises DecodeError, ValidationError, ...
-        fail(2, f"'{path}' is not a valid ONNX model ({type(e).__name__}: {e}); "
-             "re-export it (build/optic models export)")
-    if not model.graph.node:
-        fail(2, f"'{path}' holds an empty ONNX graph; re-export it (build/optic models export)")
-    return model
 
 
 def compile_model(path, out, batch, trials, work_dir):
@@ -76,10 +51,7 @@ def compile_model(path, out, batch, trials, work_dir):
     from tvm.relax.frontend.onnx import from_onnx
 
     model = load_onnx(path)
-    initializers = {i.name for i in model.graph.initializer}
-    graph_inputs = [v for v in model.graph.input if v.name not in initializers]
-    inputs = describe(graph_inputs)
-    outputs = describe(model.graph.output)
+    inputs, outputs = graph_io(model, "tvm")
     shape_dict = None
     if batch != "dyn":
         shape_dict = {name: [int(batch) if i == 0 and d < 0 else d for i, d in enumerate(dims)]
@@ -107,10 +79,7 @@ def compile_model(path, out, batch, trials, work_dir):
         executable = tvm.compile(mod, target=target)
     except Exception as e:
         fail(3, f"TVM cannot compile '{path}' for {target} ({type(e).__name__}: {e})")
-    folder = os.path.dirname(os.path.abspath(out))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp_so = tempfile.mkstemp(suffix=".so", dir=folder)
-    os.close(fd)
+    tmp_so = temp_beside(out, ".so")
     executable.export_library(tmp_so)
     info = {
         "inputs": inputs,
@@ -121,11 +90,8 @@ def compile_model(path, out, batch, trials, work_dir):
         "trials": trials,
         "compile_s": round(time.monotonic() - start, 3),
     }
-    fd, tmp_json = tempfile.mkstemp(suffix=".json", dir=folder)
-    with os.fdopen(fd, "w") as f:
-        json.dump(info, f)
     os.replace(tmp_so, out)
-    os.replace(tmp_json, os.path.splitext(out)[0] + ".json")
+    write_json(info, os.path.splitext(out)[0] + ".json")
 
 
 def main(argv):

@@ -13,6 +13,7 @@
 // threads: sizes TVM's thread pool of the thread that executes.
 #include <filesystem>
 
+#include "cache/cache.h"
 #include "optic/backend.h"
 #include "tvm_compiler.h"
 #include "tvm_model.h"
@@ -65,8 +66,8 @@ class TvmBackend final : public Backend {
                                        it->second);
       }
     }
-    settings.cache_root = tvm_backend::CacheRoot(options.cache_dir);
-    OPTIC_RETURN_IF_ERROR(tvm_backend::HashFile(path, &settings.onnx_sha256));
+    settings.cache_root = cache::CacheRoot(options.cache_dir);
+    OPTIC_RETURN_IF_ERROR(cache::Sha256File(path, &settings.onnx_sha256).Prefixed("tvm"));
     return tvm_backend::TvmModel::Create(settings, options, out);
   }
 };

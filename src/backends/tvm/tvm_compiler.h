@@ -5,7 +5,7 @@
 // The key is the sha256 of the ONNX file's bytes, the target (llvm -mcpu=native on this host's
 // CPU model and flags), the tuning trials, the batch the library is built for ("dyn" = symbolic),
 // and the TVM version; any change compiles anew, and a hit skips the compiler entirely.
-// The cache folder is LoadOptions::cache_dir, else $XDG_CACHE_HOME/optic, else ~/.cache/optic.
+// The cache folder is cache::CacheRoot(LoadOptions::cache_dir) (src/cache/cache.h).
 // Threading: every function may be called from any thread, also concurrently; two compiles of the
 // same key race harmlessly (each writes through a temporary name and renames).
 // Failure: a Status naming "tvm", the file and the compiler's own reason.
@@ -20,8 +20,8 @@ namespace optic::tvm_backend {
 
 struct CompileSettings {
   std::string onnx_path;
-  std::string onnx_sha256;  // of the file's bytes, see HashFile
-  std::string cache_root;   // the folder holding tvm/
+  std::string onnx_sha256;  // of the file's bytes (cache::Sha256File)
+  std::string cache_root;   // the folder holding tvm/ (cache::CacheRoot)
   int trials = 0;           // 0: TVM's default schedules; > 0: meta-schedule with this budget
 };
 
@@ -30,12 +30,6 @@ struct Artefact {
   std::vector<TensorInfo> inputs, outputs;
   bool cache_hit = false;
 };
-
-// sha256 of the file's bytes, as 64 hex digits.
-Status HashFile(const std::string& path, std::string* hex);
-
-// The cache folder for `cache_dir` (LoadOptions::cache_dir; empty = the default above).
-std::string CacheRoot(const std::string& cache_dir);
 
 // The library for `batch` (0: a symbolic batch axis, one library for every batch size), from the
 // cache or compiled now.
