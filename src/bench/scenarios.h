@@ -2,15 +2,17 @@
 //  - closed loop (offline, single_stream): one query at a time, back to back; offline reports
 //    samples/s, single_stream the per-query latency. With one model instance and a synchronous
 //    Execute the loop is the same; what differs is the metric the summary ranks by.
-//  - server: Poisson arrivals at a target rate through a batching queue (max batch, max queue
-//    delay); latency from the *scheduled* arrival, so a slow generator cannot hide queueing.
+//  - server: Poisson arrivals at a target rate through optic serve's dynamic batcher (max batch,
+//    max queue delay); latency from the *scheduled* arrival, so a slow generator cannot hide
+//    queueing.
 //  - server search: bisection on the rate for the highest that keeps p99 under a bound.
 // Every steady state runs until min duration and min count are met and the last 3 windows are
 // stable, or until max duration (then stable=false; the numbers are still reported).
 //  - offline on an accelerator model with optic/pipelining.h: up to `depth` batches in flight,
 //    so uploads, compute and downloads of neighbouring batches overlap; a query's latency runs
 //    from its Submit to the end of its Collect.
-// Threading: the calling thread measures; the server scenario adds one generator thread.
+// Threading: the calling thread measures; in the server scenario it generates the arrivals and
+// the batcher's threads (scheduler, one instance worker) run the batches.
 #pragma once
 
 #include <functional>
@@ -61,10 +63,19 @@ using CollectFn = std::function<Status()>;
 Status RunPipelinedLoop(const SubmitFn& submit, const CollectFn& collect, int depth,
                         int samples_per_query, const MeasureSettings& settings, SteadyResult* out);
 
-// The server scenario at `qps` samples/s, one sample per query, batched up to `max_batch`.
+// The server scenario at `qps` samples/s (seeded Poisson arrivals), one sample per query,
+// batched up to `max_batch` by the dynamic batcher optic serve runs (batching/batcher.h).
 // `dynamic_batch`: the model takes partial batches; otherwise partial batches are padded.
 Status RunServer(Model* model, const InputPool& pool, int max_batch, bool dynamic_batch, double qps,
                  const MeasureSettings& settings, SteadyResult* out);
+
+// Arrival offsets in seconds from the start, nondecreasing, of queries 0, 1, ...; false when
+// the arrival process has no more queries.
+using ArrivalFn = std::function<bool(int64_t i, double* offset_s)>;
+// RunServer for any arrival process: ends by the steady-state rules, or when `arrivals` has no
+// more queries and every enqueued one has completed. out->server has no target_qps.
+Status RunServerArrivals(Model* model, const InputPool& pool, int max_batch, bool dynamic_batch,
+                         const ArrivalFn& arrivals, const MeasureSettings& settings, SteadyResult* out);
 
 // Bisection between 0 and `capacity_qps` for the highest rate with p99 <= settings.p99_bound_ms.
 // *out is the measurement at the best passing rate (or the lowest tried when none passes);

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "batching/batcher.h"
 #include "optic/tensor.h"
 
 namespace optic::server {
@@ -34,14 +35,8 @@ struct IOSpec {
 // "BYTES" or the dtype's KServe name.
 std::string SpecDatatype(const IOSpec& spec);
 
-// A BYTES tensor: its shape and one byte string per element (row-major). The elements borrow
-// from the request body (binary extension, gRPC) or from `owned` (JSON strings, base64-decoded),
-// which a copy of this struct keeps alive.
-struct BytesInput {
-  Shape shape;
-  std::vector<std::string_view> elements;
-  std::shared_ptr<const std::vector<std::string>> owned;
-};
+// A BYTES tensor (batching/batcher.h): its shape and one byte string per element.
+using batching::BytesInput;
 
 struct ModelSignature {
   std::vector<IOSpec> inputs, outputs;

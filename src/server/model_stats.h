@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "batching/batcher.h"
+
 namespace optic::server {
 
 struct StatDuration {
@@ -31,19 +33,19 @@ struct MemoryUsage {
 // Why a request failed, as Triton labels nv_inference_request_failure.
 enum class FailReason { kRejected, kCanceled, kBackend, kOther };
 
-class ModelStats {
+class ModelStats : public batching::BatchObserver {
  public:
   // A request answered successfully; `request_ns` from arrival at the server to the response.
   void RecordSuccess(uint64_t request_ns);
   void RecordFailure(FailReason reason, uint64_t request_ns);
   // One request leaving the queue after `queue_ns`.
-  void RecordQueue(uint64_t queue_ns);
+  void RecordQueue(uint64_t queue_ns) override;
   // One request's share of a batch's compute: each request is charged the batch's full durations
   // (Triton's convention, so compute_infer.ns / count is the batch latency a request saw).
-  void RecordCompute(uint64_t input_ns, uint64_t infer_ns, uint64_t output_ns);
+  void RecordCompute(uint64_t input_ns, uint64_t infer_ns, uint64_t output_ns) override;
   // One executed batch of `rows` rows.
-  void RecordExecution(int64_t rows, uint64_t input_ns, uint64_t infer_ns, uint64_t output_ns);
-  void AddPending(int delta);
+  void RecordExecution(int64_t rows, uint64_t input_ns, uint64_t infer_ns, uint64_t output_ns) override;
+  void AddPending(int delta) override;
   // What the model's instances hold (set at load; empty where unknown, as Triton reports it for
   // backends that do not measure it).
   void SetMemoryUsage(std::vector<MemoryUsage> usage);

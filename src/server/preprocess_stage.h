@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "batcher.h"
+#include "infer_request.h"
 #include "model_config.h"
 #include "optic/backend.h"
 #include "optic/preprocess.h"

@@ -1,4 +1,4 @@
-#include "batcher.h"
+#include "batching/batcher.h"
 
 #include <algorithm>
 #include <cstring>
@@ -6,7 +6,7 @@
 
 #include "optic/pipelining.h"
 
-namespace optic::server {
+namespace optic::batching {
 namespace {
 
 uint64_t Ns(Clock::duration d) {
@@ -14,7 +14,7 @@ uint64_t Ns(Clock::duration d) {
 }
 
 // Requests merge only when every input has the same dtype and non-batch dimensions.
-bool SameRowShape(const InferRequest& a, const InferRequest& b) {
+bool SameRowShape(const Request& a, const Request& b) {
   if (a.inputs.size() != b.inputs.size() || a.bytes.size() != b.bytes.size()) return false;
   for (size_t i = 0; i < a.inputs.size(); ++i) {
     if (i < a.bytes.size() && !a.bytes[i].shape.empty()) {
@@ -38,7 +38,7 @@ bool Aligned(const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw()) % 64
 // Copies each request's input i into dst, one after another. A large batch (a ResNet-50 request is
 // 602 KB of fp32, so 64 of them are 38 MB) is split over a few threads: one thread's memcpy of
 // cold memory ran at ~6 GB/s on the H100 machine, milliseconds on the instance's critical path.
-void Gather(const std::vector<std::unique_ptr<InferRequest>>& batch, size_t i, char* dst) {
+void Gather(const std::vector<std::unique_ptr<Request>>& batch, size_t i, char* dst) {
   constexpr size_t kPerThread = size_t{8} << 20;
   constexpr size_t kMaxThreads = 4;
   std::vector<char*> at(batch.size());
@@ -61,20 +61,20 @@ void Gather(const std::vector<std::unique_ptr<InferRequest>>& batch, size_t i, c
 
 }  // namespace
 
-DynamicBatcher::DynamicBatcher(BatcherOptions options, std::shared_ptr<ModelStats> stats)
-    : options_(std::move(options)), stats_(std::move(stats)) {}
+DynamicBatcher::DynamicBatcher(BatcherOptions options, std::shared_ptr<BatchObserver> observer)
+    : options_(std::move(options)), observer_(std::move(observer)) {}
 
 Status DynamicBatcher::Create(const BatcherOptions& options,
                               std::vector<std::unique_ptr<Model>> instances,
-                              std::shared_ptr<ModelStats> stats,
+                              std::shared_ptr<BatchObserver> observer,
                               std::unique_ptr<DynamicBatcher>* out) {
-  return Create(options, std::move(instances), {}, std::move(stats), out);
+  return Create(options, std::move(instances), {}, std::move(observer), out);
 }
 
 Status DynamicBatcher::Create(const BatcherOptions& options,
                               std::vector<std::unique_ptr<Model>> instances,
                               std::vector<std::unique_ptr<InputStage>> stages,
-                              std::shared_ptr<ModelStats> stats,
+                              std::shared_ptr<BatchObserver> observer,
                               std::unique_ptr<DynamicBatcher>* out) {
   if (!stages.empty() && stages.size() != instances.size()) {
     return Status::Internal("one input stage per instance expected");
@@ -95,8 +95,8 @@ Status DynamicBatcher::Create(const BatcherOptions& options,
   if (options.policies.size() > 1 && options.policies.size() != levels) {
     return Status::InvalidArgument("one queue policy per priority level expected");
   }
-  std::unique_ptr<DynamicBatcher> b(new DynamicBatcher(options, std::move(stats)));
-  if (!b->stats_) b->stats_ = std::make_shared<ModelStats>();
+  std::unique_ptr<DynamicBatcher> b(new DynamicBatcher(options, std::move(observer)));
+  if (!b->observer_) b->observer_ = std::make_shared<BatchObserver>();
   if (b->options_.policies.empty()) b->options_.policies.push_back({});
   b->queues_.resize(levels);
   for (size_t i = 0; i < instances.size(); ++i) {
@@ -130,7 +130,7 @@ size_t DynamicBatcher::InFlight() const {
   return QueuedLocked() + running_requests_;
 }
 
-Status DynamicBatcher::Enqueue(std::unique_ptr<InferRequest> request) {
+Status DynamicBatcher::Enqueue(std::unique_ptr<Request> request) {
   const uint32_t levels = static_cast<uint32_t>(queues_.size());
   uint32_t level = request->priority == 0 ? std::max<uint32_t>(1, options_.default_priority)
                                           : request->priority;
@@ -161,13 +161,13 @@ Status DynamicBatcher::Enqueue(std::unique_ptr<InferRequest> request) {
   request->deadline = timeout > 0 ? request->enqueued + std::chrono::microseconds(timeout)
                                   : Clock::time_point::max();
   q.push_back(std::move(request));
-  stats_->AddPending(1);
+  observer_->AddPending(1);
   cv_.notify_all();
   return Status::OK();
 }
 
 Clock::time_point DynamicBatcher::ExpireLocked(
-    Clock::time_point now, std::vector<std::unique_ptr<InferRequest>>* expired) {
+    Clock::time_point now, std::vector<std::unique_ptr<Request>>* expired) {
   Clock::time_point next = Clock::time_point::max();
   for (auto& q : queues_) {
     for (auto it = q.begin(); it != q.end();) {
@@ -186,7 +186,7 @@ Clock::time_point DynamicBatcher::ExpireLocked(
 size_t DynamicBatcher::PlanBatchLocked(Clock::time_point now, Clock::time_point* wake) const {
   if (!options_.dynamic || options_.max_batch_size == 0) return 1;
   // Candidate: requests in priority order while they fit and match the first one's shape.
-  const InferRequest* head = nullptr;
+  const Request* head = nullptr;
   int64_t rows = 0;
   size_t count = 0;
   bool blocked = false;  // a queued request could not join: waiting will not grow this batch
@@ -229,11 +229,11 @@ size_t DynamicBatcher::PlanBatchLocked(Clock::time_point now, Clock::time_point*
 void DynamicBatcher::SchedulerLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    std::vector<std::unique_ptr<InferRequest>> expired;
+    std::vector<std::unique_ptr<Request>> expired;
     const auto now = Clock::now();
     Clock::time_point wake = ExpireLocked(now, &expired);
     if (!expired.empty()) {
-      stats_->AddPending(-static_cast<int>(expired.size()));
+      observer_->AddPending(-static_cast<int>(expired.size()));
       lock.unlock();
       for (auto& r : expired) {
         r->done(Status::Unavailable("request timed out in the queue after " +
@@ -264,14 +264,14 @@ void DynamicBatcher::SchedulerLoop() {
       else cv_.wait_until(lock, wake);
       continue;
     }
-    std::vector<std::unique_ptr<InferRequest>> batch;
+    std::vector<std::unique_ptr<Request>> batch;
     for (auto& q : queues_) {
       while (batch.size() < take && !q.empty()) {
         batch.push_back(std::move(q.front()));
         q.pop_front();
       }
     }
-    stats_->AddPending(-static_cast<int>(batch.size()));
+    observer_->AddPending(-static_cast<int>(batch.size()));
     running_requests_ += batch.size();
     idle->busy = true;
     idle->batch = std::move(batch);
@@ -309,10 +309,10 @@ void DynamicBatcher::WorkerLoop(Instance* inst) {
   }
 }
 
-void DynamicBatcher::RunBatch(Instance* inst, std::vector<std::unique_ptr<InferRequest>>& batch) {
+void DynamicBatcher::RunBatch(Instance* inst, std::vector<std::unique_ptr<Request>>& batch) {
   Model* model = inst->model.get();
   const auto t0 = Clock::now();
-  for (auto& r : batch) stats_->RecordQueue(Ns(t0 - r->enqueued));
+  for (auto& r : batch) observer_->RecordQueue(Ns(t0 - r->enqueued));
   Status status;
   std::vector<Tensor> inputs;
   if (inst->stage) {
@@ -320,7 +320,7 @@ void DynamicBatcher::RunBatch(Instance* inst, std::vector<std::unique_ptr<InferR
     std::vector<Status> failures(batch.size());
     status = inst->stage->Prepare(batch, &inputs, &failures);
     if (status.ok()) {
-      std::vector<std::unique_ptr<InferRequest>> kept;
+      std::vector<std::unique_ptr<Request>> kept;
       for (size_t k = 0; k < batch.size(); ++k) {
         if (failures[k].ok()) {
           kept.push_back(std::move(batch[k]));
@@ -334,7 +334,7 @@ void DynamicBatcher::RunBatch(Instance* inst, std::vector<std::unique_ptr<InferR
   }
   int64_t rows = 0;
   for (auto& r : batch) rows += r->rows;
-  const InferRequest& head = *batch.front();
+  const Request& head = *batch.front();
   for (size_t i = 0; !inst->stage && i < head.inputs.size() && status.ok(); ++i) {
     if (batch.size() == 1 && Aligned(head.inputs[i])) {
       inputs.push_back(head.inputs[i]);
@@ -376,9 +376,9 @@ void DynamicBatcher::RunBatch(Instance* inst, std::vector<std::unique_ptr<InferR
     per_request[0] = std::move(outputs);
   }
   const auto t3 = Clock::now();
-  stats_->RecordExecution(rows, Ns(t1 - t0), Ns(t2 - t1), Ns(t3 - t2));
+  observer_->RecordExecution(rows, Ns(t1 - t0), Ns(t2 - t1), Ns(t3 - t2));
   for (size_t k = 0; k < batch.size(); ++k) {
-    if (status.ok()) stats_->RecordCompute(Ns(t1 - t0), Ns(t2 - t1), Ns(t3 - t2));
+    if (status.ok()) observer_->RecordCompute(Ns(t1 - t0), Ns(t2 - t1), Ns(t3 - t2));
     batch[k]->done(status, std::move(per_request[k]));
   }
 }
@@ -470,4 +470,4 @@ void DynamicBatcher::Shutdown() {
   }
 }
 
-}  // namespace optic::server
+}  // namespace optic::batching
