@@ -6,6 +6,7 @@
 
 #include "report/html_assets.h"
 #include "report/html_data.h"
+#include "report/pipeline_figure.h"
 #include "report/scaling.h"
 #include "report/report.h"
 
@@ -67,7 +68,7 @@ class HtmlReporter : public Reporter {
         << kReportCss << "</style>\n</head>\n<body>\n"
         << "<noscript>This report draws its tables and charts with JavaScript; enable it to "
            "see them. The data is in the optic-data script element.</noscript>\n"
-        << ScalingHtml(ScalingSeriesOf(rep.results)) << "<div id=\"app\"></div>\n"
+        << ScalingHtml(ScalingSeriesOf(rep.results)) << PipelineHtml(PipelineSeriesOf(rep.results)) << "<div id=\"app\"></div>\n"
         << "<script>\n" << chartjs.str() << "\n</script>\n"
         << "<script id=\"optic-data\" type=\"application/json\">" << ScriptSafe(data)
         << "</script>\n<script>\n" << kReportJs << "</script>\n</body>\n</html>\n";

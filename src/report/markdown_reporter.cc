@@ -6,6 +6,7 @@
 
 #include "report/repeats.h"
 #include "report/report.h"
+#include "report/pipeline_figure.h"
 #include "report/scaling.h"
 
 namespace optic::report {
@@ -76,6 +77,7 @@ class MarkdownReporter : public Reporter {
     out << ".\n\n";
     Machines(rep, out);
     WriteScalingMarkdown(ScalingSeriesOf(rep.results), out);
+    WritePipelineMarkdown(PipelineSeriesOf(rep.results), out);
     if (!rep.winners.empty()) {
       out << "\n## Winners per hardware and model\n\n"
           << "Only rows within their precision's parity limits compete (docs/architecture.md, "
