@@ -6,6 +6,7 @@
 
 #include "report/html_assets.h"
 #include "report/html_data.h"
+#include "report/html_text.h"
 #include "report/pipeline_figure.h"
 #include "report/scaling.h"
 #include "report/report.h"
@@ -23,20 +24,6 @@ std::string ScriptSafe(const std::string& json) {
       out += "\\u003c";
     } else {
       out += json[i];
-    }
-  }
-  return out;
-}
-
-std::string HtmlEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
     }
   }
   return out;

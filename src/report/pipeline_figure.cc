@@ -1,32 +1,15 @@
 #include "report/pipeline_figure.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 #include <set>
 #include <sstream>
 #include <tuple>
 
+#include "report/html_text.h"
+
 namespace optic::report {
 namespace {
-
-std::string Num(double v, const char* format = "%.4g") {
-  char b[32];
-  std::snprintf(b, sizeof(b), format, v);
-  return b;
-}
-
-std::string Escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else if (c == '"') out += "&quot;";
-    else out += c;
-  }
-  return out;
-}
 
 double Stage(const Row& r, const std::string& name) {
   for (const auto& [n, v] : r.stages_ms) {
@@ -96,11 +79,11 @@ void WritePipelineMarkdown(const std::vector<PipelineSeries>& series, std::ostre
   for (const PipelineSeries& s : series) {
     for (const PipelinePoint& p : s.points) {
       const double total = p.stage1_ms + p.broker_ms + p.stage2_ms + p.gather_ms;
-      out << "| " << s.label << " | " << p.objects << " | " << Num(p.frames_per_s) << " | "
-          << Num(p.objects_per_s) << " | " << Num(p.p50_ms, "%.3g") << " | "
-          << Num(p.stage1_ms, "%.3g") << " | " << Num(p.broker_ms, "%.3g") << " | "
-          << Num(p.stage2_ms, "%.3g") << " | " << Num(p.gather_ms, "%.3g") << " | "
-          << (total > 0 ? Num(100 * p.broker_ms / total, "%.0f") + "%" : std::string("-"))
+      out << "| " << s.label << " | " << p.objects << " | " << FormatNumber(p.frames_per_s) << " | "
+          << FormatNumber(p.objects_per_s) << " | " << FormatNumber(p.p50_ms, "%.3g") << " | "
+          << FormatNumber(p.stage1_ms, "%.3g") << " | " << FormatNumber(p.broker_ms, "%.3g") << " | "
+          << FormatNumber(p.stage2_ms, "%.3g") << " | " << FormatNumber(p.gather_ms, "%.3g") << " | "
+          << (total > 0 ? FormatNumber(100 * p.broker_ms / total, "%.0f") + "%" : std::string("-"))
           << " |\n";
     }
   }
@@ -130,18 +113,18 @@ std::string PipelineHtml(const std::vector<PipelineSeries>& series) {
   std::ostringstream h;
   auto axes = [&](const std::string& title, const std::string& y_label, double max_y) {
     h << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
-      << "\" role=\"img\" aria-label=\"" << Escape(title) << "\">\n<text x=\"" << L
-      << "\" y=\"16\" font-size=\"13\">" << Escape(title) << "</text>\n<line x1=\"" << L
+      << "\" role=\"img\" aria-label=\"" << HtmlEscape(title) << "\">\n<text x=\"" << L
+      << "\" y=\"16\" font-size=\"13\">" << HtmlEscape(title) << "</text>\n<line x1=\"" << L
       << "\" y1=\"" << H - B << "\" x2=\"" << L + plot_w << "\" y2=\"" << H - B
       << "\" stroke=\"#444\"/>\n<line x1=\"" << L << "\" y1=\"" << T << "\" x2=\"" << L
       << "\" y2=\"" << H - B << "\" stroke=\"#444\"/>\n";
     for (int o : objects) {
-      h << "<text x=\"" << Num(cx(o)) << "\" y=\"" << H - B + 16 << "\" font-size=\"11\" "
+      h << "<text x=\"" << FormatNumber(cx(o)) << "\" y=\"" << H - B + 16 << "\" font-size=\"11\" "
         << "text-anchor=\"middle\">" << o << "</text>\n";
     }
     h << "<text x=\"" << L + plot_w / 2 << "\" y=\"" << H - 6 << "\" font-size=\"11\" "
       << "text-anchor=\"middle\">objects per frame</text>\n<text x=\"" << L - 6 << "\" y=\"" << T + 4
-      << "\" font-size=\"11\" text-anchor=\"end\">" << Num(max_y / 1.1, "%.3g") << "</text>\n<text x=\""
+      << "\" font-size=\"11\" text-anchor=\"end\">" << FormatNumber(max_y / 1.1, "%.3g") << "</text>\n<text x=\""
       << L - 6 << "\" y=\"" << H - B << "\" font-size=\"11\" text-anchor=\"end\">0</text>\n<text x=\""
       << 12 << "\" y=\"" << (T + H - B) / 2 << "\" font-size=\"11\" transform=\"rotate(-90 12 "
       << (T + H - B) / 2 << ")\" text-anchor=\"middle\">" << y_label << "</text>\n";
@@ -152,7 +135,7 @@ std::string PipelineHtml(const std::vector<PipelineSeries>& series) {
     for (const auto& [name, colour] : items) {
       h << "<rect x=\"" << W - R + 12 << "\" y=\"" << y - 9 << "\" width=\"10\" height=\"10\" fill=\""
         << colour << "\"/><text x=\"" << W - R + 27 << "\" y=\"" << y << "\" font-size=\"11\">"
-        << Escape(name) << "</text>\n";
+        << HtmlEscape(name) << "</text>\n";
       y += 16;
     }
   };
@@ -168,14 +151,14 @@ std::string PipelineHtml(const std::vector<PipelineSeries>& series) {
     series_legend.emplace_back(series[i].label, colour);
     std::string line;
     for (const PipelinePoint& p : series[i].points) {
-      line += Num(cx(p.objects)) + "," + Num(y_of(p.frames_per_s, max_fps)) + " ";
+      line += FormatNumber(cx(p.objects)) + "," + FormatNumber(y_of(p.frames_per_s, max_fps)) + " ";
     }
     h << "<polyline class=\"series\" points=\"" << line << "\" fill=\"none\" stroke=\"" << colour
       << "\" stroke-width=\"2\"/>\n";
     for (const PipelinePoint& p : series[i].points) {
-      h << "<circle cx=\"" << Num(cx(p.objects)) << "\" cy=\"" << Num(y_of(p.frames_per_s, max_fps))
-        << "\" r=\"3\" fill=\"" << colour << "\"><title>" << Escape(series[i].label) << ", "
-        << p.objects << " objects: " << Num(p.frames_per_s) << " frames/s, " << Num(p.objects_per_s)
+      h << "<circle cx=\"" << FormatNumber(cx(p.objects)) << "\" cy=\"" << FormatNumber(y_of(p.frames_per_s, max_fps))
+        << "\" r=\"3\" fill=\"" << colour << "\"><title>" << HtmlEscape(series[i].label) << ", "
+        << p.objects << " objects: " << FormatNumber(p.frames_per_s) << " frames/s, " << FormatNumber(p.objects_per_s)
         << " objects/s</title></circle>\n";
     }
   }
@@ -192,10 +175,10 @@ std::string PipelineHtml(const std::vector<PipelineSeries>& series) {
       double base = 0;
       for (int k = 0; k < 4; ++k) {
         const double top = y_of(base + parts[k], max_ms), bottom = y_of(base, max_ms);
-        h << "<rect class=\"stage\" x=\"" << Num(x0) << "\" y=\"" << Num(top) << "\" width=\""
-          << Num(std::max(1.0, bar_w - 1)) << "\" height=\"" << Num(bottom - top) << "\" fill=\""
-          << kStageColours[k] << "\"><title>" << Escape(series[i].label) << ", " << p.objects
-          << " objects, " << kStages[k] << ": " << Num(parts[k], "%.3g") << " ms</title></rect>\n";
+        h << "<rect class=\"stage\" x=\"" << FormatNumber(x0) << "\" y=\"" << FormatNumber(top) << "\" width=\""
+          << FormatNumber(std::max(1.0, bar_w - 1)) << "\" height=\"" << FormatNumber(bottom - top) << "\" fill=\""
+          << kStageColours[k] << "\"><title>" << HtmlEscape(series[i].label) << ", " << p.objects
+          << " objects, " << kStages[k] << ": " << FormatNumber(parts[k], "%.3g") << " ms</title></rect>\n";
         base += parts[k];
       }
     }
@@ -204,7 +187,7 @@ std::string PipelineHtml(const std::vector<PipelineSeries>& series) {
   for (int k = 0; k < 4; ++k) stage_legend.emplace_back(kStages[k], kStageColours[k]);
   legend(stage_legend);
   h << "</svg>\n<p>Bars left to right: ";
-  for (size_t i = 0; i < series.size(); ++i) h << (i ? ", " : "") << Escape(series[i].label);
+  for (size_t i = 0; i < series.size(); ++i) h << (i ? ", " : "") << HtmlEscape(series[i].label);
   h << ".</p>\n</section>\n";
   return h.str();
 }

@@ -1,34 +1,13 @@
 #include "report/scaling.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 #include <sstream>
 
+#include "report/html_text.h"
 #include "report/report.h"
 
 namespace optic::report {
-namespace {
-
-std::string Num(double v, const char* format = "%.4g") {
-  char b[32];
-  std::snprintf(b, sizeof(b), format, v);
-  return b;
-}
-
-std::string Escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else if (c == '"') out += "&quot;";
-    else out += c;
-  }
-  return out;
-}
-
-}  // namespace
 
 std::vector<ScalingSeries> ScalingSeriesOf(const ResultsSet& results) {
   std::map<std::string, std::map<int, ScalingPoint>> by_series;
@@ -65,8 +44,8 @@ void WriteScalingMarkdown(const std::vector<ScalingSeries>& series, std::ostream
     out << "\n**" << s.label << "**\n\n| GPUs | throughput/s | ideal/s | efficiency | concurrency |\n"
         << "|---:|---:|---:|---:|---:|\n";
     for (const ScalingPoint& p : s.points) {
-      out << "| " << p.gpus << " | " << Num(p.throughput) << " | " << Num(p.ideal) << " | "
-          << Num(p.ideal > 0 ? p.throughput / p.ideal : 0, "%.2f") << " | "
+      out << "| " << p.gpus << " | " << FormatNumber(p.throughput) << " | " << FormatNumber(p.ideal) << " | "
+          << FormatNumber(p.ideal > 0 ? p.throughput / p.ideal : 0, "%.2f") << " | "
           << (p.concurrency > 0 ? std::to_string(p.concurrency) : "-") << " |\n";
     }
   }
@@ -92,8 +71,8 @@ std::string ScalingHtml(const std::vector<ScalingSeries>& series) {
     auto x = [&](int g) { return L + (g - min_gpus) * (W - L - R) / span; };
     auto y = [&](double v) { return H - B - v * (H - T - B) / max_y; };
     h << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
-      << "\" role=\"img\" aria-label=\"" << Escape(s.label) << "\">\n<text x=\"" << L << "\" y=\"16\" "
-      << "font-size=\"13\">" << Escape(s.label) << "</text>\n<line x1=\"" << L << "\" y1=\"" << H - B
+      << "\" role=\"img\" aria-label=\"" << HtmlEscape(s.label) << "\">\n<text x=\"" << L << "\" y=\"16\" "
+      << "font-size=\"13\">" << HtmlEscape(s.label) << "</text>\n<line x1=\"" << L << "\" y1=\"" << H - B
       << "\" x2=\"" << W - R << "\" y2=\"" << H - B << "\" stroke=\"#444\"/>\n<line x1=\"" << L
       << "\" y1=\"" << T << "\" x2=\"" << L << "\" y2=\"" << H - B << "\" stroke=\"#444\"/>\n";
     for (const ScalingPoint& p : s.points) {
@@ -102,21 +81,21 @@ std::string ScalingHtml(const std::vector<ScalingSeries>& series) {
     }
     h << "<text x=\"" << (L + W - R) / 2 << "\" y=\"" << H - 6 << "\" font-size=\"11\" "
       << "text-anchor=\"middle\">GPUs</text>\n<text x=\"" << L - 6 << "\" y=\"" << y(max_y / 1.1)
-      << "\" font-size=\"11\" text-anchor=\"end\">" << Num(max_y / 1.1, "%.3g") << "</text>\n"
+      << "\" font-size=\"11\" text-anchor=\"end\">" << FormatNumber(max_y / 1.1, "%.3g") << "</text>\n"
       << "<text x=\"" << L - 6 << "\" y=\"" << H - B << "\" font-size=\"11\" text-anchor=\"end\">0"
       << "</text>\n";
     std::string measured, ideal;
     for (const ScalingPoint& p : s.points) {
-      measured += Num(x(p.gpus)) + "," + Num(y(p.throughput)) + " ";
-      ideal += Num(x(p.gpus)) + "," + Num(y(p.ideal)) + " ";
+      measured += FormatNumber(x(p.gpus)) + "," + FormatNumber(y(p.throughput)) + " ";
+      ideal += FormatNumber(x(p.gpus)) + "," + FormatNumber(y(p.ideal)) + " ";
     }
     h << "<polyline class=\"ideal\" points=\"" << ideal << "\" fill=\"none\" stroke=\"#999\" "
       << "stroke-dasharray=\"5,4\"/>\n<polyline class=\"measured\" points=\"" << measured
       << "\" fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\"/>\n";
     for (const ScalingPoint& p : s.points) {
-      h << "<circle cx=\"" << Num(x(p.gpus)) << "\" cy=\"" << Num(y(p.throughput))
-        << "\" r=\"3.5\" fill=\"#1f77b4\"><title>" << p.gpus << " GPU(s): " << Num(p.throughput)
-        << "/s, ideal " << Num(p.ideal) << "/s</title></circle>\n";
+      h << "<circle cx=\"" << FormatNumber(x(p.gpus)) << "\" cy=\"" << FormatNumber(y(p.throughput))
+        << "\" r=\"3.5\" fill=\"#1f77b4\"><title>" << p.gpus << " GPU(s): " << FormatNumber(p.throughput)
+        << "/s, ideal " << FormatNumber(p.ideal) << "/s</title></circle>\n";
     }
     h << "</svg>\n";
   }

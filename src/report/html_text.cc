@@ -1,0 +1,27 @@
+#include "report/html_text.h"
+
+#include <cstdio>
+
+namespace optic::report {
+
+std::string HtmlEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string FormatNumber(double v, const char* format) {
+  char b[32];
+  std::snprintf(b, sizeof(b), format, v);
+  return b;
+}
+
+}  // namespace optic::report

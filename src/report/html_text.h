@@ -1,0 +1,14 @@
+// Text for the report's HTML and SVG: escaping and compact numbers.
+// Thread safety: pure functions.
+#pragma once
+
+#include <string>
+
+namespace optic::report {
+
+// `s` with < > & " as HTML entities (element text and double-quoted attributes).
+std::string HtmlEscape(const std::string& s);
+// `v` through printf's `format` (default %.4g: four significant digits).
+std::string FormatNumber(double v, const char* format = "%.4g");
+
+}  // namespace optic::report
