@@ -6,6 +6,8 @@
 # 1,64,256 with iree (its modules= folder: weights built from this machine's own ONNX export) beside
 # torch, against torch's reference on the GPU. Rows go to $OUT/bench_iree_cuda.jsonl.
 #   scripts/gpu/iree_cuda.sh                     after scripts/gpu/run.sh's build stage
+#   SETUP_ONLY=1 scripts/gpu/iree_cuda.sh        only install the runtime and build the backend (for
+#                                                run.sh's grid stage, with IREE_MODULES)
 #   DEVICE=cpu MODULES=.ireecpu BUILD=build scripts/gpu/iree_cuda.sh
 #                                                the dry run on a CPU machine (TARGET=llvm-cpu
 #                                                scripts/gpu/fetch_iree_cuda.sh makes .ireecpu)
@@ -49,6 +51,7 @@ cmake "$BUILD" -DOPTIC_WITH_IREE=ON -DOPTIC_IREE_PYTHON="$(command -v $PY)" >"$O
   || { tail -5 "$OUT/iree_configure.log"; exit 1; }
 ninja -C "$BUILD" optic >"$OUT/iree_build.log" 2>&1 || { tail -20 "$OUT/iree_build.log"; exit 1; }
 "$BUILD/optic" backends | grep -A3 '^iree'
+[ -z "${SETUP_ONLY:-}" ] || exit 0  # SETUP_ONLY=1: the backend is built, no bench
 
 for m in ${MODELS//,/ }; do
   if [ ! -f "models/$m/model.onnx" ]; then

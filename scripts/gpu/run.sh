@@ -15,7 +15,7 @@
 # off otherwise); ONNX Runtime is the carried .deps/onnxruntime (CPU), when carried.
 #
 # Stages (comma-separated STAGES, in this order): build, export, export_ma, parity, tests,
-# bench, sync, pageable, graph, aoti, bench_ma, ort_cuda, ensemble, stock, preprocess, e2e, serve, xla,
+# bench, sync, pageable, graph, aoti, bench_ma, ort_cuda, grid, ensemble, stock, preprocess, e2e, serve, xla,
 # cpu, manifest. ort_cuda (ONNX Runtime's CUDA provider, needs scripts/gpu/ort_cuda.sh first) is not
 # in the default list either. Not in the default list: export_ma/bench_ma (the max-autotune AOTI package of
 # ResNet-50 and its rows), sync/pageable (the offline loop with one batch in flight / with
@@ -235,6 +235,17 @@ if has ort_cuda; then
     --backend-option onnxruntime:cudnn_conv_algo_search=heuristic
   [[ $ov != *,nhwc,* ]] || PRECISIONS=fp32 bench bench_ort_cuda_nhwc --backends onnxruntime \
     --backend-option onnxruntime:prefer_nhwc=true
+fi
+# Every backend of the build on the GPU side by side, without and with CUDA graphs
+# (scripts/gpu/backends_grid.sh; GRID_MODELS, GRID_BATCHES, GRID_PRECISIONS, default ResNet-50 and
+# EfficientNet-B0 x batch 1, 256 x fp16); IREE joins when scripts/gpu/iree_cuda.sh SETUP_ONLY=1
+# built it and IREE_MODULES names its modules. Not in the default STAGES.
+if has grid; then
+  IREE_PY=${IREE_PY:-/tmp/optic-iree-py}
+  [ -d "$IREE_PY/iree" ] && export PYTHONPATH=$IREE_PY${PYTHONPATH:+:$PYTHONPATH}
+  stage grid env OUT="$OUT/grid" OPTIC="$OPTIC" MODELS="${GRID_MODELS:-resnet50,efficientnet_b0}" \
+    BATCHES="${GRID_BATCHES:-1,256}" PRECISIONS="${GRID_PRECISIONS:-fp16}" DURATION_S="$DURATION_S" \
+    bash scripts/gpu/backends_grid.sh
 fi
 if has bench_ma; then
   MODELS=resnet50 PRECISIONS=fp16 BATCHES=${MA_BATCHES:-1,256} bench bench_aoti_ma --backends torch_aoti \
