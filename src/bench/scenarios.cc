@@ -43,7 +43,7 @@ class WindowTracker {
       window_start_ = now;
     }
     r->elapsed_s = Seconds(now - start_);
-    r->stable = IsStable(r->windows);
+    r->stable = measure::IsStable(r->windows);
     const bool enough = r->elapsed_s >= s_.min_duration_s && r->queries >= s_.min_samples;
     return (enough && r->stable) || r->elapsed_s >= s_.max_duration_s;
   }
@@ -63,7 +63,7 @@ void WriteSteadyResult(const SteadyResult& r, results::Row* row) {
   row->SetLatency(measure::Summarize(r.latencies_ms));
   row->stable = r.stable;
   row->windows = nlohmann::json::array();
-  for (const Window& w : r.windows) {
+  for (const measure::Window& w : r.windows) {
     row->windows.push_back({{"throughput_per_s", w.throughput_per_s}, {"latency_p50_ms", w.latency_p50_ms}});
   }
   row->phases["steady_s"] = r.elapsed_s;

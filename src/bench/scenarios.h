@@ -24,7 +24,7 @@
 
 #include "bench/config.h"
 #include "bench/pool.h"
-#include "bench/stats.h"
+#include "measure/steady.h"
 
 namespace optic::bench {
 
@@ -33,7 +33,7 @@ using QueryFn = std::function<Status(int64_t i)>;
 
 struct SteadyResult {
   std::vector<double> latencies_ms;  // one per query (server: one per sample)
-  std::vector<Window> windows;
+  std::vector<measure::Window> windows;
   int64_t queries = 0;
   int64_t samples = 0;               // images
   double elapsed_s = 0;

@@ -107,7 +107,7 @@ class ServerTally : public batching::BatchObserver {
       window_start_ = batch_done_;
     }
     out_->elapsed_s = std::chrono::duration<double>(batch_done_ - start_).count();
-    out_->stable = IsStable(out_->windows);
+    out_->stable = measure::IsStable(out_->windows);
     const bool enough = out_->elapsed_s >= s_.min_duration_s && out_->queries >= s_.min_samples;
     if ((enough && out_->stable) || out_->elapsed_s >= s_.max_duration_s) End(lock);
     else if (completed_ == enqueued_ && no_more_) End(lock);
@@ -247,7 +247,7 @@ Status RunServer(Model* model, const InputPool& pool, int max_batch, bool dynami
     if (i / kChunk != chunk_index) {
       if (!chunk.empty()) chunk_base += chunk.back();
       chunk_index = i / kChunk;
-      chunk = PoissonArrivals(qps, kChunk, s.seed + static_cast<uint64_t>(chunk_index));
+      chunk = measure::PoissonArrivals(qps, kChunk, s.seed + static_cast<uint64_t>(chunk_index));
     }
     *offset_s = chunk_base + chunk[static_cast<size_t>(i % kChunk)];
     return true;

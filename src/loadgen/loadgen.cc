@@ -284,7 +284,7 @@ void Summarize(StageResult* r) {
     std::sort(l.begin(), l.end());
     r->windows.push_back({static_cast<double>(l.size()) / width, measure::PercentileOfSorted(l, 50)});
   }
-  r->stable = bench::IsStable(r->windows);
+  r->stable = measure::IsStable(r->windows);
 }
 
 }  // namespace optic::loadgen

@@ -18,8 +18,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bench/stats.h"
 #include "measure/stats.h"
+#include "measure/steady.h"
 #include "optic/status.h"
 #include "results/row.h"
 
@@ -78,11 +78,11 @@ struct StageResult {
   std::vector<double> completed_s;
   ServerSplit server;
   // Derived by Summarize: requests per second, and latencies_ms summarized (ms); the stage cut
-  // into kStageWindows equal windows (those with at least 2 requests) and bench's stability rule
-  // over them (bench::IsStable: the last 3 within 10% on throughput and p50 latency).
+  // into kStageWindows equal windows (those with at least 2 requests) and the stability rule
+  // over them (measure::IsStable: the last 3 within 10% on throughput and p50 latency).
   double throughput_rps = 0;
   measure::Summary latency;
-  std::vector<bench::Window> windows;
+  std::vector<measure::Window> windows;
   bool stable = false;
 };
 

@@ -52,7 +52,7 @@ results::Row LoadRow(const LoadGenerator& gen, const StageResult& r, const std::
   row.versions = bench::Versions();
   row.host = bench::HostManifest();
   row.command = command;
-  for (const bench::Window& w : r.windows) {
+  for (const measure::Window& w : r.windows) {
     // Images per second, like throughput_per_s.
     row.windows.push_back({{"throughput_per_s", w.throughput_per_s * s.batch},
                            {"latency_p50_ms", w.latency_p50_ms}});

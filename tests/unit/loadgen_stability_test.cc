@@ -1,8 +1,7 @@
-// optic load stages are judged stable by bench's rule (bench::IsStable over windows of
+// optic load stages are judged stable by the measure module's rule (measure::IsStable over windows of
 // throughput and p50 latency), from each request's completion time.
 #include <gtest/gtest.h>
 
-#include "bench/stats.h"
 #include "loadgen/loadgen.h"
 
 namespace optic::loadgen {
@@ -28,7 +27,7 @@ TEST(LoadStability, SteadyStageIsStable) {
   EXPECT_NEAR(r.windows[0].throughput_per_s, 100, 1e-9);
   EXPECT_EQ(r.windows[1].latency_p50_ms, 4.0);
   EXPECT_TRUE(r.stable);
-  EXPECT_EQ(r.stable, bench::IsStable(r.windows));
+  EXPECT_EQ(r.stable, measure::IsStable(r.windows));
 }
 
 TEST(LoadStability, DriftingLatencyIsNotStable) {

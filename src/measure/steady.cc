@@ -1,10 +1,10 @@
-#include "bench/stats.h"
+#include "measure/steady.h"
 
 #include <algorithm>
 #include <cmath>
 #include <random>
 
-namespace optic::bench {
+namespace optic::measure {
 
 bool IsStable(const std::vector<Window>& windows, int count, double tolerance) {
   if (count <= 0 || windows.size() < static_cast<size_t>(count)) return false;
@@ -35,4 +35,4 @@ std::vector<double> PoissonArrivals(double qps, int64_t n, uint64_t seed) {
   return out;
 }
 
-}  // namespace optic::bench
+}  // namespace optic::measure

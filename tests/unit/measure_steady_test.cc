@@ -1,16 +1,16 @@
-// Bench-only statistics: the stability rule and the Poisson schedule's mean and variance
+// The steady state: the stability rule and the Poisson schedule's mean and variance
 // (percentiles and summaries: measure_stats_test.cc).
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <numeric>
 
-#include "bench/stats.h"
+#include "measure/steady.h"
 
-namespace optic::bench {
+namespace optic::measure {
 namespace {
 
-TEST(BenchStats, StabilityUsesLastThreeWindowsOnBothMetrics) {
+TEST(MeasureSteady, StabilityUsesLastThreeWindowsOnBothMetrics) {
   EXPECT_FALSE(IsStable({}));
   EXPECT_FALSE(IsStable({{100, 1}, {100, 1}}));  // fewer than 3 windows
   EXPECT_TRUE(IsStable({{100, 1.0}, {105, 1.05}, {109, 1.09}}));
@@ -21,7 +21,7 @@ TEST(BenchStats, StabilityUsesLastThreeWindowsOnBothMetrics) {
   EXPECT_FALSE(IsStable({{0, 1}, {0, 1}, {0, 1}}));  // nothing measured is never stable
 }
 
-TEST(BenchStats, PoissonScheduleHasExponentialGaps) {
+TEST(MeasureSteady, PoissonScheduleHasExponentialGaps) {
   const double qps = 200;
   const std::vector<double> t = PoissonArrivals(qps, 200000, 42);
   ASSERT_EQ(t.size(), 200000u);
@@ -45,4 +45,4 @@ TEST(BenchStats, PoissonScheduleHasExponentialGaps) {
 }
 
 }  // namespace
-}  // namespace optic::bench
+}  // namespace optic::measure

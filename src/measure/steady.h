@@ -1,12 +1,12 @@
-// Bench-only statistics: the stability rule over measurement windows and the seeded Poisson
-// arrival schedule. Percentiles and latency summaries are measure/stats.h's (one definition for
-// every row). Everything here is pure computation on values; no clocks, no threads, no I/O.
+// The steady state of a measured run: the stability rule over measurement windows (bench cells
+// and optic load stages) and the seeded Poisson arrival schedule. Percentiles and latency
+// summaries are stats.h's (one definition for every row). Everything here is pure computation on values; no clocks, no threads, no I/O.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
-namespace optic::bench {
+namespace optic::measure {
 
 // One measurement window of the steady state.
 struct Window {
@@ -22,4 +22,4 @@ bool IsStable(const std::vector<Window>& windows, int count = 3, double toleranc
 // 1/qps, from a seeded std::mt19937_64: the same schedule on every machine for the same seed.
 std::vector<double> PoissonArrivals(double qps, int64_t n, uint64_t seed);
 
-}  // namespace optic::bench
+}  // namespace optic::measure
