@@ -7,7 +7,7 @@ namespace optic::bench {
 SteadyMeters::SteadyMeters(const Device& device, results::Row* row)
     : cpu_device_(device.is_cpu()), rapl_(RaplMeter::Open()) {
   std::string gpu_reason;
-  if (!cpu_device_) gpu_ = CreateGpuMonitor(device, &gpu_reason);
+  if (!cpu_device_) gpu_ = host::CreateGpuMonitor(device, &gpu_reason);
   if (!rapl_.available()) row->settings["rapl"] = "unavailable: " + rapl_.reason();
   if (!gpu_ && !cpu_device_) row->settings["gpu_monitor"] = "unavailable: " + gpu_reason;
 }
@@ -46,7 +46,7 @@ void SteadyMeters::Record(const ExecutePhases& p) {
 void SteadyMeters::Write(int64_t samples, results::Row* row) const {
   WriteHostLoad(load_, row);
   if (rapl_.available() && samples > 0) row->cpu_energy_j_per_inference = joules_ / samples;
-  const GpuSample& g = gpu_sample_;
+  const host::GpuSample& g = gpu_sample_;
   if (g.mem_peak_mb >= 0) row->gpu_mem_peak_mb = g.mem_peak_mb;
   if (g.power_w >= 0) row->power_w = g.power_w;
   if (g.energy_j >= 0 && samples > 0) row->energy_j_per_inference = g.energy_j / samples;

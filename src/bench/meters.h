@@ -14,6 +14,7 @@
 
 #include "bench/host_load.h"
 #include "bench/resources.h"
+#include "host/gpu_monitor.h"
 #include "optic/backend.h"
 #include "optic/phase_timing.h"
 #include "results/row.h"
@@ -43,12 +44,12 @@ class SteadyMeters {
  private:
   const bool cpu_device_;
   RaplMeter rapl_;
-  std::unique_ptr<GpuMonitor> gpu_;
+  std::unique_ptr<host::GpuMonitor> gpu_;
   HostLoadMeter host_load_;
   bool on_ = false;
   double joules_ = 0;
   HostLoad load_;
-  GpuSample gpu_sample_;
+  host::GpuSample gpu_sample_;
   double h2d_ = 0, compute_ = 0, d2h_ = 0, bridge_ = 0;
   int64_t timed_ = 0, bridged_ = 0;
 };

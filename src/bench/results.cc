@@ -1,12 +1,14 @@
 #include "bench/results.h"
 
+#include "host/manifest.h"
+
 namespace optic::bench {
 
 results::Row CellRow(const CellSpec& c) {
   results::Row r;
   r.kind = c.kind == CellKind::kEnsemble ? "ensemble" : c.kind == CellKind::kE2E ? "e2e" : "bench";
   r.cell_id = c.CellId();
-  r.timestamp = UtcTimestamp();
+  r.timestamp = host::UtcTimestamp();
   r.model = c.model;
   r.backend = c.backend;
   r.device = DeviceName(c.device);
@@ -40,7 +42,7 @@ void SetRun(const RunInfo& run, results::Row* row) {
   row->command = run.command;
   row->versions = run.versions;
   row->host = run.host;
-  row->timestamp = UtcTimestamp();
+  row->timestamp = host::UtcTimestamp();
 }
 
 results::Row RowFor(const CellSpec& cell, const RunInfo& run) {

@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/config.h"
-#include "bench/manifest.h"
 #include "results/row.h"
 
 namespace optic::bench {

@@ -8,7 +8,6 @@
 #include <set>
 #include <thread>
 
-#include "bench/manifest.h"
 #include "bench/process.h"
 #include "bench/results.h"
 #include "optic/registry.h"

@@ -1,7 +1,7 @@
 // The result rows (results/row.h, kind "load") of optic load stages.
 #include <algorithm>
 
-#include "bench/manifest.h"
+#include "host/manifest.h"
 #include "loadgen.h"
 
 namespace optic::loadgen {
@@ -17,7 +17,7 @@ results::Row LoadRow(const LoadGenerator& gen, const StageResult& r, const std::
   std::transform(precision.begin(), precision.end(), precision.begin(), ::tolower);
   row.kind = "load";
   row.run_id = run_id;
-  row.timestamp = bench::UtcTimestamp();
+  row.timestamp = host::UtcTimestamp();
   row.model = s.model;
   row.backend = meta.platform.empty() ? "kserve" : meta.platform;
   row.device = s.device_label;
@@ -49,8 +49,8 @@ results::Row LoadRow(const LoadGenerator& gen, const StageResult& r, const std::
                   {"warmup_s", s.warmup_s}, {"seed", s.seed}, {"max_inflight", s.max_inflight},
                   {"errors", r.errors}, {"first_error", r.first_error},
                   {"mode", r.mode}, {"server_version", s.version}};
-  row.versions = bench::Versions();
-  row.host = bench::HostManifest();
+  row.versions = host::Versions();
+  row.host = host::HostManifest();
   row.command = command;
   for (const measure::Window& w : r.windows) {
     // Images per second, like throughput_per_s.

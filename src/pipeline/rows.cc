@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "bench/manifest.h"
+#include "host/manifest.h"
 
 namespace optic::pipeline {
 
@@ -27,7 +27,7 @@ results::Row PipelineRow(const RowContext& c, const CellResult& r, const std::st
   results::Row row;
   row.kind = "pipeline";
   row.run_id = c.run_id;
-  row.timestamp = bench::UtcTimestamp();
+  row.timestamp = host::UtcTimestamp();
   row.model = c.detector + "+" + c.embedder;
   row.backend = c.backend;
   row.device = c.device;
@@ -72,8 +72,8 @@ results::Row PipelineRow(const RowContext& c, const CellResult& r, const std::st
                   {"duration_s", c.cell.duration_s}, {"inflight", c.cell.inflight},
                   {"frame_pool", c.cell.frame_pool}, {"seed", c.cell.seed}, {"timeout_s", c.cell.timeout_s},
                   {"resend_s", c.cell.resend_s}, {"max_batch", c.max_batch}};
-  row.versions = bench::Versions();
-  row.host = bench::HostManifest();
+  row.versions = host::Versions();
+  row.host = host::HostManifest();
   row.command = c.command;
   return row;
 }

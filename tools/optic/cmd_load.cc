@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "bench/manifest.h"
+#include "host/manifest.h"
 #include "results/row.h"
 #include "commands.h"
 #include "loadgen/loadgen.h"
@@ -50,7 +50,7 @@ int Run(const Flags& f) {
       return 2;
     }
   }
-  const std::string run_id = bench::NewRunId();
+  const std::string run_id = host::NewRunId();
   std::printf("optic load: %s at %s over %s, batch %d, %s, %.1f s per stage (+%.1f s warm-up)\n",
               settings.model.c_str(), settings.url.c_str(), loadgen::ProtocolName(settings.protocol),
               settings.batch, settings.binary ? "binary tensors" : "JSON tensors", settings.duration_s,

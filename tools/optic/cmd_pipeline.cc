@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "bench/manifest.h"
+#include "host/manifest.h"
 #include "optic/device.h"
 #include "results/row.h"
 #include "commands.h"
@@ -144,7 +144,7 @@ int Run(const Flags& f, const std::string& command) {
   results::ResultsWriter writer;
   if (!f.output.empty() && !(s = writer.Open(f.output)).ok()) return Fail(s);
   RowContext ctx;
-  ctx.run_id = bench::NewRunId();
+  ctx.run_id = host::NewRunId();
   ctx.command = command;
   ctx.backend = f.backend;
   ctx.device = DeviceName(load.device);

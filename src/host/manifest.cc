@@ -1,4 +1,4 @@
-#include "bench/manifest.h"
+#include "host/manifest.h"
 
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -9,10 +9,10 @@
 #include <random>
 #include <thread>
 
-#include "bench/resources.h"
+#include "host/gpu_monitor.h"
 #include "optic/registry.h"
 
-namespace optic::bench {
+namespace optic::host {
 
 using nlohmann::json;
 
@@ -81,4 +81,4 @@ std::string NewRunId() {
   return UtcTimestamp() + "-" + hex;
 }
 
-}  // namespace optic::bench
+}  // namespace optic::host

@@ -1,4 +1,4 @@
-// GpuMonitor over NVML (bench/resources.h), built when nvml.h is found (CMakeLists.txt). The
+// GpuMonitor over NVML (gpu_monitor.h), built when nvml.h is found (CMakeLists.txt). The
 // library is opened with dlopen("libnvidia-ml.so.1") at run time, never linked, so the optic
 // binary still starts on machines without an NVIDIA driver: CreateGpuMonitor then returns nullptr
 // with the reason. nvml.h is used only for the types and to check the function signatures.
@@ -22,9 +22,9 @@
 #include <mutex>
 #include <thread>
 
-#include "bench/resources.h"
+#include "host/gpu_monitor.h"
 
-namespace optic::bench {
+namespace optic::host {
 namespace {
 
 // Function pointers with the exact nvml.h signatures (decltype keeps them honest).
@@ -220,4 +220,4 @@ std::unique_ptr<GpuMonitor> CreateGpuMonitor(const Device& device, std::string* 
   return std::make_unique<NvmlMonitor>(n, dev);
 }
 
-}  // namespace optic::bench
+}  // namespace optic::host
