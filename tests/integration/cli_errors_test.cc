@@ -9,6 +9,9 @@
 #include <iterator>
 #include <vector>
 #include <sys/wait.h>
+#include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "optic/registry.h"
 
@@ -259,8 +262,31 @@ TEST(Cli, OnnxRuntimeInt8NeedsAQuantizedFile) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Cli, ManifestPrintsHostAndEveryBackendVersion) {
+  Result r = RunOptic("manifest 2>/dev/null");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json m = nlohmann::json::parse(r.output, nullptr, false);
+  ASSERT_TRUE(m.is_object()) << r.output;
+  EXPECT_EQ(m["host"]["cores"], std::thread::hardware_concurrency());
+  EXPECT_TRUE(m["host"]["kernel"].is_string());
+  EXPECT_GT(m["host"]["memory_gb"].get<double>(), 0);
+  for (const auto& name : BackendNames()) EXPECT_TRUE(m["versions"].contains(name)) << name;
+  EXPECT_TRUE(m["versions"]["optic"].is_string());
+
+  const auto path = std::filesystem::temp_directory_path() / ("optic-manifest-" + std::to_string(getpid()));
+  r = RunOptic("manifest --out " + path.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream f(path);
+  EXPECT_EQ(nlohmann::json::parse(f)["host"], m["host"]);
+  std::filesystem::remove(path);
+
+  r = RunOptic("manifest --out /nonexistent-optic-dir/manifest.json");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("/nonexistent-optic-dir/manifest.json"), std::string::npos) << r.output;
+}
+
 TEST(Cli, EverySubcommandHasHelp) {
-  for (const char* cmd : {"backends", "models", "parity", "predict"}) {
+  for (const char* cmd : {"backends", "manifest", "models", "parity", "predict"}) {
     Result r = RunOptic(std::string(cmd) + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.output.find("Usage"), std::string::npos) << cmd;
