@@ -160,10 +160,45 @@ Status DynamicBatcher::Enqueue(std::unique_ptr<Request> request) {
   request->enqueued = Clock::now();
   request->deadline = timeout > 0 ? request->enqueued + std::chrono::microseconds(timeout)
                                   : Clock::time_point::max();
+  const Clock::time_point deadline = request->deadline;
   q.push_back(std::move(request));
   observer_->AddPending(1);
-  cv_.notify_all();
+  WakeSchedulerLocked(std::min(deadline, DispatchLocked(Clock::now(), nullptr)));
   return Status::OK();
+}
+
+void DynamicBatcher::WakeSchedulerLocked(Clock::time_point when) {
+  if (when < scheduler_wake_) {
+    scheduler_wake_ = Clock::time_point::min();
+    cv_.notify_one();
+  }
+}
+
+Clock::time_point DynamicBatcher::DispatchLocked(Clock::time_point now, Instance* self) {
+  for (;;) {
+    if (QueuedLocked() == 0) return Clock::time_point::max();
+    Instance* idle = self != nullptr && !self->busy ? self : nullptr;
+    for (size_t k = 0; idle == nullptr && k < instances_.size(); ++k) {
+      if (!instances_[k]->busy) idle = instances_[k].get();
+    }
+    if (idle == nullptr) return Clock::time_point::max();  // a finishing worker dispatches
+    Clock::time_point wake = Clock::time_point::max();
+    const size_t take = PlanBatchLocked(now, &wake);
+    if (take == 0) return wake;
+    std::vector<std::unique_ptr<Request>> batch;
+    batch.reserve(take);
+    for (auto& q : queues_) {
+      while (batch.size() < take && !q.empty()) {
+        batch.push_back(std::move(q.front()));
+        q.pop_front();
+      }
+    }
+    observer_->AddPending(-static_cast<int>(batch.size()));
+    running_requests_ += batch.size();
+    idle->busy = true;
+    idle->batch = std::move(batch);
+    if (idle != self) idle->cv.notify_one();
+  }
 }
 
 Clock::time_point DynamicBatcher::ExpireLocked(
@@ -231,7 +266,7 @@ void DynamicBatcher::SchedulerLoop() {
   for (;;) {
     std::vector<std::unique_ptr<Request>> expired;
     const auto now = Clock::now();
-    Clock::time_point wake = ExpireLocked(now, &expired);
+    const Clock::time_point deadline = ExpireLocked(now, &expired);
     if (!expired.empty()) {
       observer_->AddPending(-static_cast<int>(expired.size()));
       lock.unlock();
@@ -243,39 +278,12 @@ void DynamicBatcher::SchedulerLoop() {
       lock.lock();
       continue;
     }
-    const size_t queued = QueuedLocked();
-    if (queued == 0) {
-      if (stopping_) return;
-      cv_.wait(lock);
-      continue;
-    }
-    Instance* idle = nullptr;
-    for (auto& inst : instances_) {
-      if (!inst->busy) { idle = inst.get(); break; }
-    }
-    size_t take = 0;
-    if (idle != nullptr) {
-      Clock::time_point delay_wake = Clock::time_point::max();
-      take = PlanBatchLocked(now, &delay_wake);
-      wake = std::min(wake, delay_wake);
-    }
-    if (take == 0) {
-      if (wake == Clock::time_point::max()) cv_.wait(lock);
-      else cv_.wait_until(lock, wake);
-      continue;
-    }
-    std::vector<std::unique_ptr<Request>> batch;
-    for (auto& q : queues_) {
-      while (batch.size() < take && !q.empty()) {
-        batch.push_back(std::move(q.front()));
-        q.pop_front();
-      }
-    }
-    observer_->AddPending(-static_cast<int>(batch.size()));
-    running_requests_ += batch.size();
-    idle->busy = true;
-    idle->batch = std::move(batch);
-    idle->cv.notify_one();
+    const Clock::time_point wake = std::min(deadline, DispatchLocked(now, nullptr));
+    if (stopping_ && QueuedLocked() == 0) return;
+    scheduler_wake_ = wake;
+    if (wake == Clock::time_point::max()) cv_.wait(lock);
+    else cv_.wait_until(lock, wake);
+    scheduler_wake_ = Clock::time_point::min();
   }
 }
 
@@ -292,20 +300,26 @@ void DynamicBatcher::WorkerLoop(Instance* inst) {
       lock.unlock();
       task();
       lock.lock();
-      inst->busy = !inst->batch.empty();  // a batch the scheduler handed over meanwhile is next
-      cv_.notify_all();
+      inst->busy = !inst->batch.empty();  // a batch handed over meanwhile is next
+      WakeSchedulerLocked(DispatchLocked(Clock::now(), inst));
+      idle_cv_.notify_all();
       continue;
     }
     if (inst->batch.empty()) return;
-    auto batch = std::move(inst->batch);
-    inst->batch.clear();
-    lock.unlock();
-    const size_t n = batch.size();
-    RunBatch(inst, batch);
-    lock.lock();
-    running_requests_ -= n;
-    inst->busy = false;
-    cv_.notify_all();
+    // Run batches back to back while the queue holds ready ones: no sleep, no handoff.
+    while (!inst->batch.empty()) {
+      auto batch = std::move(inst->batch);
+      inst->batch.clear();
+      lock.unlock();
+      const size_t n = batch.size();
+      RunBatch(inst, batch);
+      lock.lock();
+      running_requests_ -= n;
+      inst->busy = false;
+      WakeSchedulerLocked(DispatchLocked(Clock::now(), inst));
+    }
+    if (stopping_ && QueuedLocked() == 0) WakeSchedulerLocked(Clock::time_point::min());
+    if (running_requests_ == 0) idle_cv_.notify_all();
   }
 }
 
@@ -435,7 +449,7 @@ Status DynamicBatcher::WarmUp(const std::vector<WarmUpBatch>& plan, const WarmUp
     };
     inst->cv.notify_one();
   }
-  cv_.wait(lock, [&] {
+  idle_cv_.wait(lock, [&] {
     for (const auto& inst : instances_) {
       if (inst->task || inst->busy) return false;
     }
@@ -461,7 +475,7 @@ void DynamicBatcher::Shutdown() {
   if (scheduler_.joinable()) scheduler_.join();
   {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return running_requests_ == 0; });
+    idle_cv_.wait(lock, [&] { return running_requests_ == 0; });
     workers_stop_ = true;
     for (auto& inst : instances_) inst->cv.notify_one();
   }

@@ -1,7 +1,11 @@
 // The dynamic batcher, the one of `optic serve` (each model version's) and of
-// `optic bench --scenario server`: a bounded priority queue, one scheduler thread that
-// forms batches (max batch size, preferred batch sizes, max queue delay) and N model instances,
-// each with its own worker thread, so an instance never runs two batches at once.
+// `optic bench --scenario server`: a bounded priority queue, batches formed by one rule (max batch
+// size, preferred batch sizes, max queue delay) and N model instances, each with its own worker
+// thread, so an instance never runs two batches at once.
+// Dispatch costs one thread handoff at most: Enqueue hands a ready batch straight to an idle
+// instance's worker, and a worker that finishes a batch takes the next one itself, without
+// sleeping. The scheduler thread wakes only for time: a batch waiting out its queue delay and
+// request timeouts (so a busy server does not wake it once per request).
 //
 // Ownership: the batcher owns its instances (Models) and every request from a successful Enqueue
 // until it calls the request's `done` exactly once. Input tensors may borrow memory owned by the
@@ -166,13 +170,24 @@ class DynamicBatcher {
   // Under mu_: how many queued requests (taken in priority order) the next batch holds, or 0 to
   // wait until `*wake`.
   size_t PlanBatchLocked(Clock::time_point now, Clock::time_point* wake) const;
+  // Under mu_: hands batches to idle instances (`self` first: a worker that just finished takes
+  // its next batch without sleeping) while the plan says send; notifies every other instance it
+  // gave work. Returns when the scheduler must look again for a batch held by its queue delay
+  // (max: never).
+  Clock::time_point DispatchLocked(Clock::time_point now, Instance* self);
+  // Under mu_: wakes the scheduler when `when` is before the time it sleeps until.
+  void WakeSchedulerLocked(Clock::time_point when);
   const QueuePolicy& PolicyFor(uint32_t level) const;
   size_t QueuedLocked() const;
 
   BatcherOptions options_;
   std::shared_ptr<BatchObserver> observer_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;  // scheduler: new request, idle instance, stop
+  std::condition_variable cv_;  // scheduler: an earlier deadline or queue-delay end, stop
+  std::condition_variable idle_cv_;  // WarmUp and Shutdown: a warm-up task or the last batch done
+  // When the sleeping scheduler wakes by itself (max: only when notified; min: it is awake and
+  // looks at the queue before it sleeps again, so it needs no notification).
+  Clock::time_point scheduler_wake_ = Clock::time_point::min();
   std::vector<std::deque<std::unique_ptr<Request>>> queues_;  // [0] = highest priority
   std::vector<std::unique_ptr<Instance>> instances_;
   size_t running_requests_ = 0;

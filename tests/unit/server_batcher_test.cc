@@ -378,6 +378,110 @@ TEST_F(BatcherTest, WarmUpWaitsForAnInstanceStillFinishingABatch) {
 // Merged batches of any size are gathered into one reused buffer of max_batch_size rows (the
 // model's page-locked memory on a GPU); big batches are copied by several threads. Every request
 // still gets its own rows back.
+// Many clients at once, two instances, batches merged: every accepted request is answered
+// exactly once, with its own rows, and the batcher ends idle.
+TEST_F(BatcherTest, ConcurrentClientsGetTheirOwnRowsAndNothingIsLost) {
+  BatcherOptions o;
+  o.max_batch_size = 8;
+  o.dynamic = true;
+  auto stats = std::make_shared<ModelStats>();
+  std::unique_ptr<DynamicBatcher> b;
+  ASSERT_TRUE(DynamicBatcher::Create(o, Instances(2, 50), stats, &b).ok());
+  constexpr int kClients = 16, kEach = 150;
+  std::atomic<int> answered{0}, wrong{0}, failed{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = 0; i < kEach; ++i) {
+        std::future<Result> f;
+        const float value = float(c * 1000 + i);
+        ASSERT_TRUE(b->Enqueue(Request(value, &f)).ok());
+        Result r = f.get();
+        ++answered;
+        if (!r.status.ok()) ++failed;
+        else if (r.outputs.size() != 1 || r.outputs[0].numel() != 4 ||
+                 r.outputs[0].data<float>()[0] != value || r.outputs[0].data<float>()[3] != value)
+          ++wrong;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(answered, kClients * kEach);
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(wrong, 0);
+  EXPECT_EQ(overlaps_, 0);
+  EXPECT_EQ(stats->ToJson("m", "1")["inference_count"], kClients * kEach);
+  for (int i = 0; i < 200 && b->InFlight() != 0; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(b->InFlight(), 0u);
+}
+
+// Fails the requests whose first value is negative and gathers the others' rows.
+class RejectNegative final : public InputStage {
+ public:
+  Status Prepare(const std::vector<std::unique_ptr<InferRequest>>& batch,
+                 std::vector<Tensor>* inputs, std::vector<Status>* failures) override {
+    int64_t rows = 0;
+    for (size_t k = 0; k < batch.size(); ++k) {
+      if (batch[k]->inputs[0].data<float>()[0] < 0) {
+        (*failures)[k] = Status::InvalidArgument("negative input in request " + batch[k]->id);
+      } else {
+        rows += batch[k]->rows;
+      }
+    }
+    Tensor t = Tensor::EmptyOrDie(DType::kFP32, {rows, 4});
+    char* at = static_cast<char*>(t.raw());
+    for (size_t k = 0; k < batch.size(); ++k) {
+      if (!(*failures)[k].ok()) continue;
+      std::memcpy(at, batch[k]->inputs[0].raw(), batch[k]->inputs[0].nbytes());
+      at += batch[k]->inputs[0].nbytes();
+    }
+    inputs->push_back(std::move(t));
+    return Status::OK();
+  }
+  Status WarmUpInputs(int64_t n, std::vector<Tensor>* inputs) override {
+    inputs->push_back(Tensor::EmptyOrDie(DType::kFP32, {n, 4}));
+    return Status::OK();
+  }
+};
+
+// A request whose data fails while its batch is prepared gets its own error; the requests batched
+// with it run and get their own rows.
+TEST_F(BatcherTest, ARequestFailingInABatchLeavesTheOthersAlone) {
+  BatcherOptions o;
+  o.max_batch_size = 8;
+  o.dynamic = true;
+  o.max_queue_delay_us = 100'000;
+  o.preferred_batch_sizes = {8};
+  std::vector<std::unique_ptr<InputStage>> stages;
+  stages.push_back(std::make_unique<RejectNegative>());
+  auto batches = std::make_shared<ModelStats>();
+  std::unique_ptr<DynamicBatcher> b;
+  ASSERT_TRUE(DynamicBatcher::Create(o, Instances(1, 0), std::move(stages), batches, &b).ok());
+  std::vector<std::future<Result>> futs(8);
+  for (int k = 0; k < 8; ++k) {
+    auto req = Request(k == 2 || k == 5 ? -1.f : float(k), &futs[k]);
+    req->id = std::to_string(k);
+    ASSERT_TRUE(b->Enqueue(std::move(req)).ok());
+  }
+  for (int k = 0; k < 8; ++k) {
+    Result r = futs[k].get();
+    if (k == 2 || k == 5) {
+      EXPECT_EQ(r.status.code(), StatusCode::kInvalidArgument);
+      EXPECT_NE(r.status.message().find("request " + std::to_string(k)), std::string::npos)
+          << r.status.message();
+      continue;
+    }
+    ASSERT_TRUE(r.status.ok()) << k << ": " << r.status.message();
+    ASSERT_EQ(r.outputs.size(), 1u);
+    EXPECT_EQ(r.outputs[0].data<float>()[0], float(k));
+    EXPECT_EQ(r.outputs[0].data<float>()[3], float(k));
+  }
+  // One execution of the six good rows.
+  const auto j = batches->ToJson("m", "1");
+  EXPECT_EQ(j["execution_count"], 1);
+  EXPECT_EQ(j["inference_count"], 6);
+}
+
 TEST(BatcherBuffersTest, MergedBatchesReuseOnePageLockedBufferAndKeepEveryRequestsRows) {
   constexpr int64_t kWidth = 1 << 20;  // 4 MB a request: 8 of them are copied by 4 threads
   BatcherOptions o;
