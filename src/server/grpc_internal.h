@@ -4,12 +4,17 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <string>
 
 #include "grpc_service.grpc.pb.h"
 #include "inference_service.h"
 
 namespace optic::server::grpc_detail {
+
+// Runs `fn` on the front end's completion threads: answers are encoded and finished there, not
+// on the batcher's worker thread, which goes on to its next batch.
+using PostFn = std::function<void(std::function<void()>)>;
 
 std::string Authorization(const grpc::CallbackServerContext* ctx);
 grpc::Status Unauthenticated();
@@ -18,6 +23,6 @@ grpc::Status Unauthenticated();
 // ModelStreamInferResponse; a failing request gets error_message, the stream goes on. Deletes
 // itself when gRPC is done with it.
 grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>*
-NewStreamReactor(InferenceService* service, grpc::CallbackServerContext* ctx);
+NewStreamReactor(InferenceService* service, const PostFn* post, grpc::CallbackServerContext* ctx);
 
 }  // namespace optic::server::grpc_detail

@@ -3,8 +3,12 @@
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "grpc_codec.h"
 #include "grpc_internal.h"
@@ -43,7 +47,8 @@ void FillTensorMetadata(const std::vector<TensorMetadataEntry>& entries,
 
 class Service final : public inference::GRPCInferenceService::CallbackService {
  public:
-  explicit Service(InferenceService* service) : service_(service) {}
+  Service(InferenceService* service, const grpc_detail::PostFn* post)
+      : service_(service), post_(post) {}
 
   // Runs `fn` unless the caller lacks the bearer token.
   template <typename Fn>
@@ -176,17 +181,20 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
       return reactor;
     }
     // Answered exactly once: here when refused before queueing, else on the batcher's thread.
-    service_->Infer(std::move(typed), [reactor, out](InferenceResponse r) {
-      if (r.status.ok()) EncodeInferResponse(r, out);
-      r.finish(r.status);
-      reactor->Finish(ToGrpcStatus(r.status));
+    service_->Infer(std::move(typed), [this, reactor, out](InferenceResponse response) {
+      auto r = std::make_shared<InferenceResponse>(std::move(response));
+      (*post_)([reactor, out, r] {
+        if (r->status.ok()) EncodeInferResponse(*r, out);
+        r->finish(r->status);
+        reactor->Finish(ToGrpcStatus(r->status));
+      });
     });
     return reactor;
   }
 
   grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>*
   ModelStreamInfer(grpc::CallbackServerContext* ctx) override {
-    return grpc_detail::NewStreamReactor(service_, ctx);
+    return grpc_detail::NewStreamReactor(service_, post_, ctx);
   }
 
  private:
@@ -198,13 +206,22 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     return ToGrpcStatus(load ? service_->LoadModel(model) : service_->UnloadModel(model));
   }
   InferenceService* service_;
+  const grpc_detail::PostFn* post_;
 };
 
 }  // namespace
 
 class GrpcServer::Impl {
  public:
-  explicit Impl(InferenceService* service) : service(service) {}
+  // Completion threads: encoding an answer copies its outputs into the message (and gRPC
+  // serializes it in Finish), so it runs here, for several answers at once, while the instance
+  // runs the next batch.
+  explicit Impl(InferenceService* service)
+      : completions(std::clamp<unsigned>(std::thread::hardware_concurrency(), 1, 4)),
+        post([this](std::function<void()> fn) { boost::asio::post(completions, std::move(fn)); }),
+        service(service, &post) {}
+  boost::asio::thread_pool completions;
+  grpc_detail::PostFn post;
   Service service;
   std::unique_ptr<grpc::Server> server;
 };
@@ -235,6 +252,7 @@ void GrpcServer::Stop(int grace_ms) {
   if (!impl_ || !impl_->server) return;
   impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(grace_ms));
   impl_->server->Wait();
+  impl_->completions.join();  // every posted answer has finished its call by now
   impl_.reset();
 }
 

@@ -8,7 +8,7 @@
 //
 // Ownership: borrows the service, which must outlive the server (Stop before destroying it).
 // Threading: Start/Stop from one controlling thread; RPCs run on gRPC's threads; an inference
-// finishes on the batcher's worker thread that completed it (or the calling thread when refused).
+// is answered (encoded, finished) on the server's completion threads, off the batcher's worker.
 // Failure: Start returns kUnavailable when the address cannot be bound.
 // Cost: ModelInfer borrows raw_input_contents (no copy) and copies each output once, into
 // raw_output_contents.

@@ -15,8 +15,8 @@ using StreamResponse = inference::ModelStreamInferResponse;
 
 class StreamReactor final : public grpc::ServerBidiReactor<inference::ModelInferRequest, StreamResponse> {
  public:
-  StreamReactor(InferenceService* service, std::string authorization)
-      : service_(service), authorization_(std::move(authorization)) {
+  StreamReactor(InferenceService* service, const PostFn* post, std::string authorization)
+      : service_(service), post_(post), authorization_(std::move(authorization)) {
     StartRead(&request_);
   }
 
@@ -68,11 +68,14 @@ class StreamReactor final : public grpc::ServerBidiReactor<inference::ModelInfer
     grpc::Status s = DecodeInferRequest(*message, message, &typed);
     if (!s.ok()) return Answer(id, s, nullptr);
     // The reactor lives until every pending request has been answered (MaybeFinish).
-    service_->Infer(std::move(typed), [this, id](InferenceResponse r) {
-      StreamResponse resp;
-      if (r.status.ok()) EncodeInferResponse(r, resp.mutable_infer_response());
-      r.finish(r.status);
-      Answer(id, ToGrpcStatus(r.status), &resp);
+    service_->Infer(std::move(typed), [this, id](InferenceResponse response) {
+      auto r = std::make_shared<InferenceResponse>(std::move(response));
+      (*post_)([this, id, r] {
+        StreamResponse resp;
+        if (r->status.ok()) EncodeInferResponse(*r, resp.mutable_infer_response());
+        r->finish(r->status);
+        Answer(id, ToGrpcStatus(r->status), &resp);
+      });
     });
   }
 
@@ -108,6 +111,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<inference::ModelInfer
   }
 
   InferenceService* service_;
+  const PostFn* post_;
   std::string authorization_;
   inference::ModelInferRequest request_;  // the read buffer; reads are sequential
   std::recursive_mutex mu_;  // recursive: gRPC may run OnWriteDone inline in StartWrite
@@ -119,8 +123,8 @@ class StreamReactor final : public grpc::ServerBidiReactor<inference::ModelInfer
 }  // namespace
 
 grpc::ServerBidiReactor<inference::ModelInferRequest, StreamResponse>* NewStreamReactor(
-    InferenceService* service, grpc::CallbackServerContext* ctx) {
-  return new StreamReactor(service, Authorization(ctx));
+    InferenceService* service, const PostFn* post, grpc::CallbackServerContext* ctx) {
+  return new StreamReactor(service, post, Authorization(ctx));
 }
 
 }  // namespace optic::server::grpc_detail
