@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "report/repeats.h"
+#include "results/repeats.h"
 
 namespace optic::bench {
 
@@ -83,17 +83,17 @@ void Progress::End() {
 void PrintSummary(const std::vector<results::Row>& rows, FILE* out) {
   std::map<std::string, int> counts;
   for (const results::Row& r : rows) ++counts[r.status];
-  // The same medians optic report shows (report/repeats.h): a cell run with --repeat competes
+  // The same medians optic report shows (results/repeats.h): a cell run with --repeat competes
   // with the median of its repeats, a cell run once with its row.
-  const std::vector<report::Row> cells = report::CollapseRepeats(rows);
+  const std::vector<results::Row> cells = results::CollapseRepeats(rows);
   struct Best {
-    const report::Row* latency = nullptr;
-    const report::Row* throughput = nullptr;
+    const results::Row* latency = nullptr;
+    const results::Row* throughput = nullptr;
   };
   std::map<std::string, Best> best;
   bool repeated = false;
-  std::vector<const report::Row*> out_of_tolerance;
-  for (const report::Row& r : cells) {
+  std::vector<const results::Row*> out_of_tolerance;
+  for (const results::Row& r : cells) {
     if (!r.ok() || r.kind != "bench") continue;
     if (r.parity_failed()) {  // fast but wrong: never the recommendation
       out_of_tolerance.push_back(&r);
@@ -111,19 +111,19 @@ void PrintSummary(const std::vector<results::Row>& rows, FILE* out) {
     }
   }
   // "(unstable)", and with repeats " x3 spread 1.04" (or "!" past the 10% rule).
-  auto notes = [](const report::Row& r) {
+  auto notes = [](const results::Row& r) {
     std::string s = r.unstable() ? " (unstable)" : "";
     if (r.repeats_aggregated > 1) {
       char buf[48];
       std::snprintf(buf, sizeof buf, " x%d spread %.2f%s", r.repeats_aggregated,
                     r.repeat_spread.value_or(0.0),
-                    r.repeat_spread && *r.repeat_spread > report::kRepeatSpreadRule ? "!" : "");
+                    r.repeat_spread && *r.repeat_spread > results::kRepeatSpreadRule ? "!" : "");
       s += buf;
     }
     if (!r.parity_pass) s += " (parity not checked)";
     return s;
   };
-  auto config = [](const report::Row& r) {
+  auto config = [](const results::Row& r) {
     return r.backend + " " + r.precision + " b" + std::to_string(r.batch_size) + " t" + std::to_string(r.threads);
   };
   const int w = repeated ? 52 : 34;  // room for the repeats note
@@ -150,14 +150,14 @@ void PrintSummary(const std::vector<results::Row>& rows, FILE* out) {
   if (!out_of_tolerance.empty()) {
     std::fprintf(out, "\nparity: %zu row(s) out of their precision's limits, not recommended above:\n",
                  out_of_tolerance.size());
-    for (const report::Row* r : out_of_tolerance) {
+    for (const results::Row* r : out_of_tolerance) {
       std::fprintf(out, "  %s %s: %s\n", r->Label().c_str(), r->scenario.c_str(), r->parity_failure.c_str());
     }
   }
   if (repeated) {
-    const std::vector<std::string> over = report::SpreadViolations(cells);
+    const std::vector<std::string> over = results::SpreadViolations(cells);
     std::fprintf(out, "\nrepeats: medians shown; spread = max/min throughput across repeats; %zu cell(s) over %.2f%s\n",
-                 over.size(), report::kRepeatSpreadRule, over.empty() ? "" : ":");
+                 over.size(), results::kRepeatSpreadRule, over.empty() ? "" : ":");
     for (const auto& c : over) std::fprintf(out, "  %s\n", c.c_str());
   }
   // End-to-end rows: the stage split and the cost against the model alone (docs/bench.md).

@@ -137,7 +137,7 @@ struct Row {
   // Where a row read from a file came from (not written).
   std::string file;
   int line = 0;
-  // Set by report::CollapseRepeats on a row that stands for several ok repeats of one cell: how
+  // Set by results::CollapseRepeats on a row that stands for several ok repeats of one cell: how
   // many, and max/min of their throughputs (not written).
   int repeats_aggregated = 1;
   OptNum repeat_spread;

@@ -1,5 +1,5 @@
 // Repeats of a cell (optic bench --repeat) in the one aggregation both the sweep's summary and
-// optic report use (src/report/repeats.h): medians, spread, what counts as one cell, and files
+// optic report use (src/results/repeats.h): medians, spread, what counts as one cell, and files
 // without repeats reading exactly as before.
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "bench/progress.h"
-#include "report/repeats.h"
+#include "results/repeats.h"
 #include "report/report.h"
 
 namespace optic::report {

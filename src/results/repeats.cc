@@ -1,4 +1,5 @@
-#include "report/repeats.h"
+#include "results/repeats.h"
+
 #include "measure/stats.h"
 
 #include <algorithm>
@@ -6,7 +7,7 @@
 #include <map>
 #include <set>
 
-namespace optic::report {
+namespace optic::results {
 
 namespace {
 
@@ -150,4 +151,4 @@ std::vector<std::string> SpreadViolations(const std::vector<Row>& collapsed) {
   return out;
 }
 
-}  // namespace optic::report
+}  // namespace optic::results
