@@ -145,6 +145,40 @@ nlohmann::json ReportJson(const Report& rep) {
                      {"best_throughput", g.best_throughput}, {"gain", g.gain},
                      {"best_config", g.best_config}, {"configurations", g.configurations}});
   }
+  json settings_winners = json::array();
+  for (const auto& w : rep.settings_winners) {
+    settings_winners.push_back(
+        {{"hardware", w.hardware}, {"model", w.model}, {"backend", w.backend},
+         {"settings", w.settings}, {"precision", w.precision}, {"batch_size", w.batch_size},
+         {"throughput", w.throughput}, {"own_default_throughput", w.own_default_throughput},
+         {"own_gain", w.own_gain}, {"best_default_backend", w.best_default_backend},
+         {"best_default_batch", w.best_default_batch},
+         {"best_default_throughput", w.best_default_throughput},
+         {"gain_over_best_default", w.gain_over_best_default}});
+  }
+  auto best_json = [](const std::optional<MatrixBest>& b) -> json {
+    if (!b) return nullptr;
+    return {{"value", b->value}, {"batch_size", b->batch_size}, {"settings", b->settings},
+            {"unstable", b->unstable}, {"parity_checked", b->parity_checked}};
+  };
+  json matrix_columns = json::array(), matrix_lines = json::array();
+  for (const auto& c : rep.matrix.columns) {
+    matrix_columns.push_back({{"backend", c.backend}, {"precision", c.precision}});
+  }
+  for (const auto& l : rep.matrix.lines) {
+    json cells = json::array();
+    for (const auto& c : l.cells) {
+      cells.push_back({{"throughput", best_json(c.throughput)}, {"latency", best_json(c.latency)},
+                       {"empty_status", c.empty_status}, {"reason", c.reason},
+                       {"timeout", c.timeout}, {"failed", c.failed},
+                       {"parity_excluded", c.parity_excluded}});
+    }
+    matrix_lines.push_back({{"hardware", l.hardware}, {"model", l.model}, {"cells", cells},
+                            {"best_throughput", l.best_throughput},
+                            {"best_latency", l.best_latency},
+                            {"throughput_margin", l.throughput_margin},
+                            {"latency_margin", l.latency_margin}});
+  }
   json pareto = json::array();
   for (const auto& f : rep.pareto) {
     json ids = json::array();
@@ -153,7 +187,9 @@ nlohmann::json ReportJson(const Report& rep) {
   }
   json out = {{"title", rep.options.title}, {"inputs", rep.results.files}, {"rows", rows},
               {"winners", winners}, {"power_fits", fits}, {"speedups", speedups},
-              {"settings_gains", gains}, {"pareto", pareto},
+              {"settings_gains", gains}, {"settings_winners", settings_winners},
+              {"pareto", pareto},
+              {"matrix", {{"columns", matrix_columns}, {"lines", matrix_lines}}},
               {"machines", Machines(rep.results.rows)}, {"commands", Commands(rep.results.rows)},
               {"warnings", Warnings(rep)}, {"comparison", nullptr}};
   if (rep.comparison) {

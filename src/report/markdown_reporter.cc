@@ -92,6 +92,7 @@ class MarkdownReporter : public Reporter {
             << (c.throughput_tie ? " (tie)" : "") << " | " << c.parity_excluded << " |\n";
       }
     }
+    WriteMatrixMarkdown(rep.matrix, out);
     if (!rep.speedups.empty()) {
       out << "\n## Reduced precision vs fp32 (throughput)\n\n"
           << "Agreement with the fp32 reference on the check set: top-1/top-5 (share of samples "
@@ -122,6 +123,33 @@ class MarkdownReporter : public Reporter {
             << " | " << Fmt(g.default_throughput, 4) << " | " << Cell(g.best_config) << " | "
             << Fmt(g.best_throughput, 4) << " | " << Fmt(g.gain) << "x | " << g.configurations
             << " |\n";
+      }
+      out << "\nGain per backend over its cells (best / defaults): ";
+      const auto summary = SummarizeGains(rep.settings_gains);
+      for (size_t i = 0; i < summary.size(); ++i) {
+        const auto& b = summary[i];
+        out << (i ? "; " : "") << b.backend << " median " << Fmt(b.median_gain) << "x (" << b.cells
+            << " cells, " << Fmt(b.min_gain) << "-" << Fmt(b.max_gain) << "x)";
+      }
+      out << ".\n";
+      if (!rep.settings_winners.empty()) {
+        out << "\nWinner per model (throughput) against its own backend's defaults in the same "
+               "cell and against the fastest defaults row of any backend:\n\n"
+            << "| hardware | model | winner | /s | its defaults /s | gain | best defaults | gain |\n"
+            << "|---|---|---|---|---|---|---|---|\n";
+        for (const auto& w : rep.settings_winners) {
+          out << "| " << Cell(w.hardware) << " | " << w.model << " | **" << w.backend << "** "
+              << Cell(w.settings) << " (" << w.precision << ", b" << w.batch_size << ") | "
+              << Fmt(w.throughput, 4) << " | "
+              << (w.own_default_throughput > 0 ? Fmt(w.own_default_throughput, 4) : "-") << " | "
+              << (w.own_gain > 0 ? Fmt(w.own_gain) + "x" : "-") << " | "
+              << (w.best_default_backend.empty()
+                      ? std::string("-")
+                      : w.best_default_backend + " b" + std::to_string(w.best_default_batch) +
+                            " " + Fmt(w.best_default_throughput, 4) + "/s")
+              << " | " << (w.gain_over_best_default > 0 ? Fmt(w.gain_over_best_default) + "x" : "-")
+              << " |\n";
+        }
       }
     }
     bool tuned = !rep.settings_gains.empty();

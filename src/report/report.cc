@@ -55,9 +55,11 @@ Status BuildReport(const ReportOptions& options, Report* out) {
     out->comparison = Compare(out->base->rows, out->results.rows, options.regression_threshold);
   }
   out->winners = SelectWinners(out->results.rows);
+  out->matrix = BuildBackendPrecisionMatrix(out->results.rows);
   out->power_fits = FitPowerByHardware(out->results.rows);
   out->speedups = PrecisionSpeedups(out->results.rows);
   out->settings_gains = SettingsGains(out->results.rows);
+  out->settings_winners = ModelSettingsWinners(out->results.rows);
   out->pareto = ParetoFronts(out->results.rows);
   return Status::OK();
 }

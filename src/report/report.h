@@ -15,6 +15,7 @@
 
 #include "optic/status.h"
 #include "report/analysis.h"
+#include "report/matrix.h"
 #include "report/results.h"
 #include "report/tuning.h"
 
@@ -37,9 +38,11 @@ struct Report {
   ResultsSet results;
   std::optional<ResultsSet> base;  // --compare
   std::vector<WinnerCell> winners;
+  BackendPrecisionMatrix matrix;  // the winner matrix across backends x precisions
   std::vector<PowerFit> power_fits;
   std::vector<Speedup> speedups;
   std::vector<SettingsGain> settings_gains;  // the settings search (report/tuning.h)
+  std::vector<ModelSettingsWinner> settings_winners;
   std::vector<ParetoFront> pareto;
   std::optional<Comparison> comparison;
 };

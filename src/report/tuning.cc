@@ -111,4 +111,69 @@ std::vector<ParetoFront> ParetoFronts(const std::vector<Row>& rows) {
   return out;
 }
 
+std::vector<ModelSettingsWinner> ModelSettingsWinners(const std::vector<Row>& rows) {
+  std::map<std::pair<std::string, std::string>, std::vector<const Row*>> groups;
+  for (const Row& r : rows) {
+    if (Competes(r)) groups[{r.Hardware(), r.model}].push_back(&r);
+  }
+  std::vector<ModelSettingsWinner> out;
+  for (const auto& [key, rs] : groups) {
+    const Row* best = nullptr;
+    const Row* best_default = nullptr;
+    bool tuned = false;
+    for (const Row* r : rs) {
+      const bool is_default = SettingsLabel(*r) == "defaults";
+      tuned |= !is_default;
+      if (!best || *r->throughput_per_s > *best->throughput_per_s) best = r;
+      if (is_default && (!best_default || *r->throughput_per_s > *best_default->throughput_per_s)) {
+        best_default = r;
+      }
+    }
+    if (!tuned) continue;
+    ModelSettingsWinner w;
+    w.hardware = key.first;
+    w.model = key.second;
+    w.backend = best->backend;
+    w.settings = SettingsLabel(*best);
+    w.precision = best->precision;
+    w.batch_size = best->batch_size;
+    w.throughput = *best->throughput_per_s;
+    for (const Row* r : rs) {
+      if (r->backend == best->backend && r->device == best->device &&
+          r->precision == best->precision && r->batch_size == best->batch_size &&
+          r->scenario == best->scenario && SettingsLabel(*r) == "defaults" &&
+          *r->throughput_per_s > w.own_default_throughput) {
+        w.own_default_throughput = *r->throughput_per_s;
+      }
+    }
+    if (w.own_default_throughput > 0) w.own_gain = w.throughput / w.own_default_throughput;
+    if (best_default) {
+      w.best_default_backend = best_default->backend;
+      w.best_default_batch = best_default->batch_size;
+      w.best_default_throughput = *best_default->throughput_per_s;
+      w.gain_over_best_default = w.throughput / w.best_default_throughput;
+    }
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+std::vector<BackendGainSummary> SummarizeGains(const std::vector<SettingsGain>& gains) {
+  std::map<std::string, std::vector<double>> by_backend;
+  for (const auto& g : gains) by_backend[g.backend].push_back(g.gain);
+  std::vector<BackendGainSummary> out;
+  for (auto& [backend, v] : by_backend) {
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    BackendGainSummary s;
+    s.backend = backend;
+    s.cells = static_cast<int>(n);
+    s.median_gain = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    s.min_gain = v.front();
+    s.max_gain = v.back();
+    out.push_back(s);
+  }
+  return out;
+}
+
 }  // namespace optic::report

@@ -21,6 +21,28 @@ struct SettingsGain {
 };
 std::vector<SettingsGain> SettingsGains(const std::vector<Row>& rows);
 
+// Per (hardware, model) with at least one configuration beside the defaults: the fastest row
+// (throughput) against the defaults of its own backend in the same cell, and against the
+// fastest defaults row of any backend (any batch): what the settings search wins per model.
+struct ModelSettingsWinner {
+  std::string hardware, model, backend, settings, precision;
+  int batch_size = 0;
+  double throughput = 0;
+  double own_default_throughput = 0, own_gain = 0;  // 0: no defaults row of that cell
+  std::string best_default_backend;
+  int best_default_batch = 0;
+  double best_default_throughput = 0, gain_over_best_default = 0;
+};
+std::vector<ModelSettingsWinner> ModelSettingsWinners(const std::vector<Row>& rows);
+
+// Per backend, over its SettingsGains cells: the median and the range of the gain.
+struct BackendGainSummary {
+  std::string backend;
+  int cells = 0;
+  double median_gain = 0, min_gain = 0, max_gain = 0;
+};
+std::vector<BackendGainSummary> SummarizeGains(const std::vector<SettingsGain>& gains);
+
 // Rows (ok, within parity, with p50 and throughput) that no other row of the same hardware and
 // model beats on both: lower or equal p50 and higher or equal throughput, one of them strictly.
 struct ParetoPoint {

@@ -75,5 +75,47 @@ TEST(ParetoFronts, KeepsOnlyTheUndominated) {
   EXPECT_EQ(SettingsLabel(rows[3]), "+num_streams=2");
 }
 
+TEST(ModelSettingsWinners, WinnerAgainstItsDefaultsAndTheBestDefaults) {
+  std::vector<Row> rows = {
+      Make("onnxruntime", nlohmann::json::object(), 8, 100, 10, 1),
+      Make("onnxruntime", {{"graph_optimization", "basic"}}, 8, 150, 8, 1),
+      Make("openvino", nlohmann::json::object(), 8, 120, 9, 8),  // the best defaults row
+      Make("openvino", {{"num_streams", "2"}}, 8, 110, 9, 8),
+  };
+  Row off = Make("torch", {{"channels_last", "true"}}, 8, 900, 1, 1);
+  off.parity_pass = false;  // fastest, but out of parity: never the winner
+  rows.push_back(off);
+  const auto winners = ModelSettingsWinners(rows);
+  ASSERT_EQ(winners.size(), 1u);
+  const auto& w = winners[0];
+  EXPECT_EQ(w.backend, "onnxruntime");
+  EXPECT_EQ(w.settings, "+graph_optimization=basic");
+  EXPECT_DOUBLE_EQ(w.own_default_throughput, 100);
+  EXPECT_DOUBLE_EQ(w.own_gain, 1.5);
+  EXPECT_EQ(w.best_default_backend, "openvino");
+  EXPECT_EQ(w.best_default_batch, 8);
+  EXPECT_DOUBLE_EQ(w.gain_over_best_default, 1.25);
+
+  // Defaults only: nothing was searched, so no winner against the defaults.
+  EXPECT_TRUE(ModelSettingsWinners({Make("torch", nlohmann::json::object(), 8, 10, 100)}).empty());
+}
+
+TEST(SummarizeGains, MedianAndRangePerBackend) {
+  std::vector<SettingsGain> gains(3);
+  gains[0].backend = gains[1].backend = "openvino";
+  gains[2].backend = "torch";
+  gains[0].gain = 1.0;
+  gains[1].gain = 1.4;
+  gains[2].gain = 2.0;
+  const auto s = SummarizeGains(gains);
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].backend, "openvino");
+  EXPECT_EQ(s[0].cells, 2);
+  EXPECT_DOUBLE_EQ(s[0].median_gain, 1.2);
+  EXPECT_DOUBLE_EQ(s[0].min_gain, 1.0);
+  EXPECT_DOUBLE_EQ(s[0].max_gain, 1.4);
+  EXPECT_DOUBLE_EQ(s[1].median_gain, 2.0);
+}
+
 }  // namespace
 }  // namespace optic::report

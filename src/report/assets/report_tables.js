@@ -43,6 +43,28 @@
       }
       figures['winner-matrix'] = { charts: 0, nodata: false, table: true };
     }
+    // Backend x precision: each pair's best row per model; empty cells say why.
+    const M = D.matrix;
+    if (M && M.columns.length >= 2 && M.lines.length) {
+      const part = (b, unit, win) => {
+        const e = el('div', { class: win ? 'win' : 'runner', text: fmt(b.value, 4) + ' ' + unit + ' (b' + b.batch_size + (b.settings === 'defaults' ? '' : ' ' + b.settings) + ')' });
+        if (b.unstable) e.append(el('span', { class: 'badge warn', text: 'unstable' }));
+        return e;
+      };
+      const body = M.lines.map((l) => el('tr', {}, [td(l.hardware), td(el('b', { text: l.model }))].concat(l.cells.map((c, i) => {
+        if (!c.throughput && !c.latency) return td(el('span', { class: 'runner reason', text: c.empty_status || '–', title: c.reason }));
+        const cell = [];
+        if (c.throughput) cell.push(part(c.throughput, '/s', i === l.best_throughput));
+        if (c.latency) cell.push(part(c.latency, 'ms', i === l.best_latency));
+        const also = [['timeout', c.timeout], ['failed', c.failed], ['out of parity', c.parity_excluded]].filter((x) => x[1]).map((x) => x[1] + ' ' + x[0]);
+        if (also.length) cell.push(el('div', { class: 'runner reason', text: '+' + also.join(', ') }));
+        return td(cell);
+      }))));
+      s.append(el('div', { class: 'card', 'data-figure': 'winner-matrix-backend-precision' }, [
+        el('h3', { text: 'Backend x precision: best throughput and p50 latency per model (winner highlighted; hover an empty cell for its reason)' }),
+        table(['hardware', 'model'].concat(M.columns.map((c) => c.backend + ' ' + c.precision)), body)]));
+      figures['winner-matrix-backend-precision'] = { charts: 0, nodata: false, table: true };
+    }
   };
   // ---------- 3b. settings search: tuned vs defaults ----------
   R.build.settings = function () {
@@ -57,6 +79,17 @@
       table(['hardware', 'model', 'backend', 'device', 'precision', 'batch', 'scenario', 'defaults /s',
              'best configuration', 'best /s', 'gain', 'configurations'], body)]));
     figures['settings-gain'] = { charts: 0, nodata: false, table: true };
+    if (D.settings_winners.length) {
+      const wb = D.settings_winners.map((w) => el('tr', {}, [
+        td(w.hardware), td(el('b', { text: w.model })), td(w.backend + ' ' + w.settings + ' (' + w.precision + ', b' + w.batch_size + ')'),
+        num(w.throughput, 4), w.own_default_throughput ? num(w.own_default_throughput, 4) : td('–'),
+        td(w.own_gain ? fmt(w.own_gain) + 'x' : '–', 'num'),
+        td(w.best_default_backend ? w.best_default_backend + ' b' + w.best_default_batch + ' ' + fmt(w.best_default_throughput, 4) + '/s' : '–'),
+        td(w.gain_over_best_default ? fmt(w.gain_over_best_default) + 'x' : '–', 'num')]));
+      s.append(el('div', { class: 'card', 'data-figure': 'settings-winner' }, [el('h3', { text: 'Winner per model against the defaults' }),
+        table(['hardware', 'model', 'winner', '/s', 'its defaults /s', 'gain', 'best defaults (any backend)', 'gain'], wb)]));
+      figures['settings-winner'] = { charts: 0, nodata: false, table: true };
+    }
   };
   // ---------- 6. load time ----------
   R.build.load = function () {
