@@ -37,11 +37,15 @@ double ParityTolerance(Precision precision);
 //   samples whose reference top-1 class is the candidate's top-1 (top1) or among the candidate's
 //   top 5 (top5), both ranked on the centred scores for the reason above (on a trained network
 //   centring barely moves the top class).
+// - integer outputs (int8, uint8, int32, int64: labels, indices, counts) are compared element by
+//   element for equality, never through the float measures (their TensorDiff stays zero):
+//   int_elements counts the elements compared, int_mismatches those that differ.
 struct Agreement {
   double cosine = 1;
   bool class_scores = false;  // top1/top5 are measured
   double top1 = 1, top5 = 1;
   int64_t samples = 0;
+  int64_t int_elements = 0, int_mismatches = 0;
 };
 Status MeasureAgreement(const Tensor& out, const Tensor& ref, TensorDiff* diff,
                         Agreement* agreement);
@@ -50,7 +54,9 @@ void MergeWorst(const TensorDiff& next_diff, const Agreement& next, TensorDiff* 
                 Agreement* worst);
 
 // Empty when the measures meet ParityLimitsFor(precision); otherwise why not, e.g.
-// "bf16: top-1 agreement 0.41 < 0.6" (every failed limit, separated by "; ").
+// "bf16: top-1 agreement 0.41 < 0.6" (every failed limit, separated by "; "). Integer outputs
+// must be equal everywhere where the precision sets no top-1 limit (fp32); elsewhere the share of
+// equal elements must meet that limit.
 std::string ParityFailure(Precision precision, const TensorDiff& diff, const Agreement& a);
 
 // Rows of the check input: enough that one disagreeing sample moves top-1 agreement by 3%.

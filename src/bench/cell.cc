@@ -34,7 +34,7 @@ int CheckSamples(int batch_size) {
   return batch_size * ((kParitySamples + batch_size - 1) / batch_size);
 }
 
-Status RunCheckSet(const CellSpec& c, Model* model, std::vector<Tensor>* outputs) {
+Status RunCheckSet(const CellSpec& c, Model* model, CheckOutputs* outputs) {
   const int n = CheckSamples(c.batch_size), b = c.batch_size;
   InputSettings values = c.inputs;
   OPTIC_RETURN_IF_ERROR(LoadInputData(model->inputs(), &values));
@@ -53,7 +53,8 @@ Status RunCheckSet(const CellSpec& c, Model* model, std::vector<Tensor>* outputs
     }
     whole.push_back(t);
   }
-  std::vector<std::vector<Tensor>> chunks;
+  CheckOutputs result;
+  for (const TensorInfo& info : model->outputs()) result.names.push_back(info.name);
   for (int start = 0; start < n; start += b) {
     std::vector<Tensor> in, out;
     for (size_t i = 0; i < whole.size(); ++i) {
@@ -63,30 +64,24 @@ Status RunCheckSet(const CellSpec& c, Model* model, std::vector<Tensor>* outputs
       in.push_back(owned);
     }
     OPTIC_RETURN_IF_ERROR(model->Execute(in, &out).Prefixed("check batch"));
-    for (Tensor& t : out) {
-      Tensor f;
-      OPTIC_RETURN_IF_ERROR(t.ConvertTo(DType::kFP32, &f));
-      if (!f.is_host()) return Status::Internal("check batch: the model returned a device tensor");
-      t = f;
+    if (start == 0) result.parts.resize(out.size());
+    if (out.size() != result.parts.size()) {
+      return Status::Internal("check batch: the model returned " + std::to_string(out.size()) +
+                              " outputs, " + std::to_string(result.parts.size()) + " before");
     }
-    chunks.push_back(std::move(out));
+    for (size_t o = 0; o < out.size(); ++o) {
+      const Tensor& t = out[o];
+      if (!t.is_host()) return Status::Internal("check batch: the model returned a device tensor");
+      const DType d = t.dtype();
+      // Floats as fp32 (the measures' dtype); integers as they are, compared exactly. A copy
+      // either way: a backend may reuse its output buffers on the next Execute.
+      Tensor kept;
+      OPTIC_RETURN_IF_ERROR(t.ConvertTo(d == DType::kFP16 || d == DType::kBF16 ? DType::kFP32 : d, &kept));
+      result.parts[o].push_back(kept);
+    }
   }
-  outputs->clear();
-  for (size_t o = 0; o < chunks[0].size(); ++o) {
-    Shape shape = chunks[0][o].shape();
-    if (shape.empty() || shape[0] != b) {
-      return Status::InvalidArgument("check batch: output " + std::to_string(o) + " has shape " +
-                                     ShapeToString(shape) + ", not " + std::to_string(b) + " rows");
-    }
-    shape[0] = n;
-    Tensor all;
-    OPTIC_RETURN_IF_ERROR(Tensor::Empty(DType::kFP32, shape, &all));
-    for (size_t k = 0; k < chunks.size(); ++k) {
-      std::memcpy(static_cast<char*>(all.raw()) + k * chunks[k][o].nbytes(), chunks[k][o].raw(),
-                  chunks[k][o].nbytes());
-    }
-    outputs->push_back(all);
-  }
+  if (result.names.size() != result.parts.size()) result.names.resize(result.parts.size());
+  *outputs = std::move(result);
   return Status::OK();
 }
 
@@ -96,22 +91,14 @@ namespace {
 // precision's limits (optic/parity.h); or parity_error when there is nothing to compare with
 // (that does not fail the cell).
 void CheckCorrectness(const CellSpec& c, Model* model, results::Row* row) {
-  std::vector<Tensor> outputs, ref;
+  CheckOutputs outputs, ref;
   Status s = RunCheckSet(c, model, &outputs);
   if (s.ok() && c.reference_file.empty()) s = Status::NotFound("no reference backend could run");
   if (s.ok()) s = ReadReference(c.reference_file, &ref);
-  if (s.ok() && ref.size() != outputs.size()) {
-    s = Status::InvalidArgument("the reference has " + std::to_string(ref.size()) +
-                                " outputs, this model " + std::to_string(outputs.size()));
-  }
   TensorDiff worst;
   Agreement agree;
-  for (size_t i = 0; s.ok() && i < outputs.size(); ++i) {
-    TensorDiff d;
-    Agreement a;
-    s = MeasureAgreement(outputs[i], ref[i], &d, &a);
-    if (s.ok()) MergeWorst(d, a, &worst, &agree);
-  }
+  std::vector<std::string> mismatches;
+  if (s.ok()) s = CompareCheckOutputs(outputs, ref, c.batch_size, &worst, &agree, &mismatches);
   if (!s.ok()) {
     row->parity_error = s.ToString();
     return;
@@ -124,6 +111,9 @@ void CheckCorrectness(const CellSpec& c, Model* model, results::Row* row) {
   if (agree.class_scores) row->top1_agreement = agree.top1, row->top5_agreement = agree.top5;
   row->parity_samples = agree.samples;
   row->parity_failure = ParityFailure(c.precision, worst, agree);
+  for (const std::string& m : mismatches) {
+    row->parity_failure += (row->parity_failure.empty() ? "" : "; ") + m;
+  }
   row->parity_pass = row->parity_failure.empty();
 }
 
@@ -229,12 +219,9 @@ Status RunReferenceCell(const CellSpec& c, CellReporter* rep) {
   CellSpec plain = c;
   OPTIC_RETURN_IF_ERROR(LoadWithPhases(plain, c.model, rep, &lm));
   rep->Phase("reference");
-  std::vector<Tensor> outputs;
+  CheckOutputs outputs;
   OPTIC_RETURN_IF_ERROR(RunCheckSet(c, lm.model.get(), &outputs).Prefixed("reference run"));
-  return WriteReference(c.reference_file, outputs,
-                        {{"backend", c.backend}, {"model", c.model}, {"batch_size", c.batch_size},
-                         {"check_seed", c.settings.check_seed},
-                         {"samples", CheckSamples(c.batch_size)}});
+  return WriteReference(c.reference_file, outputs, {{"key", ReferenceKey(c)}, {"model", c.model}});
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "bench/config.h"
 #include "bench/meters.h"
 #include "bench/scenarios.h"
+#include "optic/parity.h"
 #include "results/row.h"
 
 namespace optic::bench {
@@ -48,18 +49,49 @@ using SteadyLoop = std::function<Status(SteadyMeters* meters, SteadyResult* out)
 Status MeasureSteady(const CellSpec& cell, const std::string& phase, CellReporter* reporter,
                      results::Row* row, const SteadyLoop& loop, SteadyResult* out);
 
-// Reference outputs: a JSON header line ({"outputs":[{"name","shape"}], ...}) followed by the
-// outputs' fp32 values, in order.
-Status WriteReference(const std::string& path, const std::vector<Tensor>& outputs,
-                      const nlohmann::json& header);
-Status ReadReference(const std::string& path, std::vector<Tensor>* outputs);
+// The check set's outputs: per output (in the model's order, named), each check batch's tensor
+// as the model returned it, floats as fp32 and integers in their own dtype.
+struct CheckOutputs {
+  std::vector<std::string> names;
+  std::vector<std::vector<Tensor>> parts;  // [output][check batch]
+};
 
 // The correctness check's samples for a batch size: kParitySamples (optic/parity.h) rounded up to
 // whole batches, so that top-k agreement means something also at batch 1.
 int CheckSamples(int batch_size);
 // The check set (optic/parity.h MakeCheckInput from settings.check_seed) through `model` in
-// batches of the cell's batch size; `outputs` are fp32 host tensors of CheckSamples rows.
-Status RunCheckSet(const CellSpec& cell, Model* model, std::vector<Tensor>* outputs);
+// batches of the cell's batch size: CheckSamples rows.
+Status RunCheckSet(const CellSpec& cell, Model* model, CheckOutputs* outputs);
+
+// What the reference outputs of `cell` (a reference cell: its backend, device and options) depend
+// on: the model (a file by content hash), its conversion, backend, device and options, batch size,
+// check seed and samples, and the inputs' --shape, --input-range and --input-data (by hash).
+// The sweep names the reference file after its hash and keeps it in the file's header, so a
+// reference of other shapes or values is never read for these.
+inline constexpr int kReferenceFormat = 2;
+nlohmann::json ReferenceKey(const CellSpec& cell);
+
+// Reference outputs: a JSON header line ({"format": 2, "key": ReferenceKey, "outputs": [{"name",
+// "dtype", "parts": [shape per check batch]}], ...}) followed by each part's values in its dtype,
+// in order. A file of another format is an error that says to delete it.
+Status WriteReference(const std::string& path, const CheckOutputs& outputs,
+                      const nlohmann::json& header);
+Status ReadReferenceHeader(const std::string& path, nlohmann::json* header);
+Status ReadReference(const std::string& path, CheckOutputs* outputs,
+                     nlohmann::json* header = nullptr);
+
+// A cell's check outputs against the reference's, the worst of each measure over the outputs
+// (optic/parity.h MeasureAgreement, MergeWorst; integer outputs compared exactly). An output whose
+// every check batch has `batch_size` rows on both sides is joined into [samples, ...] and measured
+// as one (centring and top-k over the samples); another (a detector's [boxes, 4] per image, or an
+// output whose shape differs from the reference's) is compared check batch by check batch:
+// batches of equal shape are measured together, and a batch whose shape differs from the
+// reference's is a mismatch named in `mismatches` (a parity failure). Errors (another count of
+// outputs or check batches, a float output where the reference has an integer one): nothing to
+// judge.
+Status CompareCheckOutputs(const CheckOutputs& out, const CheckOutputs& ref, int batch_size,
+                           TensorDiff* worst, Agreement* agreement,
+                           std::vector<std::string>* mismatches);
 
 // Status code -> row status: unsupported for kUnsupported / kUnsupportedHardware, else failed.
 const char* RowStatusFor(const Status& s);

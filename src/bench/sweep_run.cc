@@ -15,6 +15,7 @@
 #include "bench/results.h"
 #include "bench/sweep.h"
 #include "bench/sweep_plan.h"
+#include "cache/cache.h"
 #include "optic/registry.h"
 
 namespace optic::bench {
@@ -85,54 +86,62 @@ class Runner {
     return rows;
   }
 
-  // The reference outputs for (model, batch): computed once in a reference cell, kept in
-  // <out dir>/<out stem>.ref/. Sets cell->reference_file/name, or returns why there is none.
+  // The reference outputs for a cell's model, batch and inputs: computed once in a reference
+  // cell, kept in <out dir>/<out stem>.ref/ under a name with the hash of ReferenceKey (cell.h),
+  // which the file's header repeats: another --shape, --input-range or --input-data, another
+  // conversion or a file of another format is another reference. Sets cell->reference_file/name,
+  // or returns why there is none.
   std::string EnsureReference(CellSpec* cell, const RunInfo& run) {
     std::string backend = PickReference(c_, zoo_, *cell, files_);
     if (backend.empty()) return "no backend can run '" + cell->model + "' at fp32 as the reference";
     const fs::path dir = fs::path(c_.out).parent_path() / (fs::path(c_.out).stem().string() + ".ref");
-    // A model file is named by its stem and content hash (its path may hold '/').
-    std::string model_key = cell->source_sha256.empty()
-        ? cell->model
-        : fs::path(cell->model).stem().string() + "-" + cell->source_sha256.substr(0, 12);
-    std::string data_sha;
-    if (!cell->inputs.data_file.empty() && FileSha256(cell->inputs.data_file, &data_sha).ok()) {
-      model_key += "-data" + data_sha.substr(0, 12);  // another input file, other outputs
+    CellSpec ref = *cell;
+    ref.kind = CellKind::kReference;
+    ref.backend = backend;
+    ref.precision = Precision::kFP32;
+    ref.device = c_.reference_device;
+    ref.scenario = Scenario::kOffline;
+    ref.model_file.clear();
+    ref.converted_by.clear();
+    if (files_ && files_->Has(cell->model)) {
+      std::unique_ptr<Backend> b;
+      if (CreateBackend(backend, &b).ok()) {
+        const BackendFile& f = files_->For(cell->model, *b, Precision::kFP32);
+        ref.model_file = f.path;
+        ref.converted_by = f.converted_by;
+      }
     }
-    const std::string file = (dir / (model_key + "-" + backend + "-" + DeviceName(c_.reference_device) + "-b" + std::to_string(cell->batch_size) +
-                                     "-s" + std::to_string(c_.settings.check_seed) + "-n" +
-                                     std::to_string(CheckSamples(cell->batch_size)) + ".ref")).string();
+    auto opts = c_.backend_options.find(backend);
+    ref.backend_options = opts != c_.backend_options.end() ? opts->second : std::map<std::string, std::string>{};
+    const json key = ReferenceKey(ref);
+    // A model file is named by its stem (its path may hold '/').
+    const std::string stem = cell->source_sha256.empty() ? cell->model : fs::path(cell->model).stem().string();
+    const std::string file = (dir / (stem + "-" + backend + "-" + DeviceName(c_.reference_device) + "-b" +
+                                     std::to_string(cell->batch_size) + "-" +
+                                     cache::Sha256Hex(key.dump()).substr(0, 16) + ".ref")).string();
     const std::string name = backend + "/fp32" +
                              (c_.reference_device.is_cpu() ? "" : "@" + DeviceName(c_.reference_device));
     auto failed = failed_refs_.find(file);
     if (failed != failed_refs_.end()) return failed->second;
     std::error_code ec;
-    if (!fs::exists(file, ec)) {
+    json header;
+    if (!fs::exists(file, ec) || !ReadReferenceHeader(file, &header).ok() || header.value("key", json()) != key) {
       fs::create_directories(dir, ec);
-      CellSpec ref = *cell;
-      ref.kind = CellKind::kReference;
-      ref.backend = backend;
-      ref.precision = Precision::kFP32;
-      ref.device = c_.reference_device;
-      ref.scenario = Scenario::kOffline;
       ref.reference_file = file;
-      if (files_ && files_->Has(cell->model)) {
-        std::unique_ptr<Backend> b;
-        if (CreateBackend(backend, &b).ok()) {
-          const BackendFile& f = files_->For(cell->model, *b, Precision::kFP32);
-          ref.model_file = f.path;
-          ref.converted_by = f.converted_by;
-        }
-      }
-      auto it = c_.backend_options.find(backend);
-      ref.backend_options = it != c_.backend_options.end() ? it->second : std::map<std::string, std::string>{};
       ref.work_dir = (fs::path(work_) / ("ref" + std::to_string(refs_++))).string();
       progress_->Note("reference: " + cell->model + " b" + std::to_string(cell->batch_size) + " on " + name);
       ChildOutcome outcome;
       std::vector<results::Row> rows = Run(ref, RowFor(ref, run), &outcome);
+      std::string why;
       if (rows.empty() || !rows[0].ok() || !fs::exists(file, ec)) {
-        const std::string why = "reference " + name + " failed: " +
-                                (rows.empty() ? std::string("no row") : json(rows[0].error).dump());
+        why = rows.empty() ? std::string("no row") : json(rows[0].error).dump();
+      } else if (Status h = ReadReferenceHeader(file, &header); !h.ok()) {
+        why = h.ToString();
+      } else if (header.value("key", json()) != key) {
+        why = "its file's key " + header.value("key", json()).dump() + " is not the sweep's " + key.dump();
+      }
+      if (!why.empty()) {
+        why = "reference " + name + " failed: " + why;
         failed_refs_[file] = why;
         return why;
       }

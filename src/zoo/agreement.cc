@@ -37,6 +37,21 @@ std::vector<int64_t> TopK(const std::vector<double>& v, int64_t k) {
   return idx;
 }
 
+bool IsInteger(DType d) {
+  return d == DType::kINT8 || d == DType::kUINT8 || d == DType::kINT32 || d == DType::kINT64;
+}
+
+// Element i of an integer tensor, exactly (GetAsDouble rounds int64 beyond 2^53).
+int64_t IntAt(const Tensor& t, int64_t i) {
+  switch (t.dtype()) {
+    case DType::kINT8: return t.data<int8_t>()[i];
+    case DType::kUINT8: return t.data<uint8_t>()[i];
+    case DType::kINT32: return t.data<int32_t>()[i];
+    case DType::kINT64: return t.data<int64_t>()[i];
+    default: return 0;
+  }
+}
+
 std::string Num(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3g", v);
@@ -47,10 +62,27 @@ std::string Num(double v) {
 
 Status MeasureAgreement(const Tensor& out, const Tensor& ref, TensorDiff* diff,
                         Agreement* agreement) {
-  OPTIC_RETURN_IF_ERROR(CompareTensors(out, ref, diff));
   Agreement a;
   const Shape& shape = ref.shape();
   const int64_t n = shape.empty() ? 1 : shape[0];
+  if (IsInteger(out.dtype()) || IsInteger(ref.dtype())) {
+    if (IsInteger(out.dtype()) != IsInteger(ref.dtype())) {
+      return Status::InvalidArgument(std::string("dtype ") + DTypeName(out.dtype()) +
+                                     " differs from reference " + DTypeName(ref.dtype()));
+    }
+    if (out.shape() != ref.shape()) {
+      return Status::InvalidArgument("shape " + ShapeToString(out.shape()) +
+                                     " differs from reference " + ShapeToString(ref.shape()));
+    }
+    if (!out.is_host() || !ref.is_host()) return Status::Unsupported("compare needs host tensors");
+    a.samples = n;
+    a.int_elements = ref.numel();
+    for (int64_t i = 0; i < ref.numel(); ++i) a.int_mismatches += IntAt(out, i) != IntAt(ref, i);
+    *diff = TensorDiff{};
+    *agreement = a;
+    return Status::OK();
+  }
+  OPTIC_RETURN_IF_ERROR(CompareTensors(out, ref, diff));
   const int64_t per = n > 0 ? ref.numel() / n : 0;
   a.samples = n;
   // The reference's mean over the batch, per output element.
@@ -109,6 +141,8 @@ void MergeWorst(const TensorDiff& next_diff, const Agreement& next, TensorDiff* 
   worst_diff->nan_count += next_diff.nan_count;
   worst->cosine = std::min(worst->cosine, next.cosine);
   worst->samples = std::max(worst->samples, next.samples);
+  worst->int_elements += next.int_elements;
+  worst->int_mismatches += next.int_mismatches;
   if (next.class_scores) {
     worst->top1 = worst->class_scores ? std::min(worst->top1, next.top1) : next.top1;
     worst->top5 = worst->class_scores ? std::min(worst->top5, next.top5) : next.top5;
@@ -131,6 +165,15 @@ std::string ParityFailure(Precision precision, const TensorDiff& diff, const Agr
   }
   if (a.class_scores && l.min_top5 > 0 && !(a.top5 >= l.min_top5)) {
     why.push_back("top-5 agreement " + Num(a.top5) + " < " + Num(l.min_top5));
+  }
+  if (a.int_mismatches > 0) {
+    const double equal = 1.0 - static_cast<double>(a.int_mismatches) / a.int_elements;
+    if (l.min_top1 <= 0) {
+      why.push_back(std::to_string(a.int_mismatches) + " of " + std::to_string(a.int_elements) +
+                    " integer output elements differ");
+    } else if (!(equal >= l.min_top1)) {
+      why.push_back("integer outputs " + Num(equal) + " equal < " + Num(l.min_top1));
+    }
   }
   if (why.empty()) return "";
   std::string s = std::string(PrecisionName(precision)) + ": ";
