@@ -12,7 +12,7 @@ Repeats (optic bench --repeat N): when a file's rows carry `repeat`/`repeats` wi
 is the median of its ok repeats (throughput and p50 each), as optic report shows it, and the
 table adds each side's repeat spread (max/min throughput across that side's repeats, `!` past
 the rule) and the number of repeats. The rows that make a cell follow optic report
-(src/report/repeats.h): the latest row of each repeat index, none beyond the latest `repeats`.
+(src/results/repeats.h): the latest row of each repeat index, none beyond the latest `repeats`.
 Files without repeats are compared exactly as before.
 
 Usage: bench/reproducibility.py A.jsonl B.jsonl [--cells SUBSTR,...] [--tol 0.10] [--md OUT.md]
