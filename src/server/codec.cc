@@ -292,6 +292,16 @@ Status EncodeInferResponse(const std::string& model, const std::string& version,
 }
 
 Status EncodeInferResponse(const InferenceResponse& response, EncodedResponse* out) {
+  OPTIC_RETURN_IF_ERROR(EncodeInferResponseHeader(response, out));
+  size_t total = out->body.size();
+  for (const Tensor& t : out->tail) total += t.nbytes();
+  out->body.reserve(total);
+  for (const Tensor& t : out->tail) out->body.append(static_cast<const char*>(t.raw()), t.nbytes());
+  out->tail.clear();
+  return Status::OK();
+}
+
+Status EncodeInferResponseHeader(const InferenceResponse& response, EncodedResponse* out) {
   json j = {{"model_name", response.model_name}, {"model_version", response.model_version}};
   if (!response.id.empty()) j["id"] = response.id;
   json outs = json::array();
@@ -322,14 +332,9 @@ Status EncodeInferResponse(const InferenceResponse& response, EncodedResponse* o
   }
   j["outputs"] = std::move(outs);
   out->body = j.dump(-1, ' ', false, json::error_handler_t::replace);
-  out->header_length = 0;
-  if (!binary.empty()) {
-    out->header_length = out->body.size();
-    size_t total = out->body.size();
-    for (const Tensor* t : binary) total += t->nbytes();
-    out->body.reserve(total);
-    for (const Tensor* t : binary) out->body.append(static_cast<const char*>(t->raw()), t->nbytes());
-  }
+  out->header_length = binary.empty() ? 0 : out->body.size();
+  out->tail.clear();
+  for (const Tensor* t : binary) out->tail.push_back(*t);
   return Status::OK();
 }
 

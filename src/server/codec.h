@@ -41,9 +41,16 @@ Status ParseInferRequest(std::string_view body, std::optional<uint64_t> header_l
 struct EncodedResponse {
   std::string body;
   size_t header_length = 0;  // > 0: binary response (application/octet-stream)
+  // EncodeInferResponseHeader only: the binary outputs, sent after `body` in this order, from the
+  // tensors' own memory (their storage is shared, so holding them keeps the bytes alive).
+  std::vector<Tensor> tail;
 };
 
+// The whole body in out->body (JSON header, then every binary output copied after it).
 Status EncodeInferResponse(const InferenceResponse& response, EncodedResponse* out);
+// Same answer without copying outputs: out->body is the JSON header alone and out->tail the
+// binary outputs, which the HTTP server writes straight from the tensors (scatter-gather).
+Status EncodeInferResponseHeader(const InferenceResponse& response, EncodedResponse* out);
 // Same, from a validated request and the model's outputs in signature order.
 Status EncodeInferResponse(const std::string& model, const std::string& version,
                            const ParsedInferRequest& request, const ModelSignature& signature,

@@ -76,13 +76,19 @@ class Session : public std::enable_shared_from_this<Session> {
     view.body = std::make_shared<const std::string>(std::move(req.body()));
     stream_.expires_never();  // an inference may wait in the queue longer than the idle timeout
     auto self = shared_from_this();
+    view.post = [self](std::function<void()> fn) {
+      asio::post(self->stream_.get_executor(), std::move(fn));
+    };
+    // An inference is answered from a handler already on this connection's strand (view.post),
+    // so dispatch writes at once; other replies come on the reading thread, also the strand.
     router_->Handle(view, [self](HttpReply reply) {
-      asio::post(self->stream_.get_executor(),
-                 [self, r = std::move(reply)]() mutable { self->Write(std::move(r)); });
+      asio::dispatch(self->stream_.get_executor(),
+                     [self, r = std::move(reply)]() mutable { self->Write(std::move(r)); });
     });
   }
 
   void Write(HttpReply reply) {
+    if (!reply.tail.empty()) return WriteGathered(std::move(reply));
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(reply.status), version_ ? version_ : 11);
     res->set(http::field::server, "optic");
@@ -102,6 +108,46 @@ class Session : public std::enable_shared_from_this<Session> {
                         }
                         self->Read();
                       });
+  }
+
+  // A binary answer whose outputs are sent from the tensors' memory: the header with its
+  // Content-Length, then the JSON and every tensor in one gathered write (no copy into a body).
+  void WriteGathered(HttpReply reply) {
+    struct Pending {
+      http::response<http::empty_body> res;
+      std::optional<http::response_serializer<http::empty_body>> sr;
+      HttpReply reply;
+    };
+    auto p = std::make_shared<Pending>();
+    p->reply = std::move(reply);
+    auto& res = p->res;
+    res.version(version_ ? version_ : 11);
+    res.result(static_cast<http::status>(p->reply.status));
+    res.set(http::field::server, "optic");
+    res.set(http::field::content_type, p->reply.content_type);
+    res.set("Inference-Header-Content-Length", std::to_string(p->reply.header_length));
+    size_t total = p->reply.body.size();
+    for (const Tensor& t : p->reply.tail) total += t.nbytes();
+    res.content_length(total);
+    res.keep_alive(keep_alive_);
+    p->sr.emplace(res);
+    http::async_write_header(
+        stream_, *p->sr, [self = shared_from_this(), p](beast::error_code ec, size_t) {
+          if (ec) return self->Close();
+          std::vector<asio::const_buffer> buffers;
+          buffers.reserve(1 + p->reply.tail.size());
+          buffers.emplace_back(asio::buffer(p->reply.body));
+          for (const Tensor& t : p->reply.tail) buffers.emplace_back(t.raw(), t.nbytes());
+          asio::async_write(self->stream_, buffers, [self, p](beast::error_code ec, size_t) {
+            if (ec || !self->keep_alive_) return self->Close();
+            self->Read();
+          });
+        });
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
   beast::tcp_stream stream_;

@@ -234,17 +234,19 @@ void Router::Infer(const PathParams& p, const HttpRequestView& request, ReplyFn 
   typed.version = p.version;
   typed.keep_alive = request.body;
   auto shared_reply = std::make_shared<ReplyFn>(std::move(reply));
-  service_.Infer(std::move(typed), [this, shared_reply](InferenceResponse response) {
+  PostFn post = request.post ? request.post : post_;
+  service_.Infer(std::move(typed), [post, shared_reply](InferenceResponse response) {
     auto resp = std::make_shared<InferenceResponse>(std::move(response));
     // Encoding (JSON numbers can be slow) runs on the front end's threads, not the instance's.
-    post_([resp, shared_reply] {
+    post([resp, shared_reply] {
       HttpReply r;
       Status s = resp->status;
       if (s.ok()) {
         EncodedResponse enc;
-        s = EncodeInferResponse(*resp, &enc);
+        s = EncodeInferResponseHeader(*resp, &enc);
         if (s.ok()) {
           r.body = std::move(enc.body);
+          r.tail = std::move(enc.tail);
           r.header_length = enc.header_length;
           r.content_type = enc.header_length > 0 ? "application/octet-stream" : "application/json";
         }

@@ -37,6 +37,9 @@ struct HttpRequestView {
   std::shared_ptr<const std::string> body;
   std::optional<std::string> header_length;  // Inference-Header-Content-Length
   std::string authorization;
+  // Runs work on the connection's own executor (its strand); empty: the router's PostFn. An
+  // inference answer is encoded there and written from the same handler, one handoff.
+  std::function<void(std::function<void()>)> post;
 };
 
 struct HttpReply {
@@ -44,6 +47,7 @@ struct HttpReply {
   std::string content_type = "application/json";
   std::string body;
   size_t header_length = 0;  // > 0: send Inference-Header-Content-Length
+  std::vector<Tensor> tail;  // binary outputs sent after `body`, from the tensors' memory
 };
 
 class Router {
