@@ -14,7 +14,7 @@
 # servers' /stats and /metrics after the run, manifest.txt (machine, versions, command),
 # uptime.txt, summary.md (medians over rounds, ratios) from bench/server_latency_summary.py.
 # Env: REPEATS (3), DURATION (3 s), WARMUP (1 s), CONCURRENCY (1,4,16,64,256),
-#      PROTOCOLS ("http grpc"), BASELINE (unset), OUT (results/cpu/server-latency-<yyyymmdd>).
+#      PROTOCOLS ("http grpc"), BASELINES (unset), OUT (results/cpu/server-latency-<yyyymmdd>).
 # DRY_RUN=1: one round, 1 s stages, concurrency 1,4, into a temporary folder (checks the script).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +30,9 @@ OUT=${OUT:-results/cpu/server-latency-$(date -u +%Y%m%d)}
 if [ "${DRY_RUN:-0}" = 1 ]; then
   REPEATS=1 DURATION=1 WARMUP=0.5 CONCURRENCY=1,4 OUT=$(mktemp -d)
 fi
-for b in "$OPTIC" "$ECHO_SERVER" ${BASELINE:+"$BASELINE"}; do
+BASE_BINS=""
+for nb in ${BASELINES:-}; do BASE_BINS="$BASE_BINS ${nb#*=}"; done
+for b in "$OPTIC" "$ECHO_SERVER" $BASE_BINS; do
   [ -x "$b" ] || { echo "no $b: build it first (ninja -C $BUILD optic optic_echo_server)" >&2; exit 1; }
 done
 mkdir -p "$OUT"
@@ -60,21 +62,22 @@ start() {  # NAME COMMAND...
   [ -n "${HTTP[$name]}" ] || { echo "$name did not start:" >&2; cat "$TMP/$name.err" >&2; exit 1; }
   echo "$name at http ${HTTP[$name]}, grpc ${GRPC[$name]}"
 }
-SERVERS="optic echo"
+SERVERS="optic"
 start optic "$OPTIC" serve --model-repository "$TMP/repo" --http-port 0 --grpc-port 0 --http-threads 2
+for nb in ${BASELINES:-}; do
+  SERVERS="$SERVERS ${nb%%=*}"
+  start "${nb%%=*}" "${nb#*=}" serve --model-repository "$TMP/repo" --http-port 0 --grpc-port 0 --http-threads 2
+done
+SERVERS="$SERVERS echo"
 start echo "$ECHO_SERVER" --http-port 0 --grpc-port 0 --threads 2
-if [ -n "${BASELINE:-}" ]; then
-  SERVERS="optic before echo"
-  start before "$BASELINE" serve --model-repository "$TMP/repo" --http-port 0 --grpc-port 0 --http-threads 2
-fi
 
 {
   echo "date_utc: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "command: REPEATS=$REPEATS DURATION=$DURATION WARMUP=$WARMUP CONCURRENCY=$CONCURRENCY PROTOCOLS=\"$PROTOCOLS\"${BASELINE:+ BASELINE=$BASELINE} bench/server_latency.sh $BUILD"
+  echo "command: REPEATS=$REPEATS DURATION=$DURATION WARMUP=$WARMUP CONCURRENCY=$CONCURRENCY PROTOCOLS=\"$PROTOCOLS\"${BASELINES:+ BASELINES=\"$BASELINES\"} bench/server_latency.sh $BUILD"
   echo "optic_commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench/server_echo || echo ' (src modified)')"
   [ -z "${BASELINE_NOTE:-}" ] || echo "baseline: $BASELINE_NOTE"
   echo "optic_binary: $OPTIC sha256 $(sha256sum "$OPTIC" | cut -c1-16) ($(grep -E '^CMAKE_BUILD_TYPE' "$BUILD/CMakeCache.txt" 2>/dev/null | cut -d= -f2))"
-  [ -z "${BASELINE:-}" ] || echo "baseline_binary: $BASELINE sha256 $(sha256sum "$BASELINE" | cut -c1-16)"
+  for nb in ${BASELINES:-}; do echo "baseline ${nb%%=*}: ${nb#*=} sha256 $(sha256sum "${nb#*=}" | cut -c1-16)"; done
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
   echo "nproc: $(nproc)"
   echo "memory: $(free -g | awk '/Mem:/ {print $2 " GiB total, " $7 " GiB available"}')"
@@ -88,6 +91,7 @@ fi
   echo "model: identity (examples/model-repository/identity, max_queue_size 1024)"
 } >"$OUT/manifest.txt"
 uptime >"$OUT/uptime.txt"
+"$OPTIC" manifest --out "$OUT/manifest.json" >/dev/null 2>&1 || echo "($OPTIC has no manifest command)" >"$OUT/manifest.json"
 
 set -- $SERVERS
 for r in $(seq "$REPEATS"); do
@@ -111,6 +115,6 @@ for name in $SERVERS; do
   curl -s "http://${HTTP[$name]}/v2/models/identity/stats" >"$OUT/stats_$name.json"
   curl -s "http://${HTTP[$name]}/metrics" >"$OUT/metrics_$name.txt"
 done
-python3 bench/server_latency_summary.py "$OUT" | tee "$OUT/summary.md"
+python3 bench/server_latency_summary.py "$OUT" $SERVERS | tee "$OUT/summary.md"
 [ "${DRY_RUN:-0}" = 1 ] && echo "dry run: wrote $OUT"
 exit 0

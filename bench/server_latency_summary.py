@@ -3,7 +3,9 @@
 concurrency (throughput, p50, p99, the server's stage split from its statistics), optic's added
 latency over the echo server (p50 and p99 differences, throughput ratio) and, with a baseline
 build, after/before ratios. Prints Markdown.
-   bench/server_latency_summary.py RUN_DIR"""
+   bench/server_latency_summary.py RUN_DIR [SERVER ...]   (servers in run order: optic,
+   its baselines oldest first, echo; ratios: each baseline over the one before it, optic over
+   the last baseline)"""
 import glob
 import json
 import os
@@ -52,10 +54,25 @@ def summarize(rows):
     return out
 
 
+def ratio_table(s, protos, concs, old, new):
+    print(f"\n## {new} / {old} (same rounds)\n")
+    print("| protocol | conc | req/s ratio | p50 ratio | p99 ratio | server-time ratio |")
+    print("|---|---|---|---|---|---|")
+    for p in protos:
+        for c in concs:
+            a, b = s.get((new, p, c)), s.get((old, p, c))
+            if not a or not b:
+                continue
+            srv = a["server"] / b["server"] if a["server"] and b["server"] else None
+            print(f"| {p} | {c} | {fmt(a['rps'] / b['rps'])} | {fmt(a['p50'] / b['p50'])} | "
+                  f"{fmt(a['p99'] / b['p99'])} | {fmt(srv)} |")
+
+
 def main():
     run = sys.argv[1]
     s = summarize(load(run))
-    servers = sorted({k[0] for k in s}, key=lambda n: {"optic": 0, "before": 1, "echo": 2}.get(n, 3))
+    found = {k[0] for k in s}
+    servers = [x for x in sys.argv[2:] if x in found] or sorted(found)
     protos = [p for p in ("http", "grpc") if any(k[1] == p for k in s)]
     concs = sorted({k[2] for k in s})
     rounds = max(v["n"] for v in s.values())
@@ -91,18 +108,12 @@ def main():
                     print(f"| {server} | {p} | {c} | {fmt(a['p50'] - e['p50'], 3)} | "
                           f"{fmt(a['p99'] - e['p99'], 3)} | {fmt(a['p50'] / e['p50'])} | "
                           f"{fmt(a['rps'] / e['rps'])} |")
-    if "before" in servers:
-        print("\n## after / before (this build over the baseline build, same rounds)\n")
-        print("| protocol | conc | req/s ratio | p50 ratio | p99 ratio | server-time ratio |")
-        print("|---|---|---|---|---|---|")
-        for p in protos:
-            for c in concs:
-                a, b = s.get(("optic", p, c)), s.get(("before", p, c))
-                if not a or not b:
-                    continue
-                srv = a["server"] / b["server"] if a["server"] and b["server"] else None
-                print(f"| {p} | {c} | {fmt(a['rps'] / b['rps'])} | {fmt(a['p50'] / b['p50'])} | "
-                      f"{fmt(a['p99'] / b['p99'])} | {fmt(srv)} |")
+    builds = [x for x in servers if x not in ("optic", "echo")] + ["optic"]
+    pairs = list(zip(builds, builds[1:]))
+    if len(builds) > 2:
+        pairs.append((builds[0], "optic"))
+    for old, new in pairs:
+        ratio_table(s, protos, concs, old, new)
     # The server's own counters agree with each other: /stats success count = /metrics count.
     for server in [x for x in servers if x != "echo"]:
         stats_path = os.path.join(run, f"stats_{server}.json")
