@@ -51,10 +51,4 @@ results::Row RowFor(const CellSpec& cell, const RunInfo& run) {
   return r;
 }
 
-std::string ValidateRow(const nlohmann::json& row) {
-  results::Row typed;
-  const Status s = results::FromJson(row, results::ReadMode::kStrict, &typed);
-  return s.ok() ? "" : s.message();
-}
-
 }  // namespace optic::bench

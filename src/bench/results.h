@@ -30,8 +30,4 @@ void SetRun(const RunInfo& run, results::Row* row);
 // CellRow + SetRun.
 results::Row RowFor(const CellSpec& cell, const RunInfo& run);
 
-// A row built as a JSON object, checked by the one reader (results::FromJson, strict): empty
-// when it is a valid row, else why not.
-std::string ValidateRow(const nlohmann::json& row);
-
 }  // namespace optic::bench

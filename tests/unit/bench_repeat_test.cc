@@ -5,6 +5,7 @@
 #include "bench/config.h"
 #include "bench/results.h"
 #include "bench/sweep_plan.h"
+#include "integration/bench_rows.h"
 
 namespace optic::bench {
 namespace {
@@ -122,20 +123,20 @@ TEST(RepeatRows, SchemaCheckerTypesTheNewFields) {
   cell.model = "m";
   cell.backend = "null";
   json row = results::ToJson(RowFor(cell, RunInfo{"run", "optic bench", json::object(), json::object()}));
-  ASSERT_EQ(ValidateRow(row), "");
+  ASSERT_EQ(StrictError(row), "");
   row["repeat"] = 2;
   row["repeats"] = 3;
   row["host_other_cpu"] = 0.25;
   row["cpu_steal_pct"] = nullptr;
   row["contended"] = true;
   row["loadavg_1m"] = 1.5;
-  EXPECT_EQ(ValidateRow(row), "");
+  EXPECT_EQ(StrictError(row), "");
   for (const auto& [k, v] : std::vector<std::pair<std::string, json>>{
            {"repeat", 0}, {"repeat", 4}, {"repeats", "3"}, {"host_other_cpu", "high"},
            {"contended", 1}, {"loadavg_1m", json::array()}}) {
     json bad = row;
     bad[k] = v;
-    EXPECT_NE(ValidateRow(bad), "") << k << " = " << v.dump();
+    EXPECT_NE(StrictError(bad), "") << k << " = " << v.dump();
   }
 }
 
