@@ -4,6 +4,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 namespace optic::server {
@@ -110,17 +111,17 @@ class Session : public std::enable_shared_from_this<Session> {
                       });
   }
 
-  // A binary answer whose outputs are sent from the tensors' memory: the header with its
-  // Content-Length, then the JSON and every tensor in one gathered write (no copy into a body).
+  // A binary answer whose outputs are sent from the tensors' memory: the header (with its
+  // Content-Length), the JSON and every tensor in one gathered write, so the client gets one
+  // stream of segments and nothing is copied into a body.
   void WriteGathered(HttpReply reply) {
     struct Pending {
-      http::response<http::empty_body> res;
-      std::optional<http::response_serializer<http::empty_body>> sr;
+      std::string head;
       HttpReply reply;
     };
     auto p = std::make_shared<Pending>();
     p->reply = std::move(reply);
-    auto& res = p->res;
+    http::response_header<> res;
     res.version(version_ ? version_ : 11);
     res.result(static_cast<http::status>(p->reply.status));
     res.set(http::field::server, "optic");
@@ -128,21 +129,21 @@ class Session : public std::enable_shared_from_this<Session> {
     res.set("Inference-Header-Content-Length", std::to_string(p->reply.header_length));
     size_t total = p->reply.body.size();
     for (const Tensor& t : p->reply.tail) total += t.nbytes();
-    res.content_length(total);
-    res.keep_alive(keep_alive_);
-    p->sr.emplace(res);
-    http::async_write_header(
-        stream_, *p->sr, [self = shared_from_this(), p](beast::error_code ec, size_t) {
-          if (ec) return self->Close();
-          std::vector<asio::const_buffer> buffers;
-          buffers.reserve(1 + p->reply.tail.size());
-          buffers.emplace_back(asio::buffer(p->reply.body));
-          for (const Tensor& t : p->reply.tail) buffers.emplace_back(t.raw(), t.nbytes());
-          asio::async_write(self->stream_, buffers, [self, p](beast::error_code ec, size_t) {
-            if (ec || !self->keep_alive_) return self->Close();
-            self->Read();
-          });
-        });
+    res.set(http::field::content_length, std::to_string(total));
+    if (!keep_alive_) res.set(http::field::connection, "close");
+    else if (res.version() < 11) res.set(http::field::connection, "keep-alive");
+    std::ostringstream head;
+    head << res;
+    p->head = head.str();
+    std::vector<asio::const_buffer> buffers;
+    buffers.reserve(2 + p->reply.tail.size());
+    buffers.emplace_back(asio::buffer(p->head));
+    buffers.emplace_back(asio::buffer(p->reply.body));
+    for (const Tensor& t : p->reply.tail) buffers.emplace_back(t.raw(), t.nbytes());
+    asio::async_write(stream_, buffers, [self = shared_from_this(), p](beast::error_code ec, size_t) {
+      if (ec || !self->keep_alive_) return self->Close();
+      self->Read();
+    });
   }
 
   void Close() {
