@@ -10,12 +10,12 @@
 
 #include "bench/cell.h"
 #include "bench/host_load.h"
-#include "bench/manifest.h"
 #include "bench/process.h"
 #include "bench/results.h"
 #include "bench/sweep.h"
 #include "bench/sweep_plan.h"
 #include "cache/cache.h"
+#include "host/manifest.h"
 #include "optic/registry.h"
 
 namespace optic::bench {
@@ -54,7 +54,7 @@ class Runner {
     fs::remove_all(cell.work_dir, ec);  // caches and generated files can be large
     std::vector<results::Row> rows;
     results::Row row = skeleton;
-    row.timestamp = UtcTimestamp();
+    row.timestamp = host::UtcTimestamp();
     row.loadavg_1m = load;
     if (!s.ok()) {
       row.error = "could not start the cell: " + s.ToString();
@@ -234,7 +234,7 @@ Status RunSweep(const SweepOptions& opt, Progress* progress, SweepResult* out) {
   }
   ResultsWriter writer;
   OPTIC_RETURN_IF_ERROR(writer.Open(c.out));
-  RunInfo run{NewRunId(), opt.command, Versions(), HostManifest()};
+  RunInfo run{host::NewRunId(), opt.command, host::Versions(), host::HostManifest()};
 
   std::set<std::string> grid_ids;
   for (const auto& p : plan) {

@@ -4,7 +4,7 @@
 #include <sstream>
 #include <tuple>
 
-#include "report/repeats.h"
+#include "results/repeats.h"
 #include "report/report.h"
 #include "report/pipeline_figure.h"
 #include "report/scaling.h"
@@ -225,14 +225,14 @@ class MarkdownReporter : public Reporter {
     }
     if (repeated.empty()) return;
     int over = 0;
-    for (const Row* r : repeated) over += r->repeat_spread && *r->repeat_spread > kRepeatSpreadRule;
+    for (const Row* r : repeated) over += r->repeat_spread && *r->repeat_spread > results::kRepeatSpreadRule;
     out << "\n## Repeats\n\n" << repeated.size() << " cell(s) ran more than once, each repeat in a "
         << "fresh process; the tables show the median. Spread: max/min throughput across repeats; "
-        << over << " cell(s) exceed " << Fmt(kRepeatSpreadRule) << ".\n\n"
+        << over << " cell(s) exceed " << Fmt(results::kRepeatSpreadRule) << ".\n\n"
         << "| cell | scenario | repeats | median /s | median p50 ms | spread | within 10% | contended |\n"
         << "|---|---|---|---|---|---|---|---|\n";
     for (const Row* r : repeated) {
-      const bool within = !r->repeat_spread || *r->repeat_spread <= kRepeatSpreadRule;
+      const bool within = !r->repeat_spread || *r->repeat_spread <= results::kRepeatSpreadRule;
       out << "| " << Cell(r->Label()) << " | " << r->scenario << " | " << r->repeats_aggregated
           << " | " << Fmt(r->throughput_per_s, 4) << " | " << Fmt(r->latency_ms.p50) << " | "
           << Fmt(r->repeat_spread) << " | " << (within ? "yes" : "**no**") << " | "

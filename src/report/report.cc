@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "report/repeats.h"
+#include "results/repeats.h"
 
 namespace optic::report {
 
@@ -18,10 +18,10 @@ void WarnAboutSpread(ResultsSet* set) {
     for (const Row& r : set->rows) {
       if (r.file == file && r.repeat_spread) rows.push_back(r);
     }
-    const std::vector<std::string> cells = SpreadViolations(rows);
+    const std::vector<std::string> cells = results::SpreadViolations(rows);
     if (cells.empty()) continue;
     std::string text = std::to_string(cells.size()) + " cell(s) vary more than " +
-                       std::to_string(static_cast<int>((kRepeatSpreadRule - 1) * 100 + 0.5)) +
+                       std::to_string(static_cast<int>((results::kRepeatSpreadRule - 1) * 100 + 0.5)) +
                        "% in throughput (max/min) across repeats; the report shows their medians:";
     for (size_t i = 0; i < cells.size(); ++i) text += (i ? "; " : " ") + cells[i];
     set->warnings.push_back({file, 0, text});
@@ -44,12 +44,12 @@ Status BuildReport(const ReportOptions& options, Report* out) {
     return Status::InvalidArgument("no usable rows in the results files given");
   }
   // Repeats of a cell become one row of medians before anything is drawn or compared.
-  out->results.rows = CollapseRepeats(out->results.rows);
+  out->results.rows = results::CollapseRepeats(out->results.rows);
   WarnAboutSpread(&out->results);
   if (!options.compare_base.empty()) {
     ResultsSet base;
     OPTIC_RETURN_IF_ERROR(LoadResultsFile(options.compare_base, load, &base));
-    base.rows = CollapseRepeats(base.rows);
+    base.rows = results::CollapseRepeats(base.rows);
     WarnAboutSpread(&base);
     out->base = std::move(base);
     out->comparison = Compare(out->base->rows, out->results.rows, options.regression_threshold);

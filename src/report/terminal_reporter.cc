@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <tuple>
 
-#include "report/repeats.h"
+#include "results/repeats.h"
 #include "report/report.h"
 
 namespace optic::report {
@@ -21,7 +21,7 @@ std::string Flags(const Row& r) {
   if (r.unstable()) f += " unstable";
   if (r.latency_ms.p99 && !r.p99_valid) f += " p99-low-samples";
   if (r.contended.value_or(false)) f += " contended";
-  if (r.repeat_spread && *r.repeat_spread > kRepeatSpreadRule) f += " repeats-disagree";
+  if (r.repeat_spread && *r.repeat_spread > results::kRepeatSpreadRule) f += " repeats-disagree";
   if (r.ok() && r.parity_failed()) f += " PARITY-FAIL (" + r.parity_failure + ")";
   return f;
 }
