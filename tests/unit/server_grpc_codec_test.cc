@@ -207,3 +207,37 @@ TEST_F(ServiceTest, MalformedRequestGetsTheSameAnswerOverHttpAndGrpc) {
 
 }  // namespace
 }  // namespace optic::server
+
+namespace optic::server {
+namespace {
+
+// The HTTP answer's header form sends the binary outputs from the tensors themselves (no copy),
+// and header + outputs are byte for byte the body the copying form builds.
+TEST(HttpCodecTest, BinaryOutputsTravelFromTheTensorsNotACopy) {
+  InferenceResponse r;
+  r.model_name = "m";
+  r.model_version = "1";
+  r.id = "a";
+  Tensor t = Tensor::EmptyOrDie(DType::kFP32, {1, 3});
+  for (int i = 0; i < 3; ++i) t.data<float>()[i] = float(i) + 0.5f;
+  Tensor u = Tensor::EmptyOrDie(DType::kFP32, {1, 2});
+  u.data<float>()[0] = 7, u.data<float>()[1] = 8;
+  r.outputs = {{"y", true}, {"z", false}, {"w", true}};
+  r.tensors = {t, u, u};
+  EncodedResponse header, whole;
+  ASSERT_TRUE(EncodeInferResponseHeader(r, &header).ok());
+  ASSERT_TRUE(EncodeInferResponse(r, &whole).ok());
+  ASSERT_EQ(header.tail.size(), 2u);  // the binary outputs only, in order; "z" is JSON data
+  EXPECT_EQ(header.tail[0].raw(), t.raw());
+  EXPECT_EQ(header.tail[1].raw(), u.raw());
+  EXPECT_EQ(header.header_length, header.body.size());
+  EXPECT_EQ(whole.header_length, header.header_length);
+  EXPECT_TRUE(whole.tail.empty());
+  std::string joined = header.body;
+  for (const Tensor& x : header.tail) joined.append(static_cast<const char*>(x.raw()), x.nbytes());
+  EXPECT_EQ(joined, whole.body);
+  EXPECT_NE(whole.body.find("\"data\":[7.0,8.0]"), std::string::npos) << whole.body.substr(0, 300);
+}
+
+}  // namespace
+}  // namespace optic::server
