@@ -11,10 +11,10 @@
 namespace optic::report {
 namespace {
 
-std::vector<Row> CommittedRun() {
+std::vector<Row> CommittedRun(const std::string& run = "int8-20261207") {
   ResultsSet set;
   const Status s = LoadResultsFile(
-      std::string(OPTIC_SOURCE_DIR) + "/results/cpu/int8-20261207/rows.jsonl", LoadOptions{}, &set);
+      std::string(OPTIC_SOURCE_DIR) + "/results/cpu/" + run + "/rows.jsonl", LoadOptions{}, &set);
   EXPECT_TRUE(s.ok()) << s.ToString();
   return set.rows;
 }
@@ -64,6 +64,34 @@ TEST(BackendPrecisionMatrix, CommittedInt8RunWinners) {
   EXPECT_EQ(c.empty_status, "out of parity");
   EXPECT_EQ(c.parity_excluded, 2);
   EXPECT_FALSE(c.reason.empty());
+}
+
+// The committed CPU grid (results/cpu/grid-20261207): 4 backends x fp32/int8, unsupported
+// int8 rows with the backend's reason, iree timeouts counted beside its measured cells.
+TEST(BackendPrecisionMatrix, CommittedGridRun) {
+  const auto m = BuildBackendPrecisionMatrix(CommittedRun("grid-20261207"));
+  ASSERT_EQ(m.columns.size(), 8u);
+  ASSERT_EQ(m.lines.size(), 5u);
+  const int torch_int8 = Column(m, "torch", "int8");
+  const int iree32 = Column(m, "iree", "fp32");
+  const int ov_int8 = Column(m, "openvino", "int8");
+  ASSERT_GE(torch_int8, 0);
+  for (const auto& l : m.lines) {
+    EXPECT_EQ(l.cells[torch_int8].empty_status, "unsupported") << l.model;
+    EXPECT_NE(l.cells[torch_int8].reason.find("no int8"), std::string::npos) << l.model;
+    EXPECT_EQ(l.cells[torch_int8].unsupported, 3) << l.model;  // batch 1, 8, 64
+    EXPECT_NE(l.best_throughput, torch_int8);
+  }
+  const MatrixLine* r50 = Line(m, "resnet50");
+  ASSERT_NE(r50, nullptr);
+  EXPECT_EQ(r50->cells[iree32].timeout, 2);
+  EXPECT_TRUE(r50->cells[iree32].throughput.has_value());
+  EXPECT_EQ(r50->best_throughput, ov_int8);
+  // MobileNet-V2's int8 rows are out of parity on both backends: fp32 wins there.
+  const MatrixLine* mb = Line(m, "mobilenet_v2");
+  ASSERT_NE(mb, nullptr);
+  EXPECT_EQ(mb->cells[ov_int8].empty_status, "out of parity");
+  EXPECT_EQ(m.columns[mb->best_throughput].precision, "fp32");
 }
 
 Row Make(const std::string& backend, const std::string& precision, const std::string& status,
