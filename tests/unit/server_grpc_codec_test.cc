@@ -2,7 +2,8 @@
 // the validated request as borrowed memory (no JSON body, no copy) and the answer's
 // raw_output_contents come from the output tensors; the same malformed request gets the same
 // status and message over HTTP (KServe binary extension) and gRPC, through the real service and
-// a null-backend model.
+// a null-backend model. And the HTTP codec's header form, whose binary outputs are sent from
+// the tensors themselves.
 #include <gtest/gtest.h>
 
 #include <condition_variable>
