@@ -91,19 +91,33 @@ class Worker {
         }
         cmds.push_back(std::move(args));
       }
+      AppendAckAndDelete(batch.ids, &cmds);
       OPTIC_RETURN_IF_ERROR(redis_->Pipeline(cmds));
       stats_->crops += static_cast<int64_t>(batch.crops.size());
       ++stats_->batches;
+      return Status::OK();
     }
     if (batch.ids.empty()) return Status::OK();
-    std::vector<std::string> ack = {"XACK", s_.names.crops(), s_.names.group()};
-    std::vector<std::string> del = {"XDEL", s_.names.crops()};
-    ack.insert(ack.end(), batch.ids.begin(), batch.ids.end());
-    del.insert(del.end(), batch.ids.begin(), batch.ids.end());
-    return redis_->Pipeline({ack, del});
+    std::vector<std::vector<std::string>> cmds;
+    AppendAckAndDelete(batch.ids, &cmds);
+    return redis_->Pipeline(cmds);
   }
 
  private:
+  // The results, the acknowledgement and the deletion of their crops go out in one pipelined
+  // write, so a crop whose result is on its reply stream is already leaving the crops stream (no
+  // window in which a stopped worker leaves answered crops queued), in one round trip.
+  void AppendAckAndDelete(const std::vector<std::string>& ids,
+                          std::vector<std::vector<std::string>>* cmds) const {
+    if (ids.empty()) return;
+    std::vector<std::string> ack = {"XACK", s_.names.crops(), s_.names.group()};
+    std::vector<std::string> del = {"XDEL", s_.names.crops()};
+    ack.insert(ack.end(), ids.begin(), ids.end());
+    del.insert(del.end(), ids.begin(), ids.end());
+    cmds->push_back(std::move(ack));
+    cmds->push_back(std::move(del));
+  }
+
   const WorkerSettings& s_;
   std::unique_ptr<RedisClient> redis_;
   std::unique_ptr<Embedder> embedder_;
