@@ -24,4 +24,14 @@ std::string FormatNumber(double v, const char* format) {
   return b;
 }
 
+std::string MarkdownCell(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|') out += "\\|";
+    else if (c == '\n') out += ' ';
+    else out += c;
+  }
+  return out;
+}
+
 }  // namespace optic::report

@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "results/repeats.h"
+#include "report/html_text.h"
 #include "report/report.h"
 #include "report/pipeline_figure.h"
 #include "report/scaling.h"
@@ -12,16 +13,6 @@
 namespace optic::report {
 
 namespace {
-
-std::string Cell(std::string s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n') out += ' ';
-    else out += c;
-  }
-  return out;
-}
 
 std::string EntryText(const std::optional<Entry>& e, const char* unit) {
   if (!e) return "-";
@@ -45,14 +36,14 @@ void Machines(const Report& rep, std::ostream& out) {
   for (const Row& r : rep.results.rows) {
     if (!r.host.is_object() || !seen.insert(r.host.dump()).second) continue;
     const auto& h = r.host;
-    out << "- **" << Cell(JsonString(h, "hostname", "unknown host")) << "**: "
-        << Cell(JsonString(h, "cpu", "unknown CPU"));
+    out << "- **" << MarkdownCell(JsonString(h, "hostname", "unknown host")) << "**: "
+        << MarkdownCell(JsonString(h, "cpu", "unknown CPU"));
     if (h.contains("cores") && h["cores"].is_number()) out << ", " << h["cores"].dump() << " cores";
     if (h.contains("memory_gb") && h["memory_gb"].is_number()) {
       out << ", " << Fmt(h["memory_gb"].get<double>()) << " GB";
     }
-    if (!JsonString(h, "gpu").empty()) out << ", " << Cell(JsonString(h, "gpu"));
-    out << ", " << Cell(JsonString(h, "os", "unknown OS"));
+    if (!JsonString(h, "gpu").empty()) out << ", " << MarkdownCell(JsonString(h, "gpu"));
+    out << ", " << MarkdownCell(JsonString(h, "os", "unknown OS"));
     if (r.versions.is_object()) {
       // An unknown version (null) says nothing about the machine, so it is left out.
       std::string versions;
@@ -61,7 +52,7 @@ void Machines(const Report& rep, std::ostream& out) {
         versions += (versions.empty() ? "" : ", ") + k + "=" +
                     (v.is_string() ? v.get<std::string>() : v.dump());
       }
-      if (!versions.empty()) out << "; versions: " << Cell(versions);
+      if (!versions.empty()) out << "; versions: " << MarkdownCell(versions);
     }
     out << "\n";
   }
@@ -85,7 +76,7 @@ class MarkdownReporter : public Reporter {
           << "| hardware | model | min latency (p50) | runner-up | max throughput | runner-up | out of parity tolerance |\n"
           << "|---|---|---|---|---|---|---|\n";
       for (const auto& c : rep.winners) {
-        out << "| " << Cell(c.hardware) << " | " << c.model << " | "
+        out << "| " << MarkdownCell(c.hardware) << " | " << c.model << " | "
             << WinnerText(c, c.best_latency, "ms") << " | " << EntryText(c.runner_up_latency, "ms")
             << (c.latency_tie ? " (tie)" : "") << " | " << WinnerText(c, c.best_throughput, "/s")
             << " | " << EntryText(c.runner_up_throughput, "/s")
@@ -101,7 +92,7 @@ class MarkdownReporter : public Reporter {
              "top-1 | top-5 | cosine | rel_l2 | max abs err | parity |\n"
           << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
       for (const auto& s : rep.speedups) {
-        out << "| " << Cell(s.hardware) << " | " << s.model << " | " << Cell(s.series) << " | "
+        out << "| " << MarkdownCell(s.hardware) << " | " << s.model << " | " << MarkdownCell(s.series) << " | "
             << s.precision << " | " << s.batch_size << " | " << Fmt(s.fp32_throughput, 4) << " | "
             << Fmt(s.throughput, 4) << " | " << Fmt(s.speedup) << "x | "
             << Fmt(s.top1_agreement) << " | " << Fmt(s.top5_agreement) << " | "
@@ -118,9 +109,9 @@ class MarkdownReporter : public Reporter {
              "best configuration | best /s | gain | configurations |\n"
           << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
       for (const auto& g : rep.settings_gains) {
-        out << "| " << Cell(g.hardware) << " | " << g.model << " | " << g.backend << " | "
+        out << "| " << MarkdownCell(g.hardware) << " | " << g.model << " | " << g.backend << " | "
             << g.device << " | " << g.precision << " | " << g.batch_size << " | " << g.scenario
-            << " | " << Fmt(g.default_throughput, 4) << " | " << Cell(g.best_config) << " | "
+            << " | " << Fmt(g.default_throughput, 4) << " | " << MarkdownCell(g.best_config) << " | "
             << Fmt(g.best_throughput, 4) << " | " << Fmt(g.gain) << "x | " << g.configurations
             << " |\n";
       }
@@ -138,8 +129,8 @@ class MarkdownReporter : public Reporter {
             << "| hardware | model | winner | /s | its defaults /s | gain | best defaults | gain |\n"
             << "|---|---|---|---|---|---|---|---|\n";
         for (const auto& w : rep.settings_winners) {
-          out << "| " << Cell(w.hardware) << " | " << w.model << " | **" << w.backend << "** "
-              << Cell(w.settings) << " (" << w.precision << ", b" << w.batch_size << ") | "
+          out << "| " << MarkdownCell(w.hardware) << " | " << w.model << " | **" << w.backend << "** "
+              << MarkdownCell(w.settings) << " (" << w.precision << ", b" << w.batch_size << ") | "
               << Fmt(w.throughput, 4) << " | "
               << (w.own_default_throughput > 0 ? Fmt(w.own_default_throughput, 4) : "-") << " | "
               << (w.own_gain > 0 ? Fmt(w.own_gain) + "x" : "-") << " | "
@@ -155,17 +146,17 @@ class MarkdownReporter : public Reporter {
     bool tuned = !rep.settings_gains.empty();
     for (const auto& f : rep.pareto) {
       if (!tuned || f.points.empty()) continue;
-      out << "\nLatency-throughput Pareto front, " << f.model << " on " << Cell(f.hardware) << " ("
+      out << "\nLatency-throughput Pareto front, " << f.model << " on " << MarkdownCell(f.hardware) << " ("
           << f.points.size() << " of " << f.candidates << " rows): ";
       for (size_t i = 0; i < f.points.size(); ++i) {
         const auto& p = f.points[i];
-        out << (i ? "; " : "") << Cell(p.config) << " " << p.precision << " b" << p.batch_size
+        out << (i ? "; " : "") << MarkdownCell(p.config) << " " << p.precision << " b" << p.batch_size
             << " " << Fmt(p.p50_ms) << " ms, " << Fmt(p.throughput, 4) << "/s";
       }
       out << "\n";
     }
     for (const auto& f : rep.power_fits) {
-      out << "\nPower on " << Cell(f.hardware) << ": P = " << Fmt(f.law.a, 4) << " · throughput^"
+      out << "\nPower on " << MarkdownCell(f.hardware) << ": P = " << Fmt(f.law.a, 4) << " · throughput^"
           << Fmt(f.law.b, 3) << " W (R² " << Fmt(f.law.r2, 3) << ", " << f.law.n << " points)\n";
     }
     int failed = 0;
@@ -174,7 +165,7 @@ class MarkdownReporter : public Reporter {
       out << "\n## Cells that did not run (" << failed << ")\n\n"
           << "| cell | status | reason |\n|---|---|---|\n";
       for (const Row& r : rows) {
-        if (!r.ok()) out << "| " << Cell(r.Label()) << " | " << r.status << " | " << Cell(r.error) << " |\n";
+        if (!r.ok()) out << "| " << MarkdownCell(r.Label()) << " | " << r.status << " | " << MarkdownCell(r.error) << " |\n";
       }
     }
     WriteParityFailures(rows, out);
@@ -187,7 +178,7 @@ class MarkdownReporter : public Reporter {
     if (rep.base) warnings.insert(warnings.end(), rep.base->warnings.begin(), rep.base->warnings.end());
     if (!warnings.empty()) {
       out << "\n## Input warnings\n\n";
-      for (const auto& w : warnings) out << "- " << Cell(w.ToString()) << "\n";
+      for (const auto& w : warnings) out << "- " << MarkdownCell(w.ToString()) << "\n";
     }
     std::set<std::string> commands;
     for (const Row& r : rows) if (!r.command.empty()) commands.insert(r.command);
@@ -211,8 +202,8 @@ class MarkdownReporter : public Reporter {
         << "| cell | scenario | reference | why |\n|---|---|---|---|\n";
     for (const Row& r : rows) {
       if (!r.ok() || !r.parity_failed()) continue;
-      out << "| " << Cell(r.Label()) << " | " << r.scenario << " | " << Cell(r.parity_reference)
-          << " | " << Cell(r.parity_failure) << " |\n";
+      out << "| " << MarkdownCell(r.Label()) << " | " << r.scenario << " | " << MarkdownCell(r.parity_reference)
+          << " | " << MarkdownCell(r.parity_failure) << " |\n";
     }
   }
 
@@ -233,7 +224,7 @@ class MarkdownReporter : public Reporter {
         << "|---|---|---|---|---|---|---|---|\n";
     for (const Row* r : repeated) {
       const bool within = !r->repeat_spread || *r->repeat_spread <= results::kRepeatSpreadRule;
-      out << "| " << Cell(r->Label()) << " | " << r->scenario << " | " << r->repeats_aggregated
+      out << "| " << MarkdownCell(r->Label()) << " | " << r->scenario << " | " << r->repeats_aggregated
           << " | " << Fmt(r->throughput_per_s, 4) << " | " << Fmt(r->latency_ms.p50) << " | "
           << Fmt(r->repeat_spread) << " | " << (within ? "yes" : "**no**") << " | "
           << (r->contended ? (*r->contended ? "yes" : "no") : "-") << " |\n";
@@ -248,8 +239,8 @@ class MarkdownReporter : public Reporter {
         << "| cell | throughput ratio | p50 ratio | p99 ratio | verdict |\n|---|---|---|---|---|\n";
     for (const auto& r : c.rows) {
       const char* verdict = r.regression ? "🔴 regression" : r.improvement ? "🟢 improved" : "";
-      out << "| " << Cell(r.label) << " | " << Fmt(r.throughput_ratio) << " | " << Fmt(r.p50_ratio)
-          << " | " << Fmt(r.p99_ratio) << " | " << verdict << (r.note.empty() ? "" : " " + Cell(r.note))
+      out << "| " << MarkdownCell(r.label) << " | " << Fmt(r.throughput_ratio) << " | " << Fmt(r.p50_ratio)
+          << " | " << Fmt(r.p99_ratio) << " | " << verdict << (r.note.empty() ? "" : " " + MarkdownCell(r.note))
           << " |\n";
     }
   }

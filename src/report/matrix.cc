@@ -6,8 +6,8 @@
 #include <set>
 #include <tuple>
 
+#include "report/html_text.h"
 #include "report/report.h"
-
 #include "report/tuning.h"
 
 namespace optic::report {
@@ -136,16 +136,6 @@ BackendPrecisionMatrix BuildBackendPrecisionMatrix(const std::vector<Row>& rows)
 
 namespace {
 
-std::string Escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n') out += ' ';
-    else out += c;
-  }
-  return out;
-}
-
 std::string Part(const std::optional<MatrixBest>& b, const char* unit, bool winner) {
   std::string v = Fmt(b->value) + unit;
   if (winner) v = "**" + v + "**";
@@ -176,7 +166,7 @@ std::string WinnerText(const BackendPrecisionMatrix& m, int col,
   if (col < 0) return "-";
   std::string s = "**" + m.columns[col].backend + " " + m.columns[col].precision + "** b" +
                   std::to_string(best->batch_size);
-  if (best->settings != "defaults") s += " " + Escape(best->settings);
+  if (best->settings != "defaults") s += " " + MarkdownCell(best->settings);
   if (margin > 0) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.2f", margin);
@@ -203,7 +193,7 @@ void WriteMatrixMarkdown(const BackendPrecisionMatrix& m, std::ostream& out) {
   for (size_t i = 0; i < m.columns.size(); ++i) out << "---|";
   out << "---|---|\n";
   for (const auto& line : m.lines) {
-    out << "| " << Escape(line.hardware) << " | " << line.model << " |";
+    out << "| " << MarkdownCell(line.hardware) << " | " << line.model << " |";
     for (size_t i = 0; i < m.columns.size(); ++i) out << " " << CellText(line, static_cast<int>(i)) << " |";
     const auto& bt = line.best_throughput >= 0 ? line.cells[line.best_throughput].throughput
                                                : std::optional<MatrixBest>();
@@ -229,7 +219,7 @@ void WriteMatrixMarkdown(const BackendPrecisionMatrix& m, std::ostream& out) {
   for (const auto& [key, models] : why) {
     const auto& [col, status, reason] = key;
     out << "- " << m.columns[col].backend << " " << m.columns[col].precision << ", " << status;
-    if (!reason.empty()) out << " (" << Escape(reason) << ")";
+    if (!reason.empty()) out << " (" << MarkdownCell(reason) << ")";
     out << ": ";
     for (size_t i = 0; i < models.size(); ++i) out << (i ? ", " : "") << models[i];
     out << "\n";
